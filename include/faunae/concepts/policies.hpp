@@ -1,0 +1,70 @@
+// The MutationPolicy and EliminationPolicy concepts: the two pluggable halves of Algorithm 1.
+#pragma once
+
+#include <concepts>
+#include <cstddef>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+#include "faunae/core/architecture.hpp"
+#include "faunae/core/block_space.hpp"
+#include "faunae/core/rng.hpp"
+#include "faunae/core/search_state.hpp"
+
+namespace faunae {
+
+/// What a mutation policy proposes: α_n and the per-(block, op) probabilities it was drawn from
+/// (kept in the history; an empty table is allowed for policies without probabilities).
+struct Proposal {
+  Architecture architecture;
+  BlockOpTable<double> probabilities;
+};
+
+/// MutationPolicy: proposes α_n from α_{n-1} = `state.current` and the statistics (eqs. 1–3).
+///
+/// Requirements, for `P p`, the space snapshot `space`, the state `s` and the search's `rng`:
+///  1. `p.propose(space, s, rng)` returns a faunae::Proposal whose architecture has one op per block,
+///     each still alive in `s.stats.alive`. The driver re-asks (bounded) while `space.is_valid` says no.
+///  2. All randomness comes from `rng`, so a seed reproduces the search.
+/// Optional (detected): `p.config()` → nlohmann::json of its parameters, stored in checkpoints and
+/// compared on resume.
+///
+/// Satisfied by: faunae::FaunaeMutation.
+template <class P>
+concept MutationPolicy = requires(P& p, const BlockSpace& space, const SearchState& s, Rng& rng) {
+  { p.propose(space, s, rng) } -> std::same_as<Proposal>;
+};
+
+/// EliminationPolicy: decides when and which op each block loses (eqs. 9–10 and the K·E schedule),
+/// and when the search is over.
+///
+/// Requirements, for `P p`, the space snapshot `space` and the state `s` after an epoch:
+///  1. `p.due(space, s)` → true when ops are to be removed now;
+///  2. `p.select(space, s)` → the faunae::Elimination list: at most one per block, only alive ops,
+///     never the last op of a block; where it removes the block's current op it names an alive
+///     `replacement`;
+///  3. `p.finished(space, s)` → true when the search is over (e.g. one op left per block).
+/// Optional (detected): `p.total_epochs(space)` → the planned number of mutation epochs (progress
+/// display); `p.config()` → nlohmann::json of its parameters.
+///
+/// Satisfied by: faunae::UcbElimination, faunae::NoElimination.
+template <class P>
+concept EliminationPolicy = requires(P& p, const BlockSpace& space, const SearchState& s) {
+  { p.due(space, s) } -> std::convertible_to<bool>;
+  { p.select(space, s) } -> std::same_as<std::vector<Elimination>>;
+  { p.finished(space, s) } -> std::convertible_to<bool>;
+};
+
+namespace detail {
+template <class P>
+concept HasConfig = requires(const P& p) {
+  { p.config() } -> std::convertible_to<nlohmann::json>;
+};
+template <class P>
+concept HasTotalEpochs = requires(const P& p, const BlockSpace& space) {
+  { p.total_epochs(space) } -> std::convertible_to<std::size_t>;
+};
+}  // namespace detail
+
+}  // namespace faunae

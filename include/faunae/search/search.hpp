@@ -1,0 +1,432 @@
+// Search: FaUNAE's Algorithm 1, generic over the search space, the evaluator and both policies.
+//
+//   faunae::Search search(space, {.seed = 7});            // FaunaeMutation + UcbElimination
+//   faunae::SearchResult found = search.run(evaluator, logger, progress);
+//
+// One epoch (Search::step):
+//   1. α_n ← MutationPolicy::propose(α_{n−1}, statistics)          eqs. (1)–(3)
+//   2. a   ← Evaluator::evaluate(α_n)                               eq. (6) in the paper's evaluator
+//   3. l(o) ← λ2·l(o) + (1−λ2)·a for the op o of every block in α_n eq. (4); sa(o) += 1
+//   4. each mutated block keeps its new op iff l(new) < l(old)       eq. (5)
+//   5. if EliminationPolicy::due: every block drops its selected op  eqs. (9)–(10)
+// Epoch 0 evaluates α0 alone (Algorithm 1: f_θ0 is trained and scored before evolving).
+#pragma once
+
+#include <cmath>
+#include <filesystem>
+#include <limits>
+#include <optional>
+#include <string>
+#include <utility>
+
+#include <fmt/format.h>
+#include <nlohmann/json.hpp>
+
+#include "faunae/concepts.hpp"
+#include "faunae/core/atomic_file.hpp"
+#include "faunae/core/block_space.hpp"
+#include "faunae/core/error.hpp"
+#include "faunae/core/search_state.hpp"
+#include "faunae/core/serialization.hpp"
+#include "faunae/policies/faunae_mutation.hpp"
+#include "faunae/policies/ucb_elimination.hpp"
+
+namespace faunae {
+
+struct SearchOptions {
+  std::uint64_t seed = 0;                  ///< fixes the whole search bit for bit
+  double lambda2 = 0.3;                    ///< λ2 of eq. (4) (paper: 0.3)
+  std::size_t max_epochs = 0;              ///< stop `run` after this many mutation epochs; 0 = policy decides
+  std::filesystem::path checkpoint;        ///< if set, the state is saved there (atomically) after epochs
+  std::size_t checkpoint_every = 1;        ///< epochs between checkpoints (the last epoch always saves)
+  std::size_t max_proposal_attempts = 1000;  ///< re-draws of α_n while the space rejects it
+  std::optional<Architecture> initial;     ///< α0; default: the space's initial_architecture()
+};
+
+inline constexpr std::string_view kCheckpointFormat = "faunae.checkpoint";
+
+template <SearchSpace Space, MutationPolicy Mutation = FaunaeMutation, EliminationPolicy Elimination_ = UcbElimination>
+class Search {
+ public:
+  using MutationPolicyType = Mutation;
+  using EliminationPolicyType = Elimination_;
+
+  /// `space` must outlive the search (its is_valid() is consulted).
+  explicit Search(const Space& space, SearchOptions options = {}, Mutation mutation = Mutation(),
+                  Elimination_ elimination = Elimination_())
+      : space_(space),
+        table_(BlockSpace::snapshot(space, /*keep_validity=*/false)),
+        options_(std::move(options)),
+        mutation_(std::move(mutation)),
+        elimination_(std::move(elimination)) {
+    if (!(options_.lambda2 >= 0.0 && options_.lambda2 <= 1.0))
+      throw InvalidArgument(fmt::format("faunae::Search: lambda2 (eq. 4) must be in [0, 1], got {}", options_.lambda2));
+    if (options_.checkpoint_every == 0)
+      throw InvalidArgument("faunae::Search: checkpoint_every must be at least 1, got 0");
+    if (options_.max_proposal_attempts == 0)
+      throw InvalidArgument("faunae::Search: max_proposal_attempts must be at least 1, got 0");
+    if (options_.initial) check_architecture(*options_.initial, "faunae::Search: options.initial (α0)");
+    reset();
+  }
+
+  /// Back to the start: α0, empty statistics, RNG seeded from options.seed.
+  void reset() {
+    state_ = SearchState{};
+    state_.current = options_.initial ? *options_.initial : space_.initial_architecture();
+    check_architecture(state_.current, "faunae::Search: the initial architecture α0");
+    state_.stats.reset(table_);
+    state_.rng.reseed(options_.seed);
+  }
+
+  const SearchState& state() const noexcept { return state_; }
+  const BlockSpace& space_table() const noexcept { return table_; }
+  const SearchOptions& options() const noexcept { return options_; }
+  Mutation& mutation_policy() noexcept { return mutation_; }
+  Elimination_& elimination_policy() noexcept { return elimination_; }
+
+  bool finished() const { return state_.started() && elimination_.finished(table_, state_); }
+
+  /// Mutation epochs the policy plans (0 if it cannot tell).
+  std::size_t planned_epochs() const {
+    if constexpr (detail::HasTotalEpochs<Elimination_>) {
+      const std::size_t planned = elimination_.total_epochs(table_);
+      return options_.max_epochs > 0 ? std::min(planned, options_.max_epochs) : planned;
+    } else {
+      return options_.max_epochs;
+    }
+  }
+
+  /// Runs epochs until the elimination policy says the search is over, options.max_epochs is
+  /// reached, or a hook asks to stop. Continues from the current state (after `load`, a resume).
+  template <Evaluator E, Hook... Hooks>
+  SearchResult run(E& evaluator, Hooks&... hooks) {
+    bool stop = false;
+    while (!stop && !finished() && !(options_.max_epochs > 0 && state_.epoch >= options_.max_epochs))
+      stop = step(evaluator, hooks...);
+    SearchResult r = result();
+    (detail::call_on_end(hooks, r, state_), ...);
+    return r;
+  }
+
+  /// One epoch of Algorithm 1 (epoch 0: the evaluation of α0). Returns true if a hook asked to stop.
+  /// If the evaluator throws or returns a non-finite loss, the state stays that of the last completed
+  /// epoch and an EvaluationError is thrown.
+  template <Evaluator E, Hook... Hooks>
+  bool step(E& evaluator, Hooks&... hooks) {
+    if (finished()) return true;
+    const Rng rng_before = state_.rng;
+    EpochRecord record;
+    record.epoch = state_.started() ? state_.epoch + 1 : 0;
+    if (state_.started()) {
+      Proposal proposal = propose();  // eqs. (1)–(3)
+      record.evaluated = std::move(proposal.architecture);
+      record.probabilities = std::move(proposal.probabilities);
+    } else {
+      record.evaluated = state_.current;
+    }
+    Evaluation evaluation;
+    try {
+      evaluation = to_evaluation(evaluator.evaluate(record.evaluated));
+    } catch (const std::exception& e) {
+      state_.rng = rng_before;
+      throw EvaluationError(fmt::format(
+          "faunae::Search::step(): the evaluator threw at epoch {} on {}: {}; the search state is kept at epoch {}",
+          record.epoch, record.evaluated.to_string(), e.what(), state_.epoch));
+    }
+    if (!std::isfinite(evaluation.loss)) {
+      state_.rng = rng_before;
+      throw EvaluationError(fmt::format(
+          "faunae::Search::step(): the evaluator returned a non-finite loss ({}) at epoch {} on {} (training "
+          "diverged?); the search state is kept at epoch {}",
+          evaluation.loss, record.epoch, record.evaluated.to_string(), state_.epoch));
+    }
+    record.loss = evaluation.loss;
+    record.metrics = std::move(evaluation.metrics);
+    smooth_losses(record.evaluated, record.loss);  // eq. (4)
+    ++state_.evaluations;
+    if (record.epoch > 0) {
+      accept_or_revert(record);  // eq. (5)
+      ++state_.epoch;
+      ++state_.epochs_since_elimination;
+      if (elimination_.due(table_, state_)) eliminate(record);  // eqs. (9)–(10)
+    }
+    record.architecture = state_.current;
+    state_.history.push_back(std::move(record));
+    const EpochRecord& done = state_.history.back();
+
+    if (!options_.checkpoint.empty() &&
+        (done.epoch % options_.checkpoint_every == 0 || finished() ||
+         (options_.max_epochs > 0 && state_.epoch >= options_.max_epochs)))
+      save(options_.checkpoint, evaluator);
+
+    bool stop = false;
+    for (const auto& m : done.mutations) stop |= (false | ... | detail::call_on_mutation(hooks, m, state_));
+    for (const auto& x : done.eliminations) stop |= (false | ... | detail::call_on_elimination(hooks, x, state_));
+    stop |= (false | ... | detail::call_on_epoch(hooks, done, state_));
+    return stop;
+  }
+
+  SearchResult result() const {
+    return SearchResult{state_.current, state_.evaluations, state_.epoch, finished(), state_.history};
+  }
+
+  // --- checkpoints -----------------------------------------------------------------------------
+
+  /// The whole search (space fingerprint, policy configs, state) and, for a StatefulEvaluator, its state.
+  template <class E = std::nullptr_t>
+  nlohmann::json to_json(const E* evaluator = nullptr) const {
+    nlohmann::json payload = {{"space", space_fingerprint()}, {"config", config()}, {"state", detail::state_to_json(state_)}};
+    if constexpr (StatefulEvaluator<E>)
+      if (evaluator) payload["evaluator"] = evaluator->state();
+    return payload;
+  }
+
+  /// Writes a checkpoint atomically (write, fsync, rename) with a checksum of its content.
+  template <class E = std::nullptr_t>
+  void save(const std::filesystem::path& path, const E& evaluator = nullptr) const {
+    const E* ev = nullptr;
+    if constexpr (!std::is_same_v<E, std::nullptr_t>) ev = &evaluator;
+    const nlohmann::json payload = to_json(ev);
+    const std::string body = payload.dump();
+    const nlohmann::json file = {{"format", kCheckpointFormat},
+                                 {"version", 1},
+                                 {"checksum", fmt::format("fnv1a64:{:016x}", fnv1a64(body))},
+                                 {"payload", payload}};
+    write_file_atomically(path, file.dump(1) + "\n");
+  }
+
+  /// Restores a checkpoint written by `save`: checks the format, the checksum, that it was written for
+  /// this space and with the same policy parameters, and the consistency of the state. On any error the
+  /// search is left as it was. A StatefulEvaluator gets its state back too.
+  template <class E = std::nullptr_t>
+  void load(const std::filesystem::path& path, E& evaluator = detail_null()) {
+    const std::string where = fmt::format("faunae::Search::load('{}')", path.string());
+    const std::string text = read_file(path, where);
+    nlohmann::json file;
+    try {
+      file = nlohmann::json::parse(text);
+    } catch (const nlohmann::json::parse_error& e) {
+      throw IoError(fmt::format("{}: the checkpoint is not valid JSON (truncated or corrupt?): {}", where, e.what()));
+    }
+    if (!file.is_object() || file.value("format", "") != kCheckpointFormat)
+      throw IoError(fmt::format("{}: not a faunae checkpoint ('format' is not \"{}\")", where, kCheckpointFormat));
+    if (file.value("version", 0) != 1)
+      throw IoError(fmt::format("{}: unsupported checkpoint version {}", where, file.value("version", nlohmann::json()).dump()));
+    if (!file.contains("payload") || !file.contains("checksum") || !file["checksum"].is_string())
+      throw IoError(fmt::format("{}: the checkpoint lacks 'payload' or 'checksum'", where));
+    const std::string expected = file["checksum"].get<std::string>();
+    const std::string actual = fmt::format("fnv1a64:{:016x}", fnv1a64(file["payload"].dump()));
+    if (expected != actual)
+      throw IoError(fmt::format("{}: checksum mismatch (stored {}, computed {}): the checkpoint is corrupt", where,
+                                expected, actual));
+    from_json(file["payload"], &evaluator, where);
+  }
+
+  /// Restores from the payload of a checkpoint (see to_json). Strong guarantee: on error, no change.
+  template <class E = std::nullptr_t>
+  void from_json(const nlohmann::json& payload, E* evaluator = nullptr, std::string_view where = "faunae::Search::from_json()") {
+    const nlohmann::json& fingerprint = detail::member(payload, "space", where);
+    if (fingerprint != space_fingerprint())
+      throw IoError(fmt::format("{}: the checkpoint was written for another search space ({})", where,
+                                describe_space_difference(fingerprint)));
+    const nlohmann::json& stored = detail::member(payload, "config", where);
+    if (stored != config())
+      throw IoError(fmt::format("{}: the checkpoint was written with other parameters: stored {}, this search has {}",
+                                where, stored.dump(), config().dump()));
+    SearchState restored;
+    try {
+      restored = detail::state_from_json(detail::member(payload, "state", where));
+    } catch (const IoError& e) {
+      throw IoError(fmt::format("{}: {}", where, e.what()));
+    } catch (const std::exception& e) {
+      throw IoError(fmt::format("{}: invalid search state: {}", where, e.what()));
+    }
+    check_restored(restored, where);
+    if constexpr (StatefulEvaluator<E>) {
+      if (evaluator) {
+        if (!payload.contains("evaluator"))
+          throw IoError(fmt::format("{}: the checkpoint holds no evaluator state, but the evaluator has one", where));
+        evaluator->restore(payload["evaluator"]);
+      }
+    }
+    state_ = std::move(restored);
+  }
+
+ private:
+  static std::nullptr_t& detail_null() {
+    static std::nullptr_t none = nullptr;
+    return none;
+  }
+
+  void check_architecture(const Architecture& a, std::string_view where) const {
+    table_.check_architecture(a, where);
+    if (!space_.is_valid(a))
+      throw InvalidArchitecture(fmt::format("{}: {} is rejected by the search space's is_valid()", where, a.to_string()));
+  }
+
+  Proposal propose() {
+    for (std::size_t attempt = 0; attempt < options_.max_proposal_attempts; ++attempt) {
+      Proposal p = mutation_.propose(table_, state_, state_.rng);
+      if (p.architecture.size() != table_.num_blocks())
+        throw std::logic_error(fmt::format("faunae::Search: the mutation policy proposed {} blocks, the space has {}",
+                                           p.architecture.size(), table_.num_blocks()));
+      for (std::size_t b = 0; b < p.architecture.size(); ++b)
+        if (p.architecture[b] >= table_.num_ops(b) || !state_.stats.is_alive(b, p.architecture[b]))
+          throw std::logic_error(fmt::format(
+              "faunae::Search: the mutation policy proposed op {} for block {}, which is not an alive op", p.architecture[b], b));
+      if (space_.is_valid(p.architecture)) return p;
+    }
+    throw InvalidArgument(fmt::format("faunae::Search::step(): no valid architecture in {} proposals at epoch {}; the "
+                                      "search space's is_valid() rejects what the mutation policy draws",
+                                      options_.max_proposal_attempts, state_.epoch + 1));
+  }
+
+  // eq. (4): l(o) ← λ2·l(o) + (1 − λ2)·a for the op of every block; an op's first sample sets l(o) = a.
+  void smooth_losses(const Architecture& evaluated, double a) {
+    const double l2 = options_.lambda2;
+    for (std::size_t b = 0; b < evaluated.size(); ++b) {
+      const auto row = static_cast<Eigen::Index>(b);
+      const auto col = static_cast<Eigen::Index>(evaluated[b]);
+      double& l = state_.stats.loss(row, col);
+      auto& sa = state_.stats.samples(row, col);
+      l = sa == 0 ? a : l2 * l + (1.0 - l2) * a;
+      ++sa;
+    }
+  }
+
+  // eq. (5): a mutated block keeps its new op iff l(new) < l(old); an old op never sampled loses.
+  void accept_or_revert(EpochRecord& record) {
+    Architecture next = state_.current;
+    for (std::size_t b = 0; b < next.size(); ++b) {
+      const OpIndex from = state_.current[b];
+      const OpIndex to = record.evaluated[b];
+      if (from == to) continue;
+      BlockMutation m;
+      m.block = b;
+      m.from = from;
+      m.to = to;
+      const auto identity = table_.identity_op(b);
+      m.kind = identity && (from == *identity || to == *identity) ? MutationKind::depth : MutationKind::op;
+      m.loss_from = state_.stats.loss(Eigen::Index(b), Eigen::Index(from));
+      m.loss_to = state_.stats.loss(Eigen::Index(b), Eigen::Index(to));
+      m.accepted = std::isnan(m.loss_from) || m.loss_to < m.loss_from;
+      if (m.accepted) next[b] = to;
+      record.mutations.push_back(m);
+    }
+    if (!record.mutations.empty() && !space_.is_valid(next)) {
+      // Per-block decisions can combine into an architecture the space forbids: keep α_{n−1}.
+      record.reverted_as_invalid = true;
+      for (auto& m : record.mutations) m.accepted = false;
+      return;
+    }
+    state_.current = std::move(next);
+  }
+
+  // eq. (10): Ω^i ← Ω^i − {selected op}; the block's current op moves to the named replacement.
+  void eliminate(EpochRecord& record) {
+    std::vector<Elimination> chosen = elimination_.select(table_, state_);
+    Architecture next = state_.current;
+    BlockOpTable<bool> alive = state_.stats.alive;
+    std::vector<bool> seen(table_.num_blocks(), false);
+    for (Elimination& e : chosen) {
+      const auto b = e.block;
+      if (b >= table_.num_blocks() || seen[b] || e.op >= table_.num_ops(b) || !alive(Eigen::Index(b), Eigen::Index(e.op)) ||
+          state_.stats.ops_left(b) <= 1)
+        throw std::logic_error(fmt::format(
+            "faunae::Search: the elimination policy selected block {} op {}, which is out of range, repeated, already "
+            "removed or the block's last op",
+            b, e.op));
+      seen[b] = true;
+      alive(Eigen::Index(b), Eigen::Index(e.op)) = false;
+      if (next[b] == e.op) {
+        if (!e.replacement || *e.replacement >= table_.num_ops(b) || *e.replacement == e.op ||
+            !alive(Eigen::Index(b), Eigen::Index(*e.replacement)))
+          throw std::logic_error(fmt::format(
+              "faunae::Search: the elimination policy removed block {}'s current op {} without naming an alive replacement",
+              b, e.op));
+        next[b] = *e.replacement;
+      } else {
+        e.replacement.reset();
+      }
+    }
+    if (!space_.is_valid(next))
+      throw InvalidArgument(fmt::format("faunae::Search::step(): after eliminating ops at epoch {}, the architecture {} "
+                                        "is rejected by the search space's is_valid()",
+                                        state_.epoch, next.to_string()));
+    state_.stats.alive = std::move(alive);
+    state_.current = std::move(next);
+    state_.epochs_since_elimination = 0;
+    ++state_.elimination_rounds;
+    record.eliminations = std::move(chosen);
+  }
+
+  nlohmann::json config() const {
+    nlohmann::json c = {{"seed", options_.seed}, {"lambda2", options_.lambda2}};
+    if constexpr (detail::HasConfig<Mutation>) c["mutation"] = mutation_.config();
+    if constexpr (detail::HasConfig<Elimination_>) c["elimination"] = elimination_.config();
+    if (options_.initial) c["initial"] = options_.initial->ops();
+    return c;
+  }
+
+  nlohmann::json space_fingerprint() const {
+    nlohmann::json blocks = nlohmann::json::array();
+    for (const Block& b : table_.blocks()) {
+      nlohmann::json ops = nlohmann::json::array();
+      for (const Op& op : b.ops) ops.push_back({op.name, op.size});
+      blocks.push_back({{"name", b.name}, {"ops", std::move(ops)},
+                        {"identity", b.identity ? nlohmann::json(*b.identity) : nlohmann::json(nullptr)}});
+    }
+    return blocks;
+  }
+
+  std::string describe_space_difference(const nlohmann::json& stored) const {
+    const nlohmann::json mine = space_fingerprint();
+    if (!stored.is_array()) return "stored space description is not an array";
+    if (stored.size() != mine.size()) return fmt::format("it has {} blocks, this space {}", stored.size(), mine.size());
+    for (std::size_t b = 0; b < mine.size(); ++b)
+      if (stored[b] != mine[b])
+        return fmt::format("block {} differs: stored {}, this space {}", b, stored[b].dump().substr(0, 200),
+                           mine[b].dump().substr(0, 200));
+    return "unknown difference";
+  }
+
+  void check_restored(const SearchState& s, std::string_view where) const {
+    const auto rows = static_cast<Eigen::Index>(table_.num_blocks());
+    const auto cols = static_cast<Eigen::Index>(table_.max_ops());
+    auto shape_ok = [&](const auto& t) { return t.rows() == rows && t.cols() == cols; };
+    if (!shape_ok(s.stats.loss) || !shape_ok(s.stats.samples) || !shape_ok(s.stats.alive))
+      throw IoError(fmt::format("{}: the statistics tables are not {}×{} (blocks × ops)", where, rows, cols));
+    try {
+      table_.check_architecture(s.current, "the checkpoint's current architecture");
+    } catch (const InvalidArchitecture& e) {
+      throw IoError(fmt::format("{}: {}", where, e.what()));
+    }
+    for (std::size_t b = 0; b < table_.num_blocks(); ++b) {
+      if (s.stats.ops_left(b) == 0) throw IoError(fmt::format("{}: block {} has no op left", where, b));
+      if (!s.stats.is_alive(b, s.current[b]))
+        throw IoError(fmt::format("{}: block {}'s current op {} is marked removed", where, b, s.current[b]));
+      for (Eigen::Index k = static_cast<Eigen::Index>(table_.num_ops(b)); k < cols; ++k)
+        if (s.stats.alive(Eigen::Index(b), k)) throw IoError(fmt::format("{}: block {} has an alive op {} beyond its {} ops", where, b, k, table_.num_ops(b)));
+    }
+    if (s.history.size() != (s.evaluations == 0 ? 0 : s.epoch + 1) || s.evaluations != (s.evaluations == 0 ? 0 : s.epoch + 1))
+      throw IoError(fmt::format("{}: counters disagree (epoch {}, evaluations {}, {} history records)", where, s.epoch,
+                                s.evaluations, s.history.size()));
+  }
+
+  const Space& space_;
+  BlockSpace table_;
+  SearchOptions options_;
+  Mutation mutation_;
+  Elimination_ elimination_;
+  SearchState state_;
+};
+
+/// The faithful FaUNAE of the paper (FaunaeMutation + UcbElimination).
+template <SearchSpace Space>
+using FaUNAE = Search<Space, FaunaeMutation, UcbElimination>;
+
+/// Ablation: FaUNAE without operation elimination (same number of epochs as FaUNAE by default).
+template <SearchSpace Space>
+using FaUNAENoElimination = Search<Space, FaunaeMutation, NoElimination>;
+
+}  // namespace faunae
