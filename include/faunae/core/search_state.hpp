@@ -113,6 +113,17 @@ struct SearchState {
   std::vector<EpochRecord> history;
 
   bool started() const noexcept { return evaluations > 0; }
+
+  struct Counters {
+    std::size_t epoch, evaluations, epochs_since_elimination, elimination_rounds;
+  };
+  Counters counters() const noexcept { return {epoch, evaluations, epochs_since_elimination, elimination_rounds}; }
+  void set_counters(const Counters& c) noexcept {
+    epoch = c.epoch;
+    evaluations = c.evaluations;
+    epochs_since_elimination = c.epochs_since_elimination;
+    elimination_rounds = c.elimination_rounds;
+  }
 };
 
 }  // namespace faunae

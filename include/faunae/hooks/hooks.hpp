@@ -12,6 +12,7 @@
 #include <nlohmann/json.hpp>
 
 #include "faunae/concepts/hooks.hpp"
+#include "faunae/core/atomic_file.hpp"
 #include "faunae/core/error.hpp"
 #include "faunae/core/serialization.hpp"
 
@@ -43,11 +44,22 @@ class JsonLinesLogger {
 };
 
 /// A one-line progress display for a terminal: epoch, ops left, loss, elapsed and remaining time.
-/// Redraws in place ('\r') on a terminal; prints one line per epoch elsewhere.
+/// Redraws in place ('\r') on a terminal; prints one line per epoch elsewhere (logs, pipes).
 class ProgressDisplay {
  public:
-  explicit ProgressDisplay(std::size_t planned_epochs = 0, std::FILE* out = stderr, bool in_place = true)
+  explicit ProgressDisplay(std::size_t planned_epochs = 0, std::FILE* out = stderr)
+      : ProgressDisplay(planned_epochs, out, is_terminal(out)) {}
+  ProgressDisplay(std::size_t planned_epochs, std::FILE* out, bool in_place)
       : planned_(planned_epochs), out_(out), in_place_(in_place), start_(std::chrono::steady_clock::now()) {}
+
+  static bool is_terminal(std::FILE* f) {
+#ifdef FAUNAE_HAVE_POSIX_IO
+    return f != nullptr && ::isatty(::fileno(f)) == 1;
+#else
+    (void)f;
+    return false;
+#endif
+  }
 
   void on_epoch(const EpochRecord& record, const SearchState& state) {
     using namespace std::chrono;

@@ -142,13 +142,25 @@ class Search {
     }
     record.loss = evaluation.loss;
     record.metrics = std::move(evaluation.metrics);
-    smooth_losses(record.evaluated, record.loss);  // eq. (4)
-    ++state_.evaluations;
-    if (record.epoch > 0) {
-      accept_or_revert(record);  // eq. (5)
-      ++state_.epoch;
-      ++state_.epochs_since_elimination;
-      if (elimination_.due(table_, state_)) eliminate(record);  // eqs. (9)–(10)
+    // Everything below either completes or is rolled back: a failed epoch leaves no trace.
+    backup_stats_ = state_.stats;  // same shape: Eigen reuses the memory, no allocation
+    backup_current_ = state_.current;
+    const SearchState::Counters counters = state_.counters();
+    try {
+      smooth_losses(record.evaluated, record.loss);  // eq. (4)
+      ++state_.evaluations;
+      if (record.epoch > 0) {
+        accept_or_revert(record);  // eq. (5)
+        ++state_.epoch;
+        ++state_.epochs_since_elimination;
+        if (elimination_.due(table_, state_)) eliminate(record);  // eqs. (9)–(10)
+      }
+    } catch (...) {
+      std::swap(state_.stats, backup_stats_);
+      std::swap(state_.current, backup_current_);
+      state_.set_counters(counters);
+      state_.rng = rng_before;
+      throw;
     }
     record.architecture = state_.current;
     state_.history.push_back(std::move(record));
@@ -349,15 +361,44 @@ class Search {
         e.replacement.reset();
       }
     }
-    if (!space_.is_valid(next))
-      throw InvalidArgument(fmt::format("faunae::Search::step(): after eliminating ops at epoch {}, the architecture {} "
-                                        "is rejected by the search space's is_valid()",
-                                        state_.epoch, next.to_string()));
+    if (!space_.is_valid(next)) repair_after_elimination(next, alive, chosen);
     state_.stats.alive = std::move(alive);
     state_.current = std::move(next);
     state_.epochs_since_elimination = 0;
     ++state_.elimination_rounds;
     record.eliminations = std::move(chosen);
+  }
+
+  // The replacements the policy named combine into an architecture that the space's cross-block rule
+  // rejects: try, block by block, the other alive ops in order of smoothed loss (eq. 4, never sampled
+  // last) and keep the first change that makes the architecture valid.
+  void repair_after_elimination(Architecture& next, const BlockOpTable<bool>& alive, std::vector<Elimination>& chosen) {
+    for (Elimination& e : chosen) {
+      if (!e.replacement) continue;
+      const auto b = e.block;
+      std::vector<OpIndex> candidates;
+      for (OpIndex k = 0; k < table_.num_ops(b); ++k)
+        if (alive(Eigen::Index(b), Eigen::Index(k)) && k != *e.replacement) candidates.push_back(k);
+      auto loss_of = [&](OpIndex k) {
+        const double l = state_.stats.loss(Eigen::Index(b), Eigen::Index(k));
+        return std::isnan(l) ? std::numeric_limits<double>::infinity() : l;
+      };
+      std::stable_sort(candidates.begin(), candidates.end(), [&](OpIndex x, OpIndex y) { return loss_of(x) < loss_of(y); });
+      for (OpIndex k : candidates) {
+        Architecture trial = next;
+        trial[b] = k;
+        if (space_.is_valid(trial)) {
+          next = std::move(trial);
+          e.replacement = k;
+          return;
+        }
+      }
+    }
+    throw InvalidArgument(fmt::format(
+        "faunae::Search::step(): after eliminating ops at epoch {}, no replacement makes the architecture {} valid; "
+        "the search space's is_valid() conflicts with the ops left (express per-block restrictions by leaving the op "
+        "out of that block, and keep is_valid() for rules across blocks)",
+        state_.epoch, next.to_string()));
   }
 
   nlohmann::json config() const {
@@ -419,6 +460,8 @@ class Search {
   Mutation mutation_;
   Elimination_ elimination_;
   SearchState state_;
+  OpStatistics backup_stats_;
+  Architecture backup_current_;
 };
 
 /// The faithful FaUNAE of the paper (FaunaeMutation + UcbElimination).
