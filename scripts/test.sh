@@ -1,0 +1,16 @@
+#!/usr/bin/env bash
+# Builds faunae and runs the whole test suite (the README's test command; .ci/run calls it).
+#   scripts/test.sh            Release build in build/, then ctest
+#   FAUNAE_SANITIZE=ON scripts/test.sh   same with AddressSanitizer + UBSan, in build-asan/
+set -euo pipefail
+cd "$(dirname "$0")/.."
+scripts/setup-debian.sh
+sanitize=${FAUNAE_SANITIZE:-OFF}
+dir=build
+[ "$sanitize" = ON ] && dir=build-asan
+jobs=$(nproc)
+cmake -S . -B "$dir" -DCMAKE_BUILD_TYPE=Release -DFAUNAE_SANITIZE="$sanitize" \
+  -DFAUNAE_BUILD_BENCHMARKS="$([ "$sanitize" = ON ] && echo OFF || echo ON)" \
+  -DFAUNAE_BUILD_EXAMPLES="$([ "$sanitize" = ON ] && echo OFF || echo ON)"
+cmake --build "$dir" -j"$jobs"
+ctest --test-dir "$dir" --output-on-failure -j"$jobs"
