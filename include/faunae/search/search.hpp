@@ -169,7 +169,13 @@ class Search {
     if (!options_.checkpoint.empty() &&
         (done.epoch % options_.checkpoint_every == 0 || finished() ||
          (options_.max_epochs > 0 && state_.epoch >= options_.max_epochs)))
-      save(options_.checkpoint, evaluator);
+      try {
+        save(options_.checkpoint, evaluator);
+      } catch (const IoError& e) {
+        throw IoError(fmt::format("faunae::Search::step(): epoch {} is complete in memory, but its checkpoint could not "
+                                  "be written (the previous checkpoint is intact; save() again or run() on): {}",
+                                  done.epoch, e.what()));
+      }
 
     bool stop = false;
     for (const auto& m : done.mutations) stop |= (false | ... | detail::call_on_mutation(hooks, m, state_));
