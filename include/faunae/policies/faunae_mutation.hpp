@@ -127,10 +127,24 @@ class FaunaeMutation {
       throw InvalidArgument(fmt::format("faunae::FaunaeMutation: {} must be in [0, 1], got {}", name, v));
   }
 
+  // The cache key is the alive set and the op sizes, not the space's address: another space can
+  // take the same address (a reassigned variable) and must not get the old p_rm.
+  bool restriction_cached(const BlockSpace& space, const OpStatistics& stats) const {
+    if (cached_alive_.rows() != stats.alive.rows() || cached_alive_.cols() != stats.alive.cols() ||
+        !(cached_alive_ == stats.alive).all() || cached_sizes_.rows() != stats.alive.rows() ||
+        cached_sizes_.cols() != stats.alive.cols())
+      return false;
+    for (Eigen::Index b = 0; b < cached_sizes_.rows(); ++b) {
+      const auto& ops = space.blocks()[static_cast<std::size_t>(b)].ops;
+      for (Eigen::Index k = 0; k < cached_sizes_.cols(); ++k)
+        if (cached_sizes_(b, k) != (static_cast<std::size_t>(k) < ops.size() ? ops[static_cast<std::size_t>(k)].size : -1.0))
+          return false;
+    }
+    return true;
+  }
+
   void refresh_restriction(const BlockSpace& space, const OpStatistics& stats) {
-    if (cached_space_ == &space && cached_alive_.rows() == stats.alive.rows() &&
-        cached_alive_.cols() == stats.alive.cols() && (cached_alive_ == stats.alive).all())
-      return;
+    if (restriction_cached(space, stats)) return;
     restriction_.setZero(stats.alive.rows(), stats.alive.cols());
     for (Eigen::Index b = 0; b < stats.alive.rows(); ++b) {
       const auto& ops = space.blocks()[static_cast<std::size_t>(b)].ops;
@@ -152,13 +166,18 @@ class FaunaeMutation {
       restriction_.row(b) /= total;
     }
     cached_alive_ = stats.alive;
-    cached_space_ = &space;
+    cached_sizes_.setConstant(stats.alive.rows(), stats.alive.cols(), -1.0);  // -1: no op in that column
+    for (Eigen::Index b = 0; b < stats.alive.rows(); ++b) {
+      const auto& ops = space.blocks()[static_cast<std::size_t>(b)].ops;
+      for (std::size_t k = 0; k < ops.size() && static_cast<Eigen::Index>(k) < stats.alive.cols(); ++k)
+        cached_sizes_(b, static_cast<Eigen::Index>(k)) = ops[k].size;
+    }
   }
 
   FaunaeMutationOptions options_;
   BlockOpTable<double> restriction_;
   BlockOpTable<bool> cached_alive_;
-  const BlockSpace* cached_space_ = nullptr;
+  BlockOpTable<double> cached_sizes_;
 };
 
 static_assert(MutationPolicy<FaunaeMutation>);
