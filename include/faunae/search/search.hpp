@@ -226,9 +226,10 @@ class Search {
     } catch (const nlohmann::json::parse_error& e) {
       throw IoError(fmt::format("{}: the checkpoint is not valid JSON (truncated or corrupt?): {}", where, e.what()));
     }
-    if (!file.is_object() || file.value("format", "") != kCheckpointFormat)
+    // Compare as JSON values: json::value() would throw a raw type_error for a non-string format.
+    if (!file.is_object() || !file.contains("format") || file["format"] != kCheckpointFormat)
       throw IoError(fmt::format("{}: not a faunae checkpoint ('format' is not \"{}\")", where, kCheckpointFormat));
-    if (file.value("version", 0) != 1)
+    if (!file.contains("version") || file["version"] != 1)
       throw IoError(fmt::format("{}: unsupported checkpoint version {}", where, file.value("version", nlohmann::json()).dump()));
     if (!file.contains("payload") || !file.contains("checksum") || !file["checksum"].is_string())
       throw IoError(fmt::format("{}: the checkpoint lacks 'payload' or 'checksum'", where));
