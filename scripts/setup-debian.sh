@@ -2,7 +2,8 @@
 # Installs what faunae's core, tabular backend, examples, tests and benchmarks need, from Debian 12's
 # packages. Run as root (or with sudo available). Does nothing when everything is already there.
 set -euo pipefail
-packages=(g++ cmake make libeigen3-dev libfmt-dev nlohmann-json3-dev catch2 libbenchmark-dev libcli11-dev)
+packages=(g++ cmake make libeigen3-dev libfmt-dev nlohmann-json3-dev catch2 libbenchmark-dev libcli11-dev
+          libtorch-dev python3-torch libopenblas0-openmp)
 missing=()
 for p in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")

@@ -9,7 +9,9 @@ sanitize=${FAUNAE_SANITIZE:-OFF}
 dir=build
 [ "$sanitize" = ON ] && dir=build-asan
 jobs=$(nproc)
+# LibTorch is not built with the sanitizers: the sanitized build covers the core and tabular backend.
 cmake -S . -B "$dir" -DCMAKE_BUILD_TYPE=Release -DFAUNAE_SANITIZE="$sanitize" \
+  -DFAUNAE_WITH_TORCH="$([ "$sanitize" = ON ] && echo OFF || echo ON)" \
   -DFAUNAE_BUILD_BENCHMARKS="$([ "$sanitize" = ON ] && echo OFF || echo ON)" \
   -DFAUNAE_BUILD_EXAMPLES="$([ "$sanitize" = ON ] && echo OFF || echo ON)"
 cmake --build "$dir" -j"$jobs"

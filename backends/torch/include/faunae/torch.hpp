@@ -1,0 +1,6 @@
+// faunae::torch: the LibTorch backend (single-path supernet, candidate ops, export).
+#pragma once
+
+#include "faunae/torch/export.hpp"
+#include "faunae/torch/ops.hpp"
+#include "faunae/torch/resnet_space.hpp"

@@ -1,0 +1,106 @@
+// Extraction of a found architecture from the supernet, and weights files that Python reads.
+//
+//   auto net = faunae::torch_backend::extract(supernet, found);          // only the chosen ops
+//   faunae::torch_backend::save_weights(*net, "found.pt");               // Python: torch.load("found.pt")
+//   faunae::torch_backend::load_weights(*net, "found.pt");               // back in C++
+//
+// The file is torch::pickle_save of a dict {parameter or buffer name: tensor} — the format of
+// torch.save(model.state_dict()) — so Python's torch.load returns a state_dict-like dict.
+#pragma once
+
+#include <filesystem>
+#include <map>
+#include <set>
+#include <string>
+#include <vector>
+
+#include <fmt/format.h>
+#include <torch/torch.h>
+
+#include "faunae/core/atomic_file.hpp"
+#include "faunae/core/error.hpp"
+#include "faunae/torch/resnet_space.hpp"
+
+namespace faunae::torch_backend {
+
+/// All parameters and buffers of `m` by their dotted names (the state_dict of PyTorch).
+inline std::vector<std::pair<std::string, torch::Tensor>> state_dict(const torch::nn::Module& m) {
+  std::vector<std::pair<std::string, torch::Tensor>> out;
+  for (const auto& p : m.named_parameters()) out.emplace_back(p.key(), p.value());
+  for (const auto& b : m.named_buffers()) out.emplace_back(b.key(), b.value());
+  return out;
+}
+
+/// Copies every parameter and buffer of `to` from the entry of `from` with the same name and shape.
+/// Throws naming the first missing or mismatched entry (nothing is half-copied: checked first).
+inline void copy_state(const torch::nn::Module& from, torch::nn::Module& to, std::string_view where = "faunae::torch_backend::copy_state()") {
+  std::map<std::string, torch::Tensor> source;
+  for (auto& [name, t] : state_dict(from)) source.emplace(name, t);
+  const auto target = state_dict(to);
+  for (const auto& [name, t] : target) {
+    const auto it = source.find(name);
+    if (it == source.end()) throw InvalidArgument(fmt::format("{}: the source has no '{}'", where, name));
+    if (!it->second.sizes().equals(t.sizes()))
+      throw InvalidArgument(fmt::format("{}: '{}' has shape {} in the source and {} in the target", where, name,
+                                        it->second.sizes().vec(), t.sizes().vec()));
+  }
+  torch::NoGradGuard no_grad;
+  for (const auto& [name, t] : target) t.copy_(source.at(name));
+}
+
+/// The standalone network of architecture `a`: only the chosen op of each block. With
+/// `copy_weights`, it takes the supernet's weights (and BN statistics); otherwise fresh ones.
+inline ResNetSupernet extract(const ResNetSupernet& supernet, const Architecture& a, bool copy_weights = true) {
+  supernet->check(a, "faunae::torch_backend::extract()");
+  ResNetSupernet net(supernet->options(), a);
+  if (copy_weights) copy_state(*supernet, *net, "faunae::torch_backend::extract()");
+  net->to(supernet->stem_conv->weight.device());
+  net->train(supernet->is_training());
+  return net;
+}
+
+/// Writes the parameters and buffers of `m` (on the CPU) as a dict that Python's torch.load reads;
+/// atomically (a crash leaves the old file or the new one, whole).
+inline void save_weights(const torch::nn::Module& m, const std::filesystem::path& path) {
+  c10::Dict<std::string, torch::Tensor> dict;
+  for (const auto& [name, t] : state_dict(m)) dict.insert(name, t.detach().to(torch::kCPU).contiguous());
+  const std::vector<char> bytes = torch::pickle_save(dict);
+  write_file_atomically(path, std::string_view(bytes.data(), bytes.size()));
+}
+
+/// Loads a file written by save_weights (or Python's torch.save(model.state_dict())) into `m`:
+/// every parameter and buffer of `m` must be there with its shape; extra entries are an error too.
+inline void load_weights(torch::nn::Module& m, const std::filesystem::path& path) {
+  const std::string where = fmt::format("faunae::torch_backend::load_weights('{}')", path.string());
+  const std::string text = read_file(path, where);
+  torch::IValue value;
+  try {
+    value = torch::pickle_load(std::vector<char>(text.begin(), text.end()));
+  } catch (const std::exception& e) {
+    throw IoError(fmt::format("{}: not a weights file written by torch.save / pickle_save: {}", where,
+                              std::string(e.what()).substr(0, 200)));
+  }
+  if (!value.isGenericDict()) throw IoError(fmt::format("{}: the file holds a {}, not a dict of tensors", where, value.tagKind()));
+  std::set<std::string> names;
+  std::map<std::string, torch::Tensor> loaded;
+  for (const auto& item : value.toGenericDict()) {
+    if (!item.key().isString() || !item.value().isTensor())
+      throw IoError(fmt::format("{}: every entry must map a name to a tensor", where));
+    loaded.emplace(item.key().toStringRef(), item.value().toTensor());
+  }
+  const auto target = state_dict(m);
+  for (const auto& [name, t] : target) {
+    const auto it = loaded.find(name);
+    if (it == loaded.end()) throw IoError(fmt::format("{}: the file has no '{}'", where, name));
+    if (!it->second.sizes().equals(t.sizes()))
+      throw IoError(fmt::format("{}: '{}' has shape {} in the file, the network expects {}", where, name,
+                                it->second.sizes().vec(), t.sizes().vec()));
+    names.insert(name);
+  }
+  for (const auto& [name, t] : loaded)
+    if (!names.count(name)) throw IoError(fmt::format("{}: the file has '{}', which the network does not", where, name));
+  torch::NoGradGuard no_grad;
+  for (const auto& [name, t] : target) t.copy_(loaded.at(name));
+}
+
+}  // namespace faunae::torch_backend
