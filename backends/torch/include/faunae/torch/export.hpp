@@ -19,7 +19,7 @@
 
 #include "faunae/core/atomic_file.hpp"
 #include "faunae/core/error.hpp"
-#include "faunae/torch/resnet_space.hpp"
+#include "faunae/core/architecture.hpp"
 
 namespace faunae::torch_backend {
 
@@ -50,9 +50,11 @@ inline void copy_state(const torch::nn::Module& from, torch::nn::Module& to, std
 
 /// The standalone network of architecture `a`: only the chosen op of each block. With
 /// `copy_weights`, it takes the supernet's weights (and BN statistics); otherwise fresh ones.
-inline ResNetSupernet extract(const ResNetSupernet& supernet, const Architecture& a, bool copy_weights = true) {
+/// Works for ResNetSupernet and DartsSupernet (any module holder built as `Net(options, a)`).
+template <class Net>
+Net extract(const Net& supernet, const Architecture& a, bool copy_weights = true) {
   supernet->check(a, "faunae::torch_backend::extract()");
-  ResNetSupernet net(supernet->options(), a);
+  Net net(supernet->options(), a);
   if (copy_weights) copy_state(*supernet, *net, "faunae::torch_backend::extract()");
   net->to(supernet->stem_conv->weight.device());
   net->train(supernet->is_training());

@@ -18,7 +18,18 @@ namespace faunae::torch_backend {
 /// The interface of every candidate op: a module with a virtual forward.
 struct CandidateOpImpl : torch::nn::Module {
   virtual torch::Tensor forward(const torch::Tensor& x) = 0;
+  /// Multiply–accumulates of one image of h×w pixels (convolutions and linear maps; BN, ReLU,
+  /// pooling and additions are not counted: the convention of ResNet's "4.1 GFLOPs").
+  virtual std::int64_t macs(std::int64_t h, std::int64_t w) const = 0;
 };
+
+/// MACs of a convolution with `k`×`k` kernel from `in` to `out` channels in `groups` groups, stride `s`
+/// and "same" padding, on an h×w input.
+inline std::int64_t conv_macs(std::int64_t k, std::int64_t in, std::int64_t out, std::int64_t groups, std::int64_t s,
+                              std::int64_t h, std::int64_t w) {
+  const std::int64_t ho = (h + s - 1) / s, wo = (w + s - 1) / s;
+  return k * k * (in / groups) * out * ho * wo;
+}
 
 /// Number of trainable parameters (and buffers excluded) of a module.
 inline std::int64_t parameter_count(const torch::nn::Module& m) {
@@ -30,6 +41,7 @@ inline std::int64_t parameter_count(const torch::nn::Module& m) {
 /// Identity: returns its input (a skip connection; stride 1 and C_in == C_out only).
 struct IdentityOpImpl : CandidateOpImpl {
   torch::Tensor forward(const torch::Tensor& x) override { return x; }
+  std::int64_t macs(std::int64_t, std::int64_t) const override { return 0; }
 };
 TORCH_MODULE(IdentityOp);
 
@@ -43,6 +55,7 @@ struct ZeroOpImpl : CandidateOpImpl {
                     Slice(torch::indexing::None, torch::indexing::None, stride)})
         .mul(0.0);
   }
+  std::int64_t macs(std::int64_t, std::int64_t) const override { return 0; }
   std::int64_t stride;
 };
 TORCH_MODULE(ZeroOp);
@@ -56,6 +69,10 @@ struct ConvBnReluImpl : CandidateOpImpl {
     register_module("bn", bn);
   }
   torch::Tensor forward(const torch::Tensor& x) override { return torch::relu(bn(conv(x))); }
+  std::int64_t macs(std::int64_t h, std::int64_t w) const override {
+    const auto& o = conv->options;
+    return conv_macs(o.kernel_size()->at(0), o.in_channels(), o.out_channels(), 1, o.stride()->at(0), h, w);
+  }
   torch::nn::Conv2d conv;
   torch::nn::BatchNorm2d bn;
 };
@@ -70,6 +87,10 @@ struct ReluConvBnImpl : CandidateOpImpl {
     register_module("bn", bn);
   }
   torch::Tensor forward(const torch::Tensor& x) override { return bn(conv(torch::relu(x))); }
+  std::int64_t macs(std::int64_t h, std::int64_t w) const override {
+    const auto& o = conv->options;
+    return conv_macs(o.kernel_size()->at(0), o.in_channels(), o.out_channels(), 1, o.stride()->at(0), h, w);
+  }
   torch::nn::Conv2d conv;
   torch::nn::BatchNorm2d bn;
 };
@@ -96,6 +117,13 @@ struct SepConvImpl : CandidateOpImpl {
     auto y = bn1(pw1(dw1(torch::relu(x))));
     return bn2(pw2(dw2(torch::relu(y))));
   }
+  std::int64_t macs(std::int64_t h, std::int64_t w) const override {
+    const auto k = dw1->options.kernel_size()->at(0), s = dw1->options.stride()->at(0);
+    const auto in = dw1->options.in_channels(), out = pw2->options.out_channels();
+    const std::int64_t ho = (h + s - 1) / s, wo = (w + s - 1) / s;
+    return conv_macs(k, in, in, in, s, h, w) + conv_macs(1, in, in, 1, 1, ho, wo) + conv_macs(k, in, in, in, 1, ho, wo) +
+           conv_macs(1, in, out, 1, 1, ho, wo);
+  }
   torch::nn::Conv2d dw1, pw1;
   torch::nn::BatchNorm2d bn1;
   torch::nn::Conv2d dw2, pw2;
@@ -113,6 +141,7 @@ struct PoolOpImpl : CandidateOpImpl {
     return torch::avg_pool2d(x, /*kernel_size=*/3, stride, /*padding=*/1, /*ceil_mode=*/false,
                              /*count_include_pad=*/false);
   }
+  std::int64_t macs(std::int64_t, std::int64_t) const override { return 0; }
   PoolKind kind;
   std::int64_t stride;
 };
@@ -134,6 +163,10 @@ struct FactorizedReduceImpl : CandidateOpImpl {
     auto y = torch::relu(x);
     auto shifted = y.index({Slice(), Slice(), Slice(1, torch::indexing::None), Slice(1, torch::indexing::None)});
     return bn(torch::cat({conv1(y), conv2(shifted)}, 1));
+  }
+  std::int64_t macs(std::int64_t h, std::int64_t w) const override {
+    const auto in = conv1->options.in_channels();
+    return conv_macs(1, in, conv1->options.out_channels() + conv2->options.out_channels(), 1, 2, h, w);
   }
   torch::nn::Conv2d conv1, conv2;
   torch::nn::BatchNorm2d bn;
@@ -203,6 +236,13 @@ struct SplAtConv2dImpl : CandidateOpImpl {
       return (attention * splits).sum(1);
     }
     return torch::sigmoid(attention) * y;
+  }
+
+  std::int64_t macs(std::int64_t h, std::int64_t w) const override {
+    const auto& o = options;
+    const auto c = o.channels(), r = o.radix(), card = o.cardinality();
+    return conv_macs(o.kernel(), o.in(), c * r, card * r, o.stride(), h, w) + conv_macs(1, c, inter_channels, card, 1, 1, 1) +
+           conv_macs(1, inter_channels, c * r, card, 1, 1, 1);
   }
 
   // Checked before any member is built, so a bad option gets our message, not a conv's.

@@ -257,13 +257,7 @@ class ResNetSupernetImpl : public torch::nn::Module {
       const std::int64_t ho = (h + g.stride - 1) / g.stride;
       total += conv(1, g.in, g.mid, 1, h) + conv(1, g.mid, g.out, 1, ho);
       if (!g.can_skip()) total += conv(1, g.in, g.out, 1, ho);
-      if (name == "conv3" || name == "conv5") {
-        total += conv(name == "conv3" ? 3 : 5, g.mid, g.mid, 1, ho);
-      } else {
-        const std::int64_t k = name[4] - '0', r = name[6] - '0';
-        const std::int64_t inter = std::max<std::int64_t>(g.mid * r / 4, 32);
-        total += conv(k, g.mid, g.mid * r, r, ho) + conv(1, g.mid, inter, 1, 1) + conv(1, inter, g.mid * r, 1, 1);
-      }
+      total += std::static_pointer_cast<CandidateOpImpl>((*blocks->ptr<SearchBlockImpl>(b)->ops)[name])->macs(h, h);
       h = ho;
     }
     return total;
