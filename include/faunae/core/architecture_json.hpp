@@ -106,7 +106,7 @@ Architecture load_architecture(const S& space, const std::filesystem::path& path
   nlohmann::json j;
   try {
     j = nlohmann::json::parse(in);
-  } catch (const nlohmann::json::parse_error& e) {
+  } catch (const nlohmann::json::exception& e) {  // parse_error, or out_of_range for a number like 1e999
     throw IoError(fmt::format("faunae::load_architecture(): '{}' is not valid JSON: {}", path.string(), e.what()));
   }
   return architecture_from_json(space, j);

@@ -223,7 +223,7 @@ class Search {
     nlohmann::json file;
     try {
       file = nlohmann::json::parse(text);
-    } catch (const nlohmann::json::parse_error& e) {
+    } catch (const nlohmann::json::exception& e) {  // parse_error, or out_of_range for a number like 1e999
       throw IoError(fmt::format("{}: the checkpoint is not valid JSON (truncated or corrupt?): {}", where, e.what()));
     }
     // Compare as JSON values: json::value() would throw a raw type_error for a non-string format.

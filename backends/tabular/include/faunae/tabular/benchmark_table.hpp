@@ -67,7 +67,7 @@ class BenchmarkTable {
     nlohmann::json j;
     try {
       j = nlohmann::json::parse(text);
-    } catch (const nlohmann::json::parse_error& e) {
+    } catch (const nlohmann::json::exception& e) {  // parse_error, or out_of_range for a number like 1e999
       throw IoError(fmt::format("{}: not valid JSON: {}", where, e.what()));
     }
     return from_json(j, std::move(format), where);
