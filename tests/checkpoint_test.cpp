@@ -193,6 +193,13 @@ TEST_CASE("corrupt checkpoints are refused and leave the search as it was", "[ch
   }
   SECTION("truncated") { expect_refused(text.substr(0, text.size() / 2), "not valid JSON"); }
   SECTION("empty") { expect_refused("", "not valid JSON"); }
+  SECTION("a number too large for a double") {
+    std::string huge = text;
+    const auto at = huge.find("\"lambda2\": 0.3");
+    REQUIRE(at != std::string::npos);
+    huge.replace(at + 11, 3, "1e999");
+    expect_refused(huge, "1e999");
+  }
   SECTION("a changed byte in the payload: checksum mismatch") {
     std::string flipped = text;
     const auto at = flipped.find("\"block1\"");

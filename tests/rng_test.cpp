@@ -1,0 +1,105 @@
+// Rng: xoshiro256** seeded by splitmix64, with reference values computed independently (Python,
+// from the published algorithms), so a seed means the same search on every compiler.
+#include <array>
+#include <cmath>
+#include <limits>
+#include <vector>
+
+#include <catch2/catch.hpp>
+
+#include "test_support.hpp"
+
+using namespace faunae_test;
+using faunae::InvalidArgument;
+using faunae::IoError;
+using faunae::Rng;
+
+TEST_CASE("Rng reproduces the reference xoshiro256** streams", "[rng][reproducibility]") {
+  Rng zero(0);
+  CHECK(zero() == 0x99ec5f36cb75f2b4ULL);
+  CHECK(zero() == 0xbf6e1f784956452aULL);
+  CHECK(zero() == 0x1a5f849d4933e6e0ULL);
+  Rng answer(42);
+  CHECK(answer() == 0x15780b2e0c2ec716ULL);
+  CHECK(answer() == 0x6104d9866d113a7eULL);
+  CHECK(answer() == 0xae17533239e499a1ULL);
+  // uniform(): the top 53 bits of the first output of seed 0, times 2^-53
+  CHECK(Rng(0).uniform() == 0.6012629994179048);
+  Rng default_constructed;
+  CHECK(default_constructed == Rng(0));
+}
+
+TEST_CASE("Rng reseed, state and JSON round trip", "[rng]") {
+  Rng a(5);
+  for (int i = 0; i < 10; ++i) a();
+  Rng b;
+  b.set_state(a.state());
+  CHECK(a == b);
+  const nlohmann::json j = a;
+  const Rng c = j.get<Rng>();
+  CHECK(c == a);
+  CHECK(a() == b());
+  a.reseed(5);
+  CHECK(a == Rng(5));
+  REQUIRE_THROWS_MATCHES(b.set_state(Rng::State{0, 0, 0, 0}), InvalidArgument, What(Contains("all-zero")));
+  CHECK_THROWS_MATCHES(nlohmann::json::array({1, 2, 3}).get<Rng>(), IoError, What(Contains("array of 4")));
+  CHECK_THROWS_MATCHES(nlohmann::json::array({1, 2, -3, 4}).get<Rng>(), IoError, What(Contains("state word 2")));
+  CHECK_THROWS_MATCHES(nlohmann::json("x").get<Rng>(), IoError, What(Contains("array of 4")));
+}
+
+TEST_CASE("Rng::below is uniform on [0, n) and refuses n = 0", "[rng]") {
+  Rng rng(1);
+  std::vector<int> counts(7, 0);
+  for (int i = 0; i < 70000; ++i) {
+    const auto x = rng.below(7);
+    REQUIRE(x < 7);
+    ++counts[x];
+  }
+  for (int c : counts) CHECK(c == Approx(10000).margin(400));
+  CHECK(rng.below(1) == 0);
+  REQUIRE_THROWS_MATCHES(rng.below(0), InvalidArgument, What(Contains("below()") && Contains("got 0")));
+}
+
+TEST_CASE("Rng::uniform stays in [0, 1)", "[rng]") {
+  Rng rng(2);
+  double lo = 1.0, hi = 0.0, sum = 0.0;
+  for (int i = 0; i < 100000; ++i) {
+    const double u = rng.uniform();
+    lo = std::min(lo, u);
+    hi = std::max(hi, u);
+    sum += u;
+  }
+  CHECK(lo >= 0.0);
+  CHECK(hi < 1.0);
+  CHECK(sum / 100000 == Approx(0.5).margin(0.005));
+}
+
+TEST_CASE("Rng::categorical follows the weights and never returns a zero weight", "[rng]") {
+  Rng rng(3);
+  const std::vector<double> w{0.0, 1.0, 0.0, 3.0, 0.0};
+  std::vector<int> counts(5, 0);
+  for (int i = 0; i < 40000; ++i) ++counts[rng.categorical(w)];
+  CHECK(counts[0] == 0);
+  CHECK(counts[2] == 0);
+  CHECK(counts[4] == 0);
+  CHECK(counts[1] / 40000.0 == Approx(0.25).margin(0.01));
+  CHECK(counts[3] / 40000.0 == Approx(0.75).margin(0.01));
+  // a single positive weight, even a tiny one, is always drawn
+  const std::vector<double> one{0.0, 0.0, 1e-300};
+  for (int i = 0; i < 100; ++i) CHECK(rng.categorical(one) == 2);
+}
+
+TEST_CASE("Rng::categorical refuses weights without a positive finite sum", "[rng][errors]") {
+  Rng rng(4);
+  const Rng before = rng;
+  const std::vector<double> zeros{0.0, 0.0, 0.0};
+  REQUIRE_THROWS_MATCHES(rng.categorical(zeros), InvalidArgument,
+                         What(Contains("categorical") && Contains("positive finite sum") && Contains("got sum 0")));
+  const std::vector<double> empty;
+  REQUIRE_THROWS_MATCHES(rng.categorical(empty), InvalidArgument, What(Contains("positive finite sum")));
+  const std::vector<double> nan{0.5, std::nan("")};
+  REQUIRE_THROWS_MATCHES(rng.categorical(nan), InvalidArgument, What(Contains("got sum nan")));
+  const std::vector<double> inf{0.5, std::numeric_limits<double>::infinity()};
+  REQUIRE_THROWS_MATCHES(rng.categorical(inf), InvalidArgument, What(Contains("got sum inf")));
+  CHECK(rng == before);  // a refused draw consumes nothing
+}

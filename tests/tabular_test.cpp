@@ -1,0 +1,329 @@
+// faunae::tabular: NAS-Bench-Macro as a table, space and evaluator; small hand-written tables for
+// the file checks.
+#include <algorithm>
+#include <cmath>
+#include <limits>
+#include <map>
+#include <set>
+#include <string>
+#include <vector>
+
+#include <catch2/catch.hpp>
+
+#include "test_support.hpp"
+
+using namespace faunae_test;
+using faunae::InvalidArchitecture;
+using faunae::IoError;
+using faunae::tabular::BenchmarkTable;
+using faunae::tabular::TableFormat;
+using faunae::tabular::TabularEvaluator;
+using faunae::tabular::TabularSpace;
+
+namespace {
+
+std::string key_of_index(std::size_t index) {  // base-3 digits, block 0 first
+  std::string key(8, '0');
+  for (std::size_t b = 0; b < 8; ++b) {
+    key[b] = static_cast<char>('0' + index % 3);
+    index /= 3;
+  }
+  return key;
+}
+
+nlohmann::json entry(std::vector<double> runs, double mean, double params) {
+  return {{"test_acc", runs}, {"mean_acc", mean}, {"params", params}, {"flops", 1.0}};
+}
+
+/// A 2-block table "00", "01", "10", "11" with params 0, 10, 20, 40.
+nlohmann::json small_table() {
+  return {{"00", entry({90.0, 91.0}, 90.5, 0.0)},
+          {"01", entry({80.0, 82.0}, 81.0, 10.0)},
+          {"10", entry({95.0, 95.0}, 95.0, 20.0)},
+          {"11", entry({94.0, 96.0}, 95.0, 40.0)}};
+}
+
+}  // namespace
+
+TEST_CASE("NAS-Bench-Macro loads: 6561 entries, 8 blocks of 3 ops, known best and worst", "[tabular]") {
+  const auto& table = nas_bench_macro();
+  CHECK(table.size() == 6561);
+  REQUIRE(table.num_blocks() == 8);
+  for (std::size_t b = 0; b < 8; ++b) CHECK(table.tokens(b) == std::vector<char>{'0', '1', '2'});
+  CHECK(table.best_mean() == Approx(93.127).margin(1e-3));
+  const auto best = table.architecture("22212202");
+  CHECK(table.rank(best) == 1);
+  CHECK(table.at(best).mean == table.best_mean());
+  CHECK(table.rank(table.architecture("00000000")) == 6561);
+  CHECK(table.at(table.architecture("00000000")).mean == Approx(45.363).margin(1e-3));
+  CHECK(table.at(table.architecture("11111111")).mean == Approx(91.93).margin(1e-2));
+  CHECK(table.at(table.architecture("22222222")).mean == Approx(92.95).margin(1e-2));
+  const auto& e = table.at(best);
+  CHECK(e.runs.size() == 3);
+  CHECK(e.size > 0.0);
+  CHECK(e.flops > 0.0);
+}
+
+TEST_CASE("NAS-Bench-Macro: key and architecture round-trip for all 3^8 keys", "[tabular]") {
+  const auto& table = nas_bench_macro();
+  std::set<std::string> keys;
+  for (std::size_t i = 0; i < 6561; ++i) {
+    const std::string key = key_of_index(i);
+    const Architecture a = table.architecture(key);
+    REQUIRE(a.size() == 8);
+    for (std::size_t b = 0; b < 8; ++b) REQUIRE(a[b] == static_cast<faunae::OpIndex>(key[b] - '0'));
+    REQUIRE(table.key(a) == key);
+    REQUIRE(table.find(a) != nullptr);
+    keys.insert(table.key(a));
+  }
+  CHECK(keys.size() == 6561);
+  REQUIRE_THROWS_MATCHES(table.architecture("0000000"), InvalidArchitecture,
+                         What(Contains("'0000000'") && Contains("7 characters")));
+  REQUIRE_THROWS_MATCHES(table.architecture("00030000"), InvalidArchitecture,
+                         What(Contains("'3'") && Contains("block 3")));
+  REQUIRE_THROWS_MATCHES(table.key(Architecture{0, 0, 0, 0, 0, 0, 0, 3}), InvalidArchitecture, What(Contains("block 7")));
+  REQUIRE_THROWS_MATCHES(table.key(Architecture{0, 0}), InvalidArchitecture, What(Contains("2 blocks")));
+  CHECK(table.find(Architecture{0, 0}) == nullptr);
+  CHECK(table.find(Architecture{0, 0, 0, 0, 0, 0, 0, 3}) == nullptr);
+  REQUIRE_THROWS_MATCHES(table.at(Architecture{0, 0}), InvalidArchitecture, What(Contains("not in the table")));
+}
+
+TEST_CASE("NAS-Bench-Macro op sizes: main effects of params, identity 0 in every block", "[tabular]") {
+  const auto& table = nas_bench_macro();
+  // recompute from the raw file: mean params of the keys with op k at block b, minus the block's minimum
+  const auto raw = nlohmann::json::parse(read_text(nas_bench_macro_path()));
+  double sum[8][3] = {};
+  double count[8][3] = {};
+  for (const auto& [key, value] : raw.items())
+    for (std::size_t b = 0; b < 8; ++b) {
+      sum[b][key[b] - '0'] += value.at("params").get<double>();
+      count[b][key[b] - '0'] += 1.0;
+    }
+  const TabularSpace space(table, "11111111");
+  for (std::size_t b = 0; b < 8; ++b) {
+    INFO("block " << b);
+    double mean[3];
+    for (std::size_t k = 0; k < 3; ++k) mean[k] = sum[b][k] / count[b][k];
+    const double lowest = *std::min_element(mean, mean + 3);
+    for (std::size_t k = 0; k < 3; ++k) {
+      CHECK(table.op_size(b, k) == Approx(mean[k] - lowest).epsilon(1e-12));
+      CHECK(space.op_size(b, k) == table.op_size(b, k));
+    }
+    CHECK(table.op_size(b, 0) == 0.0);  // identity: no parameters
+    CHECK(table.op_size(b, 1) > 0.0);
+    CHECK(table.op_size(b, 2) > table.op_size(b, 1));  // k5 e6 is bigger than k3 e3
+  }
+}
+
+TEST_CASE("TabularSpace over NAS-Bench-Macro names its ops and identity", "[tabular]") {
+  const auto& table = nas_bench_macro();
+  const TabularSpace space(table, "11111111");
+  CHECK(space.num_blocks() == 8);
+  for (std::size_t b = 0; b < 8; ++b) {
+    CHECK(space.num_ops(b) == 3);
+    CHECK(space.op_name(b, 0) == "identity");
+    CHECK(space.op_name(b, 1) == "mb_k3_e3");
+    CHECK(space.op_name(b, 2) == "mb_k5_e6");
+    CHECK(space.identity_op(b) == faunae::OpIndex{0});
+    CHECK(space.block_name(b) == fmt::format("layer{}", b));
+  }
+  CHECK(space.initial_architecture() == Architecture{1, 1, 1, 1, 1, 1, 1, 1});
+  CHECK(space.is_valid(Architecture{2, 2, 2, 1, 2, 2, 0, 2}));
+  CHECK_FALSE(space.is_valid(Architecture{2, 2}));
+  CHECK(&space.table() == &table);
+  // the architecture JSON names ops and layers
+  const Architecture a = table.architecture("22212202");
+  const auto j = faunae::architecture_to_json(space, a);
+  CHECK(j["blocks"][3] == nlohmann::json({{"block", "layer3"}, {"op", "mb_k3_e3"}}));
+  CHECK(j["blocks"][6]["op"] == "identity");
+  CHECK(faunae::architecture_from_json(space, j) == a);
+  REQUIRE_THROWS_MATCHES(TabularSpace(table, "1111111"), InvalidArchitecture, What(Contains("7 characters")));
+}
+
+TEST_CASE("TabularEvaluator: loss = 100 - one of the runs, reproducible by seed", "[tabular]") {
+  const auto& table = nas_bench_macro();
+  const Architecture a = table.architecture("22212202");
+  const auto& e = table.at(a);
+  TabularEvaluator evaluator(table, 3);
+  std::set<double> seen;
+  for (int i = 0; i < 60; ++i) {
+    const auto r = evaluator.evaluate(a);
+    bool matches_a_run = false;
+    for (double run : e.runs) matches_a_run |= r.loss == 100.0 - run;
+    CHECK(matches_a_run);
+    REQUIRE(r.metrics.size() == 1);
+    CHECK(r.metrics[0].first == "mean_score");
+    CHECK(r.metrics[0].second == e.mean);
+    seen.insert(r.loss);
+  }
+  CHECK(seen.size() == std::set<double>(e.runs.begin(), e.runs.end()).size());  // every run drawn
+  CHECK(evaluator.evaluations() == 60);
+
+  TabularEvaluator x(table, 11), y(table, 11), z(table, 12);
+  std::vector<double> lx, ly, lz;
+  for (std::size_t i = 0; i < 50; ++i) {
+    const Architecture arch = table.architecture(key_of_index(i * 131));
+    lx.push_back(x.evaluate(arch).loss);
+    ly.push_back(y.evaluate(arch).loss);
+    lz.push_back(z.evaluate(arch).loss);
+  }
+  CHECK(lx == ly);
+  CHECK(lx != lz);
+  REQUIRE_THROWS_AS(x.evaluate(Architecture{0, 0}), InvalidArchitecture);
+}
+
+TEST_CASE("TabularEvaluator: state() and restore() round-trip", "[tabular]") {
+  const auto& table = nas_bench_macro();
+  const Architecture a = table.architecture("01201201");
+  TabularEvaluator first(table, 5);
+  for (int i = 0; i < 7; ++i) first.evaluate(a);
+  TabularEvaluator second(table, 999);
+  second.restore(first.state());
+  CHECK(second.state() == first.state());
+  CHECK(second.evaluations() == 7);
+  for (int i = 0; i < 30; ++i) CHECK(first.evaluate(a).loss == second.evaluate(a).loss);
+
+  const auto before = second.state();
+  REQUIRE_THROWS_MATCHES(second.restore(nlohmann::json::array()), IoError, What(Contains("restore()")));
+  REQUIRE_THROWS_MATCHES(second.restore({{"rng", before["rng"]}}), IoError, What(Contains("evaluations")));
+  REQUIRE_THROWS_MATCHES(second.restore({{"rng", before["rng"]}, {"evaluations", -1}}), IoError,
+                         What(Contains("evaluations")));
+  REQUIRE_THROWS_AS(second.restore({{"rng", {1, 2}}, {"evaluations", 3}}), IoError);
+  CHECK(second.state() == before);
+}
+
+TEST_CASE("a small table: op sizes, ranks with ties, format options", "[tabular]") {
+  TableFormat format;  // no op names, no identity
+  format.score_ceiling = 100.0;
+  const auto table = BenchmarkTable::from_json(small_table(), format);
+  CHECK(table.size() == 4);
+  CHECK(table.num_blocks() == 2);
+  // block 0: op '0' mean params (0 + 10)/2 = 5, op '1' (20 + 40)/2 = 30 -> sizes {0, 25}
+  // block 1: op '0' (0 + 20)/2 = 10, op '1' (10 + 40)/2 = 25        -> sizes {0, 15}
+  CHECK(table.op_size(0, 0) == 0.0);
+  CHECK(table.op_size(0, 1) == 25.0);
+  CHECK(table.op_size(1, 0) == 0.0);
+  CHECK(table.op_size(1, 1) == 15.0);
+  // means 90.5, 81, 95, 95: both 95s rank 1, 90.5 ranks 3, 81 ranks 4
+  CHECK(table.rank(table.architecture("10")) == 1);
+  CHECK(table.rank(table.architecture("11")) == 1);
+  CHECK(table.rank(table.architecture("00")) == 3);
+  CHECK(table.rank(table.architecture("01")) == 4);
+  CHECK(table.op_name(0, 1) == "1");  // unnamed characters name themselves
+  const TabularSpace space(table, "00");
+  CHECK_FALSE(space.identity_op(0).has_value());
+  CHECK(table.at(table.architecture("01")).flops == 1.0);
+}
+
+TEST_CASE("a sparse table: the search only evaluates architectures the table has", "[tabular][search]") {
+  // 3 blocks over {a, b, c}, but only keys with at most one 'c'
+  nlohmann::json j = nlohmann::json::object();
+  for (char x : {'a', 'b', 'c'})
+    for (char y : {'a', 'b', 'c'})
+      for (char z : {'a', 'b', 'c'}) {
+        const std::string key{x, y, z};
+        if (std::count(key.begin(), key.end(), 'c') > 1) continue;
+        const double score = 50.0 + (x == 'b') * 10 + (y == 'c') * 20 + (z == 'a') * 5;
+        j[key] = entry({score, score + 1.0}, score + 0.5, 1.0 + (x == 'c') + (y == 'c') + (z == 'c'));
+      }
+  const auto table = BenchmarkTable::from_json(j, TableFormat{});
+  CHECK(table.size() == 20);
+  const TabularSpace space(table, "aaa");
+  CHECK_FALSE(space.is_valid(table.architecture("cca")));
+  TabularEvaluator evaluator(table, 1);
+  faunae::FaUNAE<TabularSpace> search(space, {.seed = 3}, faunae::FaunaeMutation({.epsilon = 0.6}));
+  const auto r = search.run(evaluator);
+  CHECK(r.finished);
+  for (const auto& rec : r.history) {
+    CHECK(space.is_valid(rec.evaluated));
+    CHECK(space.is_valid(rec.architecture));
+  }
+  REQUIRE_THROWS_MATCHES(TabularSpace(table, "ccc"), InvalidArchitecture, What(Contains("not in the table")));
+}
+
+TEST_CASE("bad table files are refused with an IoError that names the problem", "[tabular][errors]") {
+  TempDir dir;
+  const auto path = dir / "table.json";
+  auto refused = [&](const std::string& content, const std::string& needle) {
+    write_text(path, content);
+    CAPTURE(content, needle);
+    REQUIRE_THROWS_MATCHES(BenchmarkTable::load(path), IoError, What(Contains(needle) && Contains("table.json")));
+  };
+
+  SECTION("missing file") {
+    REQUIRE_THROWS_MATCHES(BenchmarkTable::load(dir / "absent.json"), IoError,
+                           What(Contains("cannot open") && Contains("absent.json")));
+  }
+  SECTION("corrupt JSON") { refused(R"({"00": {"test_acc": [1, 2], )", "not valid JSON"); }
+  SECTION("not an object") { refused("[1, 2, 3]", "non-empty JSON object"); }
+  SECTION("empty object") { refused("{}", "non-empty JSON object"); }
+  SECTION("a key of the wrong length") {
+    nlohmann::json j = small_table();
+    j["012"] = entry({1.0}, 1.0, 1.0);
+    refused(j.dump(), "key '012' has 3 characters");
+  }
+  SECTION("the empty key") { refused(R"({"": {"test_acc": [1], "mean_acc": 1, "params": 1}})", "empty key"); }
+  SECTION("missing runs") {
+    nlohmann::json j = small_table();
+    j["01"].erase("test_acc");
+    refused(j.dump(), "entry '01': 'test_acc' must be a non-empty array");
+  }
+  SECTION("empty runs") {
+    nlohmann::json j = small_table();
+    j["10"]["test_acc"] = nlohmann::json::array();
+    refused(j.dump(), "entry '10': 'test_acc' must be a non-empty array");
+  }
+  SECTION("a run that is not a number") {
+    nlohmann::json j = small_table();
+    j["11"]["test_acc"] = {90.0, "high"};
+    refused(j.dump(), "entry '11': 'test_acc' holds \"high\"");
+  }
+  SECTION("a number too large for a double (non-finite)") {
+    refused(R"({"00": {"test_acc": [1e999], "mean_acc": 1, "params": 1}})", "1e999");
+  }
+  SECTION("missing mean") {
+    nlohmann::json j = small_table();
+    j["00"].erase("mean_acc");
+    refused(j.dump(), "entry '00': missing 'mean_acc'");
+  }
+  SECTION("negative params") {
+    nlohmann::json j = small_table();
+    j["11"]["params"] = -5;
+    refused(j.dump(), "entry '11': 'params' must be >= 0");
+  }
+  SECTION("an entry that is not an object") {
+    nlohmann::json j = small_table();
+    j["01"] = 3;
+    refused(j.dump(), "entry '01': must be an object");
+  }
+}
+
+TEST_CASE("non-finite measurements are refused with the key named", "[tabular][errors]") {
+  // JSON files cannot hold NaN or Inf literally; a json value built in memory can.
+  const double nan = std::numeric_limits<double>::quiet_NaN();
+  const double inf = std::numeric_limits<double>::infinity();
+  {
+    nlohmann::json j = small_table();
+    j["01"]["test_acc"] = {90.0, nan};
+    REQUIRE_THROWS_MATCHES(BenchmarkTable::from_json(j, TableFormat{}), IoError,
+                           What(Contains("entry '01'") && Contains("not a finite number")));
+  }
+  {
+    nlohmann::json j = small_table();
+    j["10"]["mean_acc"] = inf;
+    REQUIRE_THROWS_MATCHES(BenchmarkTable::from_json(j, TableFormat{}), IoError,
+                           What(Contains("entry '10'") && Contains("'mean_acc' must be a finite number")));
+  }
+  {
+    nlohmann::json j = small_table();
+    j["11"]["params"] = nan;
+    REQUIRE_THROWS_MATCHES(BenchmarkTable::from_json(j, TableFormat{}), IoError,
+                           What(Contains("entry '11'") && Contains("'params' must be a finite number")));
+  }
+  {
+    nlohmann::json j = small_table();
+    j["00"]["flops"] = -inf;
+    REQUIRE_THROWS_MATCHES(BenchmarkTable::from_json(j, TableFormat{}), IoError,
+                           What(Contains("entry '00'") && Contains("'flops'")));
+  }
+}
