@@ -14,7 +14,7 @@ using faunae::InvalidArgument;
 using faunae::IoError;
 using faunae::Rng;
 
-TEST_CASE("Rng reproduces the reference xoshiro256** streams", "[rng][reproducibility]") {
+TEST_CASE("Rng reproduces the reference xoshiro256 star-star streams", "[rng][reproducibility]") {
   Rng zero(0);
   CHECK(zero() == 0x99ec5f36cb75f2b4ULL);
   CHECK(zero() == 0xbf6e1f784956452aULL);
@@ -47,7 +47,7 @@ TEST_CASE("Rng reseed, state and JSON round trip", "[rng]") {
   CHECK_THROWS_MATCHES(nlohmann::json("x").get<Rng>(), IoError, What(Contains("array of 4")));
 }
 
-TEST_CASE("Rng::below is uniform on [0, n) and refuses n = 0", "[rng]") {
+TEST_CASE("Rng::below is uniform below n and refuses n = 0", "[rng]") {
   Rng rng(1);
   std::vector<int> counts(7, 0);
   for (int i = 0; i < 70000; ++i) {
@@ -60,7 +60,7 @@ TEST_CASE("Rng::below is uniform on [0, n) and refuses n = 0", "[rng]") {
   REQUIRE_THROWS_MATCHES(rng.below(0), InvalidArgument, What(Contains("below()") && Contains("got 0")));
 }
 
-TEST_CASE("Rng::uniform stays in [0, 1)", "[rng]") {
+TEST_CASE("Rng::uniform stays in the half-open unit interval", "[rng]") {
   Rng rng(2);
   double lo = 1.0, hi = 0.0, sum = 0.0;
   for (int i = 0; i < 100000; ++i) {
