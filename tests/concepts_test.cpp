@@ -163,11 +163,11 @@ struct StatefulButNoEvaluate {
   void restore(const nlohmann::json&) {}
 };
 
-auto loss_lambda = [](const Architecture& a) { return static_cast<double>(a.size()); };
-auto evaluation_lambda = [](const Architecture&) { return faunae::Evaluation{1.0, {{"acc", 0.5}}}; };
-auto string_lambda = [](const Architecture&) { return std::string("x"); };
-using LambdaEvaluator = faunae::FunctionEvaluator<decltype(loss_lambda)>;
-using EvaluationLambdaEvaluator = faunae::FunctionEvaluator<decltype(evaluation_lambda)>;
+using LossLambda = decltype([](const Architecture& a) { return static_cast<double>(a.size()); });
+using EvaluationLambda = decltype([](const Architecture&) { return faunae::Evaluation{1.0, {{"acc", 0.5}}}; });
+using StringLambda = decltype([](const Architecture&) { return std::string("x"); });
+using LambdaEvaluator = faunae::FunctionEvaluator<LossLambda>;
+using EvaluationLambdaEvaluator = faunae::FunctionEvaluator<EvaluationLambda>;
 
 template <class F>
 concept CanWrap = requires { typename faunae::FunctionEvaluator<F>; };
@@ -184,8 +184,8 @@ static_assert(!faunae::Evaluator<TakesNonConstRef>);
 static_assert(!faunae::Evaluator<TakesVector>);
 static_assert(!faunae::Evaluator<ReturnsOptional>);
 static_assert(!faunae::Evaluator<int>);
-static_assert(CanWrap<decltype(loss_lambda)>);
-static_assert(!CanWrap<decltype(string_lambda)>);
+static_assert(CanWrap<LossLambda>);
+static_assert(!CanWrap<StringLambda>);
 
 static_assert(faunae::StatefulEvaluator<faunae::tabular::TabularEvaluator>);
 static_assert(faunae::StatefulEvaluator<GoodStateful>);
