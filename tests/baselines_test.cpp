@@ -188,5 +188,4 @@ TEST_CASE("baselines on NAS-Bench-Macro use the same evaluation budget as FaUNAE
   CHECK(re.evaluations == budget);
   check_best_is_min(rs);
   check_best_is_min(re);
-  CHECK(table.rank(rs.architecture) >= 1);
 }
