@@ -2,7 +2,9 @@
 // most users need; also the validated snapshot that the search driver takes of any SearchSpace.
 #pragma once
 
+#include <atomic>
 #include <cmath>
+#include <cstdint>
 #include <cstddef>
 #include <functional>
 #include <optional>
@@ -36,12 +38,12 @@ class BlockSpace {
  public:
   using Validity = std::function<bool(const Architecture&)>;
 
-  BlockSpace() = default;
+  BlockSpace() : id_(next_id()) {}
 
   /// Builds and validates a space: at least one block, each with at least one op, unique op names
   /// within a block, finite non-negative sizes, identity index in range, a valid α0.
   BlockSpace(std::vector<Block> blocks, Architecture initial, Validity validity = {})
-      : blocks_(std::move(blocks)), initial_(std::move(initial)), validity_(std::move(validity)) {
+      : blocks_(std::move(blocks)), initial_(std::move(initial)), validity_(std::move(validity)), id_(next_id()) {
     check_structure();
     check_architecture(initial_, "faunae::BlockSpace: the initial architecture α0");
   }
@@ -84,6 +86,9 @@ class BlockSpace {
   std::string_view block_name(std::size_t b) const { return blocks_.at(b).name; }
 
   // --- extras ----------------------------------------------------------------------------------
+  /// Identifies the content: equal ids mean equal blocks, ops and sizes (copies keep the id; every
+  /// constructed space gets a new one). Lets policies key caches on the space cheaply.
+  std::uint64_t content_id() const noexcept { return id_; }
   const std::vector<Block>& blocks() const noexcept { return blocks_; }
   /// The largest |Ω^i| over all blocks (M of the paper when every block has the same ops).
   std::size_t max_ops() const noexcept {
@@ -141,9 +146,15 @@ class BlockSpace {
     }
   }
 
+  static std::uint64_t next_id() noexcept {
+    static std::atomic<std::uint64_t> counter{0};
+    return ++counter;
+  }
+
   std::vector<Block> blocks_;
   Architecture initial_;
   Validity validity_;
+  std::uint64_t id_ = 0;
 };
 
 /// A space whose every block has the same candidate ops (the paper's ResNet-block space shape).

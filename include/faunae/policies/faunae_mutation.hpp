@@ -59,12 +59,11 @@ class FaunaeMutation {
   Proposal propose(const BlockSpace& space, const SearchState& state, Rng& rng) {
     const OpStatistics& stats = state.stats;
     refresh_restriction(space, stats);
-    Proposal proposal{state.current, BlockOpTable<double>::Zero(stats.loss.rows(), stats.loss.cols())};
+    Proposal proposal{state.current, BlockOpTable<double>(stats.loss.rows(), stats.loss.cols())};  // every entry written below
     for (Eigen::Index b = 0; b < stats.loss.rows(); ++b) {
       auto p = proposal.probabilities.row(b);
-      evolution_probability(stats, b, state.current[static_cast<std::size_t>(b)], p);
-      proposal.architecture[static_cast<std::size_t>(b)] =
-          rng.categorical(std::span<const double>(p.data(), static_cast<std::size_t>(p.size())));
+      const double total = evolution_probability(stats, b, state.current[static_cast<std::size_t>(b)], p);
+      proposal.architecture[static_cast<std::size_t>(b)] = draw(p, total, rng);
     }
     return proposal;
   }
@@ -85,41 +84,72 @@ class FaunaeMutation {
   }
 
  private:
-  /// p of eq. (3) for block b with current op `current`, written into `p` (one entry per column).
-  /// Needs refresh_restriction() first.
+  /// Rng::categorical(p) given Σ p summed in index order, as categorical() sums it: the same draw,
+  /// one pass less.
   template <class Row>
-  void evolution_probability(const OpStatistics& stats, Eigen::Index b, OpIndex current, Row&& p) const {
-    const auto alive = stats.alive.row(b);
-    const auto cols = alive.size();
-    const auto c = static_cast<Eigen::Index>(current);
-    const auto ops_left = alive.count();
-    p.setZero();
-    if (ops_left <= 1) {
-      p(c) = 1.0;
-      return;
+  static OpIndex draw(const Row& p, double total, Rng& rng) {
+    if (!(total > 0.0) || !std::isfinite(total))
+      return rng.categorical(std::span<const double>(p.data(), static_cast<std::size_t>(p.size())));  // throws
+    const double target = rng.uniform() * total;
+    double cumulative = 0.0;
+    OpIndex last_positive = 0;
+    for (Eigen::Index k = 0; k < p.size(); ++k) {
+      if (p(k) <= 0.0) continue;
+      cumulative += p(k);
+      last_positive = static_cast<OpIndex>(k);
+      if (target < cumulative) return last_positive;
     }
-    // eq. (1): p_mt
+    return last_positive;
+  }
+
+  /// p of eq. (3) for block b with current op `current`, written into `p` (one entry per column);
+  /// returns Σ p. Needs refresh_restriction() first.
+  template <class Row>
+  double evolution_probability(const OpStatistics& stats, Eigen::Index b, OpIndex current, Row&& p) const {
+    // Plain loops over the block's row (row-major: contiguous); Eigen's expression machinery costs
+    // more than the arithmetic on rows of 3-7 ops.
+    const Eigen::Index cols = stats.alive.cols();
+    const bool* alive = stats.alive.data() + b * cols;
+    const std::int64_t* sa = stats.samples.data() + b * cols;
+    const auto c = static_cast<Eigen::Index>(current);
+    Eigen::Index ops_left = 0;
     double total_samples = 0.0;
     for (Eigen::Index k = 0; k < cols; ++k)
-      if (alive(k)) total_samples += static_cast<double>(stats.samples(b, k));
+      if (alive[k]) {
+        ++ops_left;
+        total_samples += static_cast<double>(sa[k]);
+      }
+    if (ops_left <= 1) {
+      for (Eigen::Index k = 0; k < cols; ++k) p(k) = 0.0;
+      p(c) = 1.0;
+      return 1.0;
+    }
+    // eq. (1): p_mt
     double weight_sum = 0.0;
     for (Eigen::Index k = 0; k < cols; ++k) {
-      if (!alive(k) || k == c) continue;
-      const double w = total_samples > 0.0 ? 1.0 - static_cast<double>(stats.samples(b, k)) / total_samples : 1.0;
+      const double w = !alive[k] || k == c ? 0.0
+                       : total_samples > 0.0 ? 1.0 - static_cast<double>(sa[k]) / total_samples
+                                             : 1.0;
       p(k) = w;
       weight_sum += w;
     }
     const double eps = options_.epsilon;
     const double others = static_cast<double>(ops_left - 1);
-    for (Eigen::Index k = 0; k < cols; ++k) {
-      if (!alive(k) || k == c) continue;
-      p(k) = weight_sum > 0.0 ? eps * p(k) / weight_sum : eps / others;
-    }
-    p(c) = 1.0 - eps;
-    // eq. (3): p = λ1 p_mt + (1 − λ1) p_rm, with p_rm of eq. (2) cached per alive set
     const double l1 = options_.lambda1;
-    p *= l1;
-    if (l1 < 1.0) p += (1.0 - l1) * restriction_.row(b);
+    const double* rm = l1 < 1.0 ? restriction_.data() + b * cols : nullptr;
+    double total = 0.0;
+    for (Eigen::Index k = 0; k < cols; ++k) {
+      double v = k == c ? 1.0 - eps
+                 : !alive[k] ? 0.0
+                 : weight_sum > 0.0 ? eps * p(k) / weight_sum
+                                    : eps / others;
+      // eq. (3): p = λ1 p_mt + (1 − λ1) p_rm, with p_rm of eq. (2) cached per alive set
+      v *= l1;
+      if (rm) v += (1.0 - l1) * rm[k];
+      p(k) = v;
+      total += v;
+    }
+    return total;
   }
 
   static void check_unit_interval(const char* name, double v) {
@@ -127,20 +157,12 @@ class FaunaeMutation {
       throw InvalidArgument(fmt::format("faunae::FaunaeMutation: {} must be in [0, 1], got {}", name, v));
   }
 
-  // The cache key is the alive set and the op sizes, not the space's address: another space can
-  // take the same address (a reassigned variable) and must not get the old p_rm.
+  // The cache key is the space's content id (not its address: another space can take the same
+  // address) and the alive set, which changes only when ops are eliminated.
   bool restriction_cached(const BlockSpace& space, const OpStatistics& stats) const {
-    if (cached_alive_.rows() != stats.alive.rows() || cached_alive_.cols() != stats.alive.cols() ||
-        !(cached_alive_ == stats.alive).all() || cached_sizes_.rows() != stats.alive.rows() ||
-        cached_sizes_.cols() != stats.alive.cols())
-      return false;
-    for (Eigen::Index b = 0; b < cached_sizes_.rows(); ++b) {
-      const auto& ops = space.blocks()[static_cast<std::size_t>(b)].ops;
-      for (Eigen::Index k = 0; k < cached_sizes_.cols(); ++k)
-        if (cached_sizes_(b, k) != (static_cast<std::size_t>(k) < ops.size() ? ops[static_cast<std::size_t>(k)].size : -1.0))
-          return false;
-    }
-    return true;
+    return cached_space_id_ == space.content_id() && cached_alive_.rows() == stats.alive.rows() &&
+           cached_alive_.cols() == stats.alive.cols() &&
+           std::equal(stats.alive.data(), stats.alive.data() + stats.alive.size(), cached_alive_.data());
   }
 
   void refresh_restriction(const BlockSpace& space, const OpStatistics& stats) {
@@ -166,18 +188,13 @@ class FaunaeMutation {
       restriction_.row(b) /= total;
     }
     cached_alive_ = stats.alive;
-    cached_sizes_.setConstant(stats.alive.rows(), stats.alive.cols(), -1.0);  // -1: no op in that column
-    for (Eigen::Index b = 0; b < stats.alive.rows(); ++b) {
-      const auto& ops = space.blocks()[static_cast<std::size_t>(b)].ops;
-      for (std::size_t k = 0; k < ops.size() && static_cast<Eigen::Index>(k) < stats.alive.cols(); ++k)
-        cached_sizes_(b, static_cast<Eigen::Index>(k)) = ops[k].size;
-    }
+    cached_space_id_ = space.content_id();
   }
 
   FaunaeMutationOptions options_;
   BlockOpTable<double> restriction_;
   BlockOpTable<bool> cached_alive_;
-  BlockOpTable<double> cached_sizes_;
+  std::uint64_t cached_space_id_ = 0;
 };
 
 static_assert(MutationPolicy<FaunaeMutation>);

@@ -143,7 +143,13 @@ class Search {
     record.loss = evaluation.loss;
     record.metrics = std::move(evaluation.metrics);
     // Everything below either completes or is rolled back: a failed epoch leaves no trace.
-    backup_stats_ = state_.stats;  // same shape: Eigen reuses the memory, no allocation
+    // eq. (4) touches one (block, op) cell per block, eliminate() commits the alive set last: back up
+    // only those cells and α_{n−1} (a copy of the whole statistics is ~2 KB per epoch at 16 × 7).
+    backup_cells_.clear();
+    for (std::size_t b = 0; b < record.evaluated.size(); ++b) {
+      const auto row = static_cast<Eigen::Index>(b), col = static_cast<Eigen::Index>(record.evaluated[b]);
+      backup_cells_.push_back({state_.stats.loss(row, col), state_.stats.samples(row, col)});
+    }
     backup_current_ = state_.current;
     const SearchState::Counters counters = state_.counters();
     try {
@@ -156,7 +162,11 @@ class Search {
         if (elimination_.due(table_, state_)) eliminate(record);  // eqs. (9)–(10)
       }
     } catch (...) {
-      std::swap(state_.stats, backup_stats_);
+      for (std::size_t b = 0; b < record.evaluated.size(); ++b) {
+        const auto row = static_cast<Eigen::Index>(b), col = static_cast<Eigen::Index>(record.evaluated[b]);
+        state_.stats.loss(row, col) = backup_cells_[b].first;
+        state_.stats.samples(row, col) = backup_cells_[b].second;
+      }
       std::swap(state_.current, backup_current_);
       state_.set_counters(counters);
       state_.rng = rng_before;
@@ -315,7 +325,12 @@ class Search {
 
   // eq. (5): a mutated block keeps its new op iff l(new) < l(old); an old op never sampled loses.
   void accept_or_revert(EpochRecord& record) {
-    Architecture next = state_.current;
+    std::size_t changed = 0;
+    for (std::size_t b = 0; b < state_.current.size(); ++b) changed += state_.current[b] != record.evaluated[b];
+    if (changed == 0) return;
+    record.mutations.reserve(changed);
+    Architecture& next = next_;  // reused buffer: no allocation per epoch
+    next = state_.current;
     for (std::size_t b = 0; b < next.size(); ++b) {
       const OpIndex from = state_.current[b];
       const OpIndex to = record.evaluated[b];
@@ -338,7 +353,7 @@ class Search {
       for (auto& m : record.mutations) m.accepted = false;
       return;
     }
-    state_.current = std::move(next);
+    std::swap(state_.current, next);
   }
 
   // eq. (10): Ω^i ← Ω^i − {selected op}; the block's current op moves to the named replacement.
@@ -467,8 +482,9 @@ class Search {
   Mutation mutation_;
   Elimination_ elimination_;
   SearchState state_;
-  OpStatistics backup_stats_;
+  std::vector<std::pair<double, std::int64_t>> backup_cells_;
   Architecture backup_current_;
+  Architecture next_;  // scratch for eq. (5)
 };
 
 /// The faithful FaUNAE of the paper (FaunaeMutation + UcbElimination).
