@@ -78,7 +78,7 @@ TEST_CASE("eq. (1)-(3): eliminated ops get probability 0 and leave the sums", "[
   // block 1: the largest op (3) removed, so s = 20: p_rm = exp(-{0, .5, 1})/Σ = {0.5064803911, 0.3071958857, 0.1863237232}
   set_samples(s, 1, {1, 0, 0, 0});
   s.stats.alive(1, 3) = false;
-  FaunaeMutation m;
+  FaunaeMutation m(FaunaeMutationOptions{.epsilon = 0.2, .lambda1 = 0.9});
   const auto p = m.probabilities(space, s);
   CHECK(p(0, 0) == Approx(0.7665835567).epsilon(0).margin(1e-9));
   CHECK(p(0, 1) == Approx(0.1362793105).epsilon(0).margin(1e-9));
@@ -260,7 +260,7 @@ TEST_CASE("propose draws each block from p", "[mutation]") {
     for (int i = 0; i < 100; ++i) CHECK(m.propose(space, s, rng).architecture[0] != 0);
   }
   SECTION("the frequencies of 40000 draws match p (deterministic seed)") {
-    FaunaeMutation m;  // ε = 0.2, λ1 = 0.9
+    FaunaeMutation m(FaunaeMutationOptions{.epsilon = 0.2, .lambda1 = 0.9});
     faunae::Rng rng(12345);
     std::vector<int> counts(4, 0);
     faunae::Proposal last;
@@ -293,4 +293,10 @@ TEST_CASE("FaunaeMutation rejects bad options with the bad value in the message"
                          What(Contains("size_unit") && Contains("inf")));
   CHECK_NOTHROW(FaunaeMutation(FaunaeMutationOptions{.epsilon = 0.0, .lambda1 = 1.0}));
   CHECK_NOTHROW(FaunaeMutation(FaunaeMutationOptions{.epsilon = 1.0, .lambda1 = 0.0}));
+}
+
+TEST_CASE("the default ε is the documented choice 0.5, λ1 the paper's 0.9", "[mutation]") {
+  // docs/algorithm.md ("ε"): chosen from the ε sweep on NAS-Bench-Macro in docs/benchmarks.md.
+  CHECK(FaunaeMutationOptions{}.epsilon == 0.5);
+  CHECK(FaunaeMutationOptions{}.lambda1 == 0.9);
 }

@@ -30,7 +30,7 @@
 namespace faunae {
 
 struct FaunaeMutationOptions {
-  double epsilon = 0.2;    ///< ε of eq. (1): probability mass of leaving the current op
+  double epsilon = 0.5;    ///< ε of eq. (1): probability mass of leaving the current op (docs/algorithm.md: why 0.5)
   double lambda1 = 0.9;    ///< λ1 of eq. (3) (paper: 0.9); 1 switches the size restriction off
   double size_unit = 0.0;  ///< scale s of eq. (2); 0 = the largest alive op size of each block
 };
