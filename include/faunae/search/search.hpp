@@ -118,7 +118,13 @@ class Search {
     EpochRecord record;
     record.epoch = state_.started() ? state_.epoch + 1 : 0;
     if (state_.started()) {
-      Proposal proposal = propose();  // eqs. (1)–(3)
+      Proposal proposal;
+      try {
+        proposal = propose();  // eqs. (1)–(3)
+      } catch (...) {
+        state_.rng = rng_before;  // the draws of a failed proposal leave no trace either
+        throw;
+      }
       record.evaluated = std::move(proposal.architecture);
       record.probabilities = std::move(proposal.probabilities);
     } else {
