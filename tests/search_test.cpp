@@ -369,7 +369,49 @@ TEST_CASE("a space that rejects every proposal ends in a clear error after max_p
   Search<BlockSpace> search(space, {.max_proposal_attempts = 17}, FaunaeMutation({.epsilon = 1.0, .lambda1 = 1.0}));
   ScriptedEvaluator evaluator({1.0});
   search.step(evaluator);
+  const auto before = search.to_json();
   REQUIRE_THROWS_MATCHES(search.step(evaluator), faunae::InvalidArgument,
                          What(Contains("no valid architecture in 17 proposals") && Contains("epoch 1")));
   CHECK(evaluator.calls() == 1);
+  CHECK(search.to_json() == before);  // a failed epoch leaves no trace, the RNG included
+}
+
+TEST_CASE("a replacement the space rejects is repaired with the alive op of lowest smoothed loss", "[search][eq5]") {
+  // 2 blocks × {a, b, c, d}; the space forbids d in block 0 next to a in block 1.
+  std::vector<Block> blocks(2, Block{"", {{"a", 1.0}, {"b", 2.0}, {"c", 3.0}, {"d", 4.0}}, std::nullopt});
+  blocks[0].name = "x";
+  blocks[1].name = "y";
+  const BlockSpace space(blocks, Architecture{0, 0}, [](const Architecture& a) { return !(a[0] == 3 && a[1] == 0); });
+  // epoch 0: [a,a] 1.0. epoch 1: [b,b] 3.0, both reverted (3 >= 1). epoch 2: [c,b] 2.0: block 0 reverted
+  // (2 >= 1), block 1 b -> b no change... l(0,b) = 3, l(0,c) = 2. Then block 0 loses a, and the
+  // policy's replacement d is forbidden: the repair tries b (l = 3) and c (l = 2) by loss: c.
+  Search<BlockSpace, ScriptedMutation, RemoveCurrentAt> search(space, {}, ScriptedMutation({{1, 1}, {2, 1}}),
+                                                                RemoveCurrentAt{2, 3, 2});
+  ScriptedEvaluator evaluator({1.0, 3.0, 2.0});
+  search.run(evaluator);
+  const auto& r = search.state().history.at(2);
+  REQUIRE(r.eliminations.size() == 1);
+  CHECK(r.eliminations[0].op == 0);
+  CHECK(r.eliminations[0].replacement == faunae::OpIndex{2});
+  CHECK(r.architecture == Architecture{2, 0});
+  CHECK(search.state().current == Architecture{2, 0});
+  CHECK_FALSE(search.state().stats.is_alive(0, 0));
+  CHECK(search.state().stats.is_alive(0, 3));
+}
+
+TEST_CASE("an elimination no replacement can repair fails and rolls the epoch back", "[search][errors]") {
+  // the space allows only a in block 0 while block 1 is a
+  std::vector<Block> blocks(2, Block{"", {{"a", 1.0}, {"b", 2.0}, {"c", 3.0}}, std::nullopt});
+  blocks[0].name = "x";
+  blocks[1].name = "y";
+  const BlockSpace space(blocks, Architecture{0, 0}, [](const Architecture& a) { return a[0] == 0 || a[1] != 0; });
+  Search<BlockSpace, ScriptedMutation, RemoveCurrentAt> search(space, {}, ScriptedMutation({{0, 1}}),
+                                                                RemoveCurrentAt{1, 2, 1});
+  ScriptedEvaluator evaluator({1.0, 5.0});
+  search.step(evaluator);
+  const auto before = search.to_json();
+  REQUIRE_THROWS_MATCHES(search.step(evaluator), faunae::InvalidArgument,
+                         What(Contains("no replacement makes the architecture") && Contains("valid")));
+  CHECK(search.to_json() == before);
+  CHECK(search.state().history.size() == 1);
 }
