@@ -142,7 +142,7 @@ TEST_CASE("every hook method is called the right number of times", "[hooks]") {
   CHECK(std::vector<std::string>(a.order.end() - std::ptrdiff_t(expected.size()), a.order.end()) == expected);
 }
 
-TEST_CASE("every hook hears a stop request's epoch, not just the one that asked", "[hooks]") {
+TEST_CASE("all hooks get the epoch in which one of them asks to stop", "[hooks]") {
   const BlockSpace space = synthetic_space(2, 3);
   NoisyEvaluator e(5);
   Search<BlockSpace> search(space);

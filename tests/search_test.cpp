@@ -415,3 +415,9 @@ TEST_CASE("an elimination no replacement can repair fails and rolls the epoch ba
   CHECK(search.to_json() == before);
   CHECK(search.state().history.size() == 1);
 }
+
+TEST_CASE("the default lambda2 of eq. (4) is the paper's 0.3", "[search][eq4]") {
+  CHECK(SearchOptions{}.lambda2 == 0.3);
+  CHECK(SearchOptions{}.checkpoint.empty());
+  CHECK(SearchOptions{}.max_epochs == 0);
+}
