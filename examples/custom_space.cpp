@@ -13,7 +13,7 @@ struct WidthSpace {  // satisfies faunae::SearchSpace
   static int width(std::size_t b, std::size_t k) { return widths[b == 0 ? k + 1 : k]; }  // block 0 can't skip
   std::size_t num_blocks() const { return 6; }
   std::size_t num_ops(std::size_t b) const { return b == 0 ? 3 : 4; }
-  std::string op_name(std::size_t b, std::size_t k) const { return width(b, k) ? "w" + std::to_string(width(b, k)) : "skip"; }
+  std::string op_name(std::size_t b, std::size_t k) const { return width(b, k) ? fmt::format("w{}", width(b, k)) : "skip"; }
   double op_size(std::size_t b, std::size_t k) const { return width(b, k) * width(b, k) * 9.0; }  // conv3 params
   std::optional<faunae::OpIndex> identity_op(std::size_t b) const { return b == 0 ? std::nullopt : std::optional<faunae::OpIndex>(0); }
   faunae::Architecture initial_architecture() const { return {1, 2, 2, 2, 2, 2}; }  // all width 128
