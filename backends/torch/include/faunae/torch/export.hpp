@@ -31,21 +31,39 @@ inline std::vector<std::pair<std::string, torch::Tensor>> state_dict(const torch
   return out;
 }
 
-/// Copies every parameter and buffer of `to` from the entry of `from` with the same name and shape.
-/// Throws naming the first missing or mismatched entry (nothing is half-copied: checked first).
+namespace detail {
+/// Copies every parameter and buffer of `target` from the entry of `source` with the same name and
+/// shape, after checking them all (nothing is half-copied). `Error` is the exception type; `origin`
+/// says what the source is in messages ("the source", "the file"). With `exact`, entries of the source
+/// that the target lacks are an error too.
+template <class Error>
+void copy_by_name(const std::map<std::string, torch::Tensor>& source, torch::nn::Module& target_module,
+                  std::string_view where, std::string_view origin, bool exact) {
+  const auto target = state_dict(target_module);
+  std::set<std::string> used;
+  for (const auto& [name, t] : target) {
+    const auto it = source.find(name);
+    if (it == source.end()) throw Error(fmt::format("{}: {} has no '{}'", where, origin, name));
+    if (!it->second.sizes().equals(t.sizes()))
+      throw Error(fmt::format("{}: '{}' has shape {} in {}, the target expects {}", where, name, it->second.sizes().vec(),
+                              origin, t.sizes().vec()));
+    used.insert(name);
+  }
+  if (exact)
+    for (const auto& [name, t] : source)
+      if (!used.count(name)) throw Error(fmt::format("{}: {} has '{}', which the target does not", where, origin, name));
+  torch::NoGradGuard no_grad;
+  for (const auto& [name, t] : target) t.copy_(source.at(name));
+}
+}  // namespace detail
+
+/// Copies every parameter and buffer of `to` from the entry of `from` with the same name and shape
+/// (`from` may have more: a supernet into its extracted network). Throws naming the first missing or
+/// mismatched entry; nothing is half-copied.
 inline void copy_state(const torch::nn::Module& from, torch::nn::Module& to, std::string_view where = "faunae::torch_backend::copy_state()") {
   std::map<std::string, torch::Tensor> source;
   for (auto& [name, t] : state_dict(from)) source.emplace(name, t);
-  const auto target = state_dict(to);
-  for (const auto& [name, t] : target) {
-    const auto it = source.find(name);
-    if (it == source.end()) throw InvalidArgument(fmt::format("{}: the source has no '{}'", where, name));
-    if (!it->second.sizes().equals(t.sizes()))
-      throw InvalidArgument(fmt::format("{}: '{}' has shape {} in the source and {} in the target", where, name,
-                                        it->second.sizes().vec(), t.sizes().vec()));
-  }
-  torch::NoGradGuard no_grad;
-  for (const auto& [name, t] : target) t.copy_(source.at(name));
+  detail::copy_by_name<InvalidArgument>(source, to, where, "the source", /*exact=*/false);
 }
 
 /// The standalone network of architecture `a`: only the chosen op of each block. With
@@ -83,26 +101,13 @@ inline void load_weights(torch::nn::Module& m, const std::filesystem::path& path
                               std::string(e.what()).substr(0, 200)));
   }
   if (!value.isGenericDict()) throw IoError(fmt::format("{}: the file holds a {}, not a dict of tensors", where, value.tagKind()));
-  std::set<std::string> names;
   std::map<std::string, torch::Tensor> loaded;
   for (const auto& item : value.toGenericDict()) {
     if (!item.key().isString() || !item.value().isTensor())
       throw IoError(fmt::format("{}: every entry must map a name to a tensor", where));
     loaded.emplace(item.key().toStringRef(), item.value().toTensor());
   }
-  const auto target = state_dict(m);
-  for (const auto& [name, t] : target) {
-    const auto it = loaded.find(name);
-    if (it == loaded.end()) throw IoError(fmt::format("{}: the file has no '{}'", where, name));
-    if (!it->second.sizes().equals(t.sizes()))
-      throw IoError(fmt::format("{}: '{}' has shape {} in the file, the network expects {}", where, name,
-                                it->second.sizes().vec(), t.sizes().vec()));
-    names.insert(name);
-  }
-  for (const auto& [name, t] : loaded)
-    if (!names.count(name)) throw IoError(fmt::format("{}: the file has '{}', which the network does not", where, name));
-  torch::NoGradGuard no_grad;
-  for (const auto& [name, t] : target) t.copy_(loaded.at(name));
+  detail::copy_by_name<IoError>(loaded, m, where, "the file", /*exact=*/true);
 }
 
 }  // namespace faunae::torch_backend
