@@ -194,9 +194,10 @@ class Search {
       }
 
     bool stop = false;
-    for (const auto& m : done.mutations) stop |= (false | ... | detail::call_on_mutation(hooks, m, state_));
-    for (const auto& x : done.eliminations) stop |= (false | ... | detail::call_on_elimination(hooks, x, state_));
-    stop |= (false | ... | detail::call_on_epoch(hooks, done, state_));
+    // Every hook is called (the call comes before `|| stop`); any of them may ask to stop.
+    for (const auto& m : done.mutations) ((stop = detail::call_on_mutation(hooks, m, state_) || stop), ...);
+    for (const auto& x : done.eliminations) ((stop = detail::call_on_elimination(hooks, x, state_) || stop), ...);
+    ((stop = detail::call_on_epoch(hooks, done, state_) || stop), ...);
     return stop;
   }
 
