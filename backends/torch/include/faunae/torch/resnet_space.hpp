@@ -242,21 +242,17 @@ class ResNetSupernetImpl : public torch::nn::Module {
   /// convention of ResNet's "4.1 GFLOPs".
   std::int64_t flops(const Architecture& a) const {
     check(a, "faunae::torch_backend::ResNetSupernet::flops()");
-    std::int64_t h = input_size();
-    const auto conv = [](std::int64_t k, std::int64_t cin, std::int64_t cout, std::int64_t groups, std::int64_t hw) {
-      return k * k * (cin / groups) * cout * hw * hw;
-    };
     const std::int64_t stem_stride = options_.stem == Stem::imagenet224 ? 2 : 1;
-    h = (h + stem_stride - 1) / stem_stride;
-    std::int64_t total = conv(stem_kernel(), in_channels(), stem_out(), 1, h);
+    std::int64_t total = conv_macs(stem_kernel(), in_channels(), stem_out(), 1, stem_stride, input_size(), input_size());
+    std::int64_t h = (input_size() + stem_stride - 1) / stem_stride;
     if (options_.stem == Stem::imagenet224) h = (h + 1) / 2;
     for (std::size_t b = 0; b < geometry_.size(); ++b) {
       const auto& g = geometry_[b];
       const auto& name = op_names_[b][a[b]];
       if (name == "identity") continue;
       const std::int64_t ho = (h + g.stride - 1) / g.stride;
-      total += conv(1, g.in, g.mid, 1, h) + conv(1, g.mid, g.out, 1, ho);
-      if (!g.can_skip()) total += conv(1, g.in, g.out, 1, ho);
+      total += conv_macs(1, g.in, g.mid, 1, 1, h, h) + conv_macs(1, g.mid, g.out, 1, 1, ho, ho);
+      if (!g.can_skip()) total += conv_macs(1, g.in, g.out, 1, g.stride, h, h);
       total += std::static_pointer_cast<CandidateOpImpl>((*blocks->ptr<SearchBlockImpl>(b)->ops)[name])->macs(h, h);
       h = ho;
     }
