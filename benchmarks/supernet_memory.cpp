@@ -14,6 +14,7 @@
 #include <iostream>
 #include <sstream>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include <CLI/CLI.hpp>
@@ -25,22 +26,19 @@
 using namespace faunae::torch_backend;
 
 namespace {
-// Peak resident set size of this process in MiB (VmHWM), and a way to reset it (Linux ≥ 4.0).
-double peak_rss_mib() {
+// A field of /proc/self/status ("VmHWM": peak resident set, "VmRSS": current) in MiB.
+double status_mib(std::string_view field) {
   std::ifstream status("/proc/self/status");
   std::string line;
   while (std::getline(status, line))
-    if (line.rfind("VmHWM:", 0) == 0) return std::stod(line.substr(6)) / 1024.0;
+    if (line.rfind(field, 0) == 0 && line.size() > field.size() && line[field.size()] == ':')
+      return std::stod(line.substr(field.size() + 1)) / 1024.0;
   return 0.0;
 }
+double peak_rss_mib() { return status_mib("VmHWM"); }
+double current_rss_mib() { return status_mib("VmRSS"); }
+// Resets VmHWM to the current RSS (Linux ≥ 4.0).
 void reset_peak_rss() { std::ofstream("/proc/self/clear_refs") << "5"; }
-double current_rss_mib() {
-  std::ifstream status("/proc/self/status");
-  std::string line;
-  while (std::getline(status, line))
-    if (line.rfind("VmRSS:", 0) == 0) return std::stod(line.substr(6)) / 1024.0;
-  return 0.0;
-}
 
 // DARTS-style mixed block: reduce → Σ_k softmax(β)_k · op_k → expand (+ residual), identity weighted too.
 torch::Tensor mixed_block(SearchBlockImpl& block, const torch::Tensor& x, const torch::Tensor& beta,
