@@ -176,38 +176,3 @@ TEST_CASE("shuffled BN: the un-permutation restores the order; each group has it
                        What(Contains("batch size 8") && Contains("groups = 3")));
 }
 
-TEST_CASE("contrastive evaluator: k steps move student and teacher, a finite validation InfoNCE", "[moco]") {
-  torch::set_num_threads(1);
-  torch::manual_seed(0);
-  static_assert(faunae::Evaluator<ContrastiveEvaluator>);
-  ResNetSpaceOptions space;
-  space.blocks_per_stage = {1, 1, 1, 1};
-  space.width = 0.125;
-  space.ops = {"conv3", "identity"};
-  ImageDataset train, validation;
-  train.images = torch::randint(0, 256, {16, 1, 28, 28}, torch::kLong).to(torch::kUInt8);
-  validation.images = torch::randint(0, 256, {6, 1, 28, 28}, torch::kLong).to(torch::kUInt8);
-  ContrastiveEvaluatorOptions o;
-  o.steps = 2;
-  o.batch_size = 4;
-  o.queue_size = 8;
-  o.shuffle_groups = 2;
-  o.head_hidden = 16;
-  o.head_out = 8;
-  o.m = 0.9;
-  ContrastiveEvaluator e(space, train, validation, default_augment_options(space.stem), o);
-  const auto student_before = e.student()->torch::nn::Module::parameters()[0].clone();
-  const auto teacher_before = e.teacher()->torch::nn::Module::parameters()[0].clone();
-  CHECK(torch::equal(student_before, teacher_before));  // the teacher starts as a copy
-  const faunae::Architecture a(std::vector<faunae::OpIndex>(4, 0));
-  const double loss = e.evaluate(a);
-  CHECK(std::isfinite(loss));
-  CHECK(loss > 0.0);
-  CHECK_FALSE(torch::equal(e.student()->torch::nn::Module::parameters()[0], student_before));
-  CHECK_FALSE(torch::equal(e.teacher()->torch::nn::Module::parameters()[0], teacher_before));
-  CHECK(e.queue().pointer() == 0);  // two batches of 4 filled the queue of 8
-  CHECK_THROWS_AS(e.evaluate(faunae::Architecture(std::vector<faunae::OpIndex>(3, 0))), faunae::InvalidArchitecture);
-  o.queue_size = 6;
-  CHECK_THROWS_MATCHES(ContrastiveEvaluator(space, train, validation, default_augment_options(space.stem), o), faunae::InvalidArgument,
-                       What(Contains("K = 6") && Contains("batch of 4")));
-}

@@ -1,7 +1,7 @@
 // Teacher–student contrastive learning (paper section III.C, after MoCo [1]): the InfoNCE loss of
 // eq. (6), the queue of negative keys, the EMA teacher of eq. (7), the projection head of IV.B and
-// shuffled batch normalisation on one device; and ContrastiveEvaluator, which puts them together
-// to score an architecture of the ResNet space (Algorithm 1, steps 5–6).
+// shuffled batch normalisation on one device. MocoLearner (moco.hpp) puts them together; the
+// ContrastiveEvaluator (contrastive_evaluator.hpp) scores architectures with it.
 //
 //   faunae::torch_backend::KeyQueue queue(/*size=*/4096, /*dim=*/128, gen);
 //   auto q = torch::nn::functional::normalize(head(student(x_s)), F::NormalizeFuncOptions().dim(1));
@@ -31,13 +31,7 @@
 #include <fmt/ranges.h>
 #include <torch/torch.h>
 
-#include "faunae/concepts/evaluator.hpp"
-#include "faunae/core/architecture.hpp"
 #include "faunae/core/error.hpp"
-#include "faunae/torch/augment.hpp"
-#include "faunae/torch/data.hpp"
-#include "faunae/torch/export.hpp"
-#include "faunae/torch/resnet_space.hpp"
 
 namespace faunae::torch_backend {
 
@@ -101,6 +95,19 @@ class KeyQueue {
     torch::NoGradGuard no_grad;
     keys_.narrow(/*dim=*/0, pointer_, batch).copy_(keys.detach());
     pointer_ = (pointer_ + batch) % size();
+  }
+
+  /// Puts back a saved queue: `keys` (K×D, this queue's shape) and the write pointer in [0, K).
+  void restore(const torch::Tensor& keys, std::int64_t pointer) {
+    constexpr std::string_view where = "faunae::torch_backend::KeyQueue::restore()";
+    if (!keys.defined() || !keys.sizes().equals(keys_.sizes()))
+      throw InvalidArgument(fmt::format("{}: the keys must have the queue's shape {}, got {}", where, keys_.sizes().vec(),
+                                        keys.defined() ? keys.sizes().vec() : std::vector<std::int64_t>{}));
+    if (pointer < 0 || pointer >= size())
+      throw InvalidArgument(fmt::format("{}: the pointer must be in [0, {}), got {}", where, size(), pointer));
+    torch::NoGradGuard no_grad;
+    keys_.copy_(keys);
+    pointer_ = pointer;
   }
 
   /// The K×D keys (row n is the key t_n of eq. (6)); shares storage with the queue.
@@ -228,127 +235,5 @@ torch::Tensor shuffle_bn_forward(Teacher&& teacher, const torch::Tensor& x, std:
   for (const auto& chunk : shuffled.x.chunk(groups, /*dim=*/0)) outputs.push_back(teacher(chunk));
   return unshuffle_batch(torch::cat(outputs, /*dim=*/0), shuffled.inverse);
 }
-
-/// Settings of ContrastiveEvaluator; the defaults are the paper's (IV.B) and MoCo v2's.
-struct ContrastiveEvaluatorOptions {
-  std::int64_t steps = 10;          ///< k: training steps of the student per evaluation (Algorithm 1)
-  std::int64_t batch_size = 256;    ///< images per step (two views each)
-  std::int64_t queue_size = 4096;   ///< K negatives; a multiple of batch_size
-  std::int64_t shuffle_groups = 8;  ///< BN groups of shuffle_bn_forward for the keys; divides batch_size
-  double tau = 0.2;                 ///< temperature of eq. (6)
-  double m = 0.999;                 ///< EMA coefficient of eq. (7)
-  double lr = 0.03, momentum = 0.9, weight_decay = 1e-4;  ///< the student's SGD
-  std::int64_t head_hidden = 2048, head_out = 128;
-  std::uint64_t seed = 0;
-};
-
-/// Scores an architecture α as in Algorithm 1: trains the student (supernet + head) for k steps of
-/// eq. (6) on two augmented views of training images, the teacher following by eq. (7), then returns
-/// the mean InfoNCE on the validation images (no gradient, both networks in eval mode, views drawn
-/// from a generator reseeded at every call so that all architectures see the same validation views).
-/// The teacher is a second supernet and head that start as copies of the student's weights. Weights,
-/// optimizer momenta and the queue carry over from one evaluation to the next (weight sharing).
-/// Call torch::set_num_threads as the machine allows; it runs on the CPU.
-class ContrastiveEvaluator {
- public:
-  ContrastiveEvaluator(const ResNetSpaceOptions& space, ImageDataset train, ImageDataset validation, AugmentOptions augment,
-                       ContrastiveEvaluatorOptions options = {})
-      : train_(std::move(train)), validation_(std::move(validation)), augment_(std::move(augment)), o_(options),
-        student_(space), teacher_(space),
-        student_head_(ContrastiveHeadOptions(student_->feature_dim()).hidden(o_.head_hidden).out(o_.head_out)),
-        teacher_head_(ContrastiveHeadOptions(teacher_->feature_dim()).hidden(o_.head_hidden).out(o_.head_out)),
-        queue_(o_.queue_size, o_.head_out, make_generator(o_.seed)), gen_(make_generator(o_.seed + 1)) {
-    constexpr std::string_view where = "faunae::torch_backend::ContrastiveEvaluator";
-    const auto positive = [&](std::string_view name, std::int64_t v) {
-      if (v < 1) throw InvalidArgument(fmt::format("{}: ContrastiveEvaluatorOptions::{} must be positive, got {}", where, name, v));
-    };
-    positive("steps", o_.steps);
-    positive("batch_size", o_.batch_size);
-    positive("shuffle_groups", o_.shuffle_groups);
-    if (o_.queue_size % o_.batch_size != 0)
-      throw InvalidArgument(fmt::format("{}: the queue size K = {} must be a multiple of the batch size, got a batch of {}", where,
-                                        o_.queue_size, o_.batch_size));
-    if (o_.batch_size % o_.shuffle_groups != 0)
-      throw InvalidArgument(fmt::format("{}: the batch size {} must be a multiple of shuffle_groups, got {}", where, o_.batch_size,
-                                        o_.shuffle_groups));
-    if (train_.size() < o_.batch_size)
-      throw InvalidArgument(fmt::format("{}: the training set has {} images, fewer than a batch of {}", where, train_.size(), o_.batch_size));
-    if (validation_.size() < 1) throw InvalidArgument(fmt::format("{}: the validation set is empty", where));
-    if (!(o_.m >= 0.0 && o_.m <= 1.0)) throw InvalidArgument(fmt::format("{}: ContrastiveEvaluatorOptions::m must be in [0, 1], got {}", where, o_.m));
-    if (!(o_.tau > 0.0)) throw InvalidArgument(fmt::format("{}: ContrastiveEvaluatorOptions::tau must be positive, got {}", where, o_.tau));
-    augment_.check(where);
-    copy_state(*student_, *teacher_, where);
-    copy_state(*student_head_, *teacher_head_, where);
-    for (auto& p : teacher_->torch::nn::Module::parameters()) p.set_requires_grad(false);
-    for (auto& p : teacher_head_->parameters()) p.set_requires_grad(false);
-    auto params = student_->torch::nn::Module::parameters();  // ResNetSupernet::parameters(α) counts
-    for (auto& p : student_head_->parameters()) params.push_back(p);
-    optimizer_ = std::make_unique<torch::optim::SGD>(
-        params, torch::optim::SGDOptions(o_.lr).momentum(o_.momentum).weight_decay(o_.weight_decay));
-  }
-
-  /// k training steps on α, then the validation InfoNCE of α (lower is better).
-  double evaluate(const Architecture& a) {
-    student_->check(a, "faunae::torch_backend::ContrastiveEvaluator::evaluate()");
-    const auto normalize = [](const torch::Tensor& x) {
-      return torch::nn::functional::normalize(x, torch::nn::functional::NormalizeFuncOptions().dim(1));
-    };
-    student_->train();
-    student_head_->train();
-    teacher_->train();
-    teacher_head_->train();
-    for (std::int64_t step = 0; step < o_.steps; ++step) {
-      const auto idx = torch::randperm(train_.size(), gen_, torch::TensorOptions().dtype(torch::kLong)).narrow(0, 0, o_.batch_size);
-      const auto images = train_.images.index_select(0, idx);
-      const auto x_s = augment(images, augment_, gen_), x_t = augment(images, augment_, gen_);
-      const auto q = normalize(student_head_->forward(student_->forward(x_s, a)));
-      torch::Tensor k;
-      {
-        torch::NoGradGuard no_grad;
-        ema_update(*teacher_, *student_, o_.m);  // (7)
-        ema_update(*teacher_head_, *student_head_, o_.m);
-        k = normalize(shuffle_bn_forward([&](const torch::Tensor& c) { return teacher_head_->forward(teacher_->forward(c, a)); }, x_t, o_.shuffle_groups, gen_));
-      }
-      const auto loss = info_nce(q, k, queue_.keys(), o_.tau);  // (6)
-      optimizer_->zero_grad();
-      loss.backward();
-      optimizer_->step();
-      queue_.enqueue(k);
-    }
-    torch::NoGradGuard no_grad;
-    student_->eval();
-    student_head_->eval();
-    teacher_->eval();
-    teacher_head_->eval();
-    auto views = make_generator(o_.seed + 2);
-    double total = 0.0;
-    for (std::int64_t start = 0; start < validation_.size(); start += o_.batch_size) {
-      const auto n = std::min(o_.batch_size, validation_.size() - start);
-      const auto images = validation_.images.narrow(0, start, n);
-      const auto x_s = augment(images, augment_, views), x_t = augment(images, augment_, views);
-      const auto q = normalize(student_head_->forward(student_->forward(x_s, a)));
-      const auto k = normalize(teacher_head_->forward(teacher_->forward(x_t, a)));
-      total += info_nce(q, k, queue_.keys(), o_.tau).item<double>() * static_cast<double>(n);
-    }
-    return total / static_cast<double>(validation_.size());
-  }
-
-  ResNetSupernet& student() noexcept { return student_; }
-  ResNetSupernet& teacher() noexcept { return teacher_; }
-  ContrastiveHead& student_head() noexcept { return student_head_; }
-  ContrastiveHead& teacher_head() noexcept { return teacher_head_; }
-  const KeyQueue& queue() const noexcept { return queue_; }
-
- private:
-  ImageDataset train_, validation_;
-  AugmentOptions augment_;
-  ContrastiveEvaluatorOptions o_;
-  ResNetSupernet student_, teacher_;
-  ContrastiveHead student_head_, teacher_head_;
-  KeyQueue queue_;
-  torch::Generator gen_;
-  std::unique_ptr<torch::optim::SGD> optimizer_;
-};
-static_assert(faunae::Evaluator<ContrastiveEvaluator>, "ContrastiveEvaluator must satisfy faunae::Evaluator");
 
 }  // namespace faunae::torch_backend
