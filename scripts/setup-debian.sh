@@ -3,7 +3,7 @@
 # packages. Run as root (or with sudo available). Does nothing when everything is already there.
 set -euo pipefail
 packages=(g++ cmake make libeigen3-dev libfmt-dev nlohmann-json3-dev catch2 libbenchmark-dev libcli11-dev
-          libtorch-dev python3-torch libopenblas0-openmp zlib1g-dev pkgconf libstb-dev dataset-fashion-mnist)
+          libtorch-dev libgloo-dev python3-torch libopenblas0-openmp zlib1g-dev pkgconf libstb-dev dataset-fashion-mnist)
 missing=()
 for p in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
