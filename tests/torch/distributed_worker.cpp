@@ -1,0 +1,182 @@
+// One rank of a short data-parallel FaUNAE search, for distributed_test.cpp (which launches it with
+// 1 and 2 processes on 127.0.0.1) and for trying a launcher by hand:
+//
+//   torchrun --no-python --nproc_per_node=2 build/tests/torch/faunae_distributed_worker out.json
+//
+// Reads the launch variables (torchrun's or Slurm's), joins a Gloo group, runs FaUNAE over a tiny
+// ResNet space (blocks_per_stage {1, 2}, width 0.125, ops conv3, sa_k3r2, identity) with the
+// contrastive evaluator on random 28×28 images, checks after every epoch that the ranks agree
+// (RanksAgree), and writes its result to `OUT.json.rank<R>`: the architecture, each epoch's
+// evaluated architecture and loss, the decisions and the bytes communicated.
+//
+// Options: --seed N (search and data, default 3); --no-augment (both views are the image itself);
+// --threads N (Torch threads per process, default 1); --lambda2-on-rank-1 X (rank 1 runs the search
+// with another λ2: the ranks must then part and every rank exit with status 3).
+// Exit status: 0 done, 2 bad arguments, 3 the ranks disagreed, 1 any other error.
+#include <algorithm>
+#include <chrono>
+#include <cmath>
+#include <cstdio>
+#include <fstream>
+#include <limits>
+#include <string>
+#include <vector>
+
+#include <fmt/format.h>
+#include <nlohmann/json.hpp>
+
+#include <faunae/search/search.hpp>
+#include <faunae/torch/contrastive_evaluator.hpp>
+#include <faunae/torch/distributed.hpp>
+
+using namespace faunae::torch_backend;
+
+namespace {
+
+ResNetSpaceOptions tiny_space() {
+  ResNetSpaceOptions space;
+  space.blocks_per_stage = {1, 2};
+  space.width = 0.125;
+  space.ops = {"conv3", "sa_k3r2", "identity"};
+  return space;
+}
+
+ImageDataset random_images(std::int64_t n, std::uint64_t seed) {
+  auto gen = make_generator(seed);
+  ImageDataset d;
+  d.images = torch::randint(0, 256, {n, 1, 28, 28}, gen, torch::kLong).to(torch::kUInt8);
+  d.name = "random";
+  return d;
+}
+
+/// The smallest margin by which any decision of the search was taken: |l(new) − l(old)| of every
+/// eq. (5) comparison, and for every elimination the gap in w (eq. 9) between the removed op and the
+/// runner-up (and between the replacement and the next best). Proposals depend on sample counts and
+/// sizes only, so if every loss of another run differs by less than half this margin, that run must
+/// take the same decisions.
+struct DecisionMargins {
+  double smallest = std::numeric_limits<double>::infinity();
+
+  void on_mutation(const faunae::BlockMutation& m, const faunae::SearchState&) {
+    if (!std::isnan(m.loss_from)) smallest = std::min(smallest, std::abs(m.loss_to - m.loss_from));
+  }
+
+  void on_elimination(const faunae::Elimination& x, const faunae::SearchState& s) {
+    std::vector<double> others;  // w of the ops left in the block (the statistics are those used)
+    for (faunae::OpIndex k = 0; k < static_cast<faunae::OpIndex>(s.stats.alive.cols()); ++k)
+      if (s.stats.is_alive(x.block, k)) others.push_back(faunae::UcbElimination::score(s.stats, x.block, k, s.evaluations));
+    std::sort(others.begin(), others.end());
+    const auto gap = [&](double a, double b) {
+      if (std::isfinite(a) && std::isfinite(b)) smallest = std::min(smallest, std::abs(a - b));
+    };
+    if (!others.empty()) gap(x.score, others.back());
+    if (x.replacement && others.size() >= 2) gap(others[0], others[1]);
+  }
+};
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  if (argc < 2) {
+    fmt::print(stderr, "usage: {} OUT.json [--seed N] [--lambda2-on-rank-1 X]\n", argv[0]);
+    return 2;
+  }
+  const std::string out = argv[1];
+  std::uint64_t seed = 3;
+  double lambda2_rank1 = -1.0;
+  int threads = 1;
+  bool augment = true;
+  std::int64_t shuffle_groups = 2;
+  try {
+    for (int i = 2; i < argc; ++i) {
+      const std::string a = argv[i];
+      if (a == "--seed" && i + 1 < argc) seed = std::stoull(argv[++i]);
+      else if (a == "--lambda2-on-rank-1" && i + 1 < argc) lambda2_rank1 = std::stod(argv[++i]);
+      else if (a == "--threads" && i + 1 < argc) threads = std::stoi(argv[++i]);
+      else if (a == "--no-augment") augment = false;
+      else if (a == "--shuffle-groups" && i + 1 < argc) shuffle_groups = std::stoll(argv[++i]);
+      else throw std::invalid_argument(fmt::format("unknown argument '{}'", a));
+    }
+  } catch (const std::exception& e) {
+    fmt::print(stderr, "faunae_distributed_worker: {}\n", e.what());
+    return 2;
+  }
+
+  int rank = -1;
+  try {
+    auto comm = C10dCollective::from_environment("gloo", std::chrono::seconds(60));
+    rank = comm.rank();
+    const int world = comm.world_size();
+    torch::set_num_threads(threads);
+    torch::manual_seed(seed);  // rank 0's initial weights are broadcast to the others anyway
+
+    ContrastiveEvaluatorOptions o;
+    o.steps = 2;
+    o.batch_size = 16;  // over all processes
+    o.queue_size = 64;
+    o.shuffle_groups = shuffle_groups;
+    o.head_hidden = 32;
+    o.head_out = 16;
+    o.m = 0.9;
+    o.lr = 0.05;
+    o.validation_batch_size = 32;
+    o.seed = seed;
+    const auto train = random_images(256, seed + 100), validation = random_images(64, seed + 200);
+    auto augment_options = default_augment_options(Stem::gray28);
+    if (!augment) {
+      // Both views are the image itself: no per-rank randomness left in the training step, so a
+      // run on 2 processes differs from one on 1 only by batch-norm statistics and rounding.
+      augment_options.scale = {1.0, 1.0};
+      augment_options.ratio = {1.0, 1.0};
+      augment_options.jitter_p = 0.0;
+      augment_options.flip_p = 0.0;
+    }
+    BasicContrastiveEvaluator<ResNetSupernet, C10dCollective> evaluator(tiny_space(), train, validation, augment_options, o, comm);
+
+    const ResNetSupernet probe(tiny_space());
+    const auto space = probe->space(faunae::Architecture({0, 0, 0}));
+    faunae::SearchOptions so;
+    so.seed = seed;
+    if (lambda2_rank1 >= 0.0 && rank == 1) so.lambda2 = lambda2_rank1;
+    faunae::FaUNAE<faunae::BlockSpace> search(space, so, faunae::FaunaeMutation(), faunae::UcbElimination(/*epochs_per_op=*/1));
+    faunae::RanksAgree agree(evaluator.learner().collective());
+    DecisionMargins margins;
+    const auto start = std::chrono::steady_clock::now();
+    const auto result = search.run(evaluator, agree, margins);
+    const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+
+    nlohmann::json epochs = nlohmann::json::array();
+    for (const auto& r : result.history) {
+      nlohmann::json mutations = nlohmann::json::array();
+      for (const auto& m : r.mutations)
+        mutations.push_back({{"block", m.block}, {"from", m.from}, {"to", m.to}, {"loss_from", faunae::detail::number_to_json(m.loss_from)},
+                             {"loss_to", faunae::detail::number_to_json(m.loss_to)}, {"accepted", m.accepted}});
+      nlohmann::json eliminations = nlohmann::json::array();
+      for (const auto& e : r.eliminations) eliminations.push_back({{"block", e.block}, {"op", e.op}});
+      epochs.push_back({{"epoch", r.epoch},
+                        {"evaluated", r.evaluated.ops()},
+                        {"architecture", r.architecture.ops()},
+                        {"loss", r.loss},
+                        {"mutations", std::move(mutations)},
+                        {"eliminations", std::move(eliminations)}});
+    }
+    const nlohmann::json report = {{"rank", rank},
+                                   {"world_size", world},
+                                   {"architecture", result.architecture.ops()},
+                                   {"finished", result.finished},
+                                   {"epochs", std::move(epochs)},
+                                   {"epochs_checked", agree.checked()},
+                                   {"smallest_decision_margin", faunae::detail::number_to_json(margins.smallest)},
+                                   {"bytes_communicated", comm.bytes_communicated()},
+                                   {"seconds", seconds}};
+    std::ofstream(fmt::format("{}.rank{}", out, rank)) << report.dump(1) << '\n';
+    comm.barrier();
+    return 0;
+  } catch (const faunae::DistributedError& e) {
+    fmt::print(stderr, "faunae_distributed_worker (rank {}): {}\n", rank, e.what());
+    return std::string(e.what()).find("disagree") != std::string::npos ? 3 : 1;
+  } catch (const std::exception& e) {
+    fmt::print(stderr, "faunae_distributed_worker (rank {}): {}\n", rank, e.what());
+    return 1;
+  }
+}
