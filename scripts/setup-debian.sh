@@ -4,6 +4,9 @@
 set -euo pipefail
 packages=(g++ cmake make libeigen3-dev libfmt-dev nlohmann-json3-dev catch2 libbenchmark-dev libcli11-dev
           libtorch-dev libgloo-dev python3-torch libopenblas0-openmp zlib1g-dev pkgconf libstb-dev dataset-fashion-mnist)
+# `faunae report` inlines Chart.js, installed with npm (below); its test opens the page in headless Chromium.
+packages+=(chromium)
+command -v npm >/dev/null || packages+=(npm)  # Debian's npm, unless a Node.js with its own npm is installed
 missing=()
 for p in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
@@ -14,4 +17,13 @@ if ((${#missing[@]})); then
   [ "$(id -u)" -eq 0 ] || sudo_cmd=(sudo)
   "${sudo_cmd[@]}" apt-get update -qq
   DEBIAN_FRONTEND=noninteractive "${sudo_cmd[@]}" apt-get install -y -qq "${missing[@]}"
+fi
+
+# The JavaScript that `faunae report` inlines, at the versions report/package-lock.json pins: `npm ci`
+# when it is missing or the lock changed since it was installed.
+report_dir="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)/report"
+if [ ! -f "$report_dir/node_modules/chart.js/dist/chart.umd.min.js" ] ||
+   [ "$report_dir/package-lock.json" -nt "$report_dir/node_modules/.package-lock.json" ]; then
+  echo "faunae setup: npm ci --prefix report"
+  npm ci --prefix "$report_dir" --no-audit --no-fund
 fi

@@ -1,0 +1,1333 @@
+// `faunae report`: one self-contained HTML file made from a run directory's JSON files, for a person
+// who would rather look at the run than read its logs.
+//
+//   - a summary (seed, epochs, evaluations, time; α0 against the found architecture: params, FLOPs);
+//   - the loss of α_n per epoch, epochs with an accepted mutation and epochs whose mutations were all
+//     reverted (eq. 5) marked differently, elimination rounds (eq. 10) as vertical lines;
+//   - the elimination timeline: per block, which op each round dropped, and the op that was left;
+//   - the found architecture drawn as inline SVG: a block diagram of the stages (ResNet space, α0
+//     aligned under it) or the normal and reduction cells as graphs (DARTS space, drawn as DARTS
+//     draws its genotypes);
+//   - params and FLOPs against α0; linear-evaluation and kNN accuracy of the evolved architecture
+//     against α0 and a random one (probe.json); the final training's loss (train.json);
+//   - a legend of the ops' colours, and the resolved configuration.
+//
+// The charts are drawn by Chart.js (https://www.chartjs.org, MIT), whose minified file is inlined, so
+// the page needs no network (its Content-Security-Policy forbids any). The project installs it with
+// `npm ci --prefix report` (report/package-lock.json pins the version); write_report() finds it at
+// the path given by the environment variable FAUNAE_REPORT_ASSETS or, without it, at the compile-time
+// definition FAUNAE_REPORT_ASSETS (the folder report/node_modules, or the .js file itself).
+//
+// Depends on nlohmann_json and fmt only (not on Torch), so it compiles in a second.
+//
+// Run directory (written by the `faunae` program):
+//   search.json  required  {"format": "faunae.run", "version": 1, "space": {"kind": "resnet"|"darts",
+//                          "blocks": [{"name", "ops": [...], "op_params"?, "identity"?}], "cells"? (darts)},
+//                          "initial": {"architecture", "params"?, "flops"?}, "found": {...},
+//                          "history": [{"epoch", "loss"?, "metrics"?, "mutations"?, "eliminations"?}],
+//                          "alive"?, "evaluations"?, "seconds"?, "seed"?, "config"?}
+//   probe.json   optional  {"budget"?: {...}, "architectures": [{"name", "params"?, "flops"?, "linear"?, "knn"?}]}
+//   train.json   optional  {"architectures": [{"name", "epochs": [{"epoch", "loss", "seconds"?}]}]}
+// Numbers may be null (NaN) or "inf"/"-inf", as faunae's serialization writes them.
+#pragma once
+
+#include <algorithm>
+#include <cctype>
+#include <cmath>
+#include <cstddef>
+#include <cstdlib>
+#include <filesystem>
+#include <limits>
+#include <map>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <utility>
+#include <vector>
+
+#include <fmt/format.h>
+#include <nlohmann/json.hpp>
+
+#include "faunae/core/atomic_file.hpp"
+#include "faunae/core/error.hpp"
+
+namespace faunae::report {
+
+/// Where Chart.js's minified file lies inside the assets folder (report/node_modules).
+inline constexpr std::string_view kChartJsInAssets = "chart.js/dist/chart.umd.min.js";
+
+namespace detail {
+
+using nlohmann::json;
+
+// --- escaping ------------------------------------------------------------------------------------
+
+/// Text and attribute values: the five characters that HTML gives a meaning.
+inline std::string html_escape(std::string_view s) {
+  std::string out;
+  out.reserve(s.size() + s.size() / 8);
+  for (char c : s) {
+    switch (c) {
+      case '&': out += "&amp;"; break;
+      case '<': out += "&lt;"; break;
+      case '>': out += "&gt;"; break;
+      case '"': out += "&quot;"; break;
+      case '\'': out += "&#39;"; break;
+      default: out += c;
+    }
+  }
+  return out;
+}
+
+/// JSON for a <script type="application/json"> element: '<', '>' and '&' only occur inside strings
+/// in JSON, where \u escapes mean the same, so no "</script>" or "<!--" can end the element early.
+inline std::string json_for_script(const json& j) {
+  const std::string dumped = j.dump(-1, ' ', false, json::error_handler_t::replace);
+  std::string out;
+  out.reserve(dumped.size());
+  for (char c : dumped) {
+    switch (c) {
+      case '<': out += "\\u003c"; break;
+      case '>': out += "\\u003e"; break;
+      case '&': out += "\\u0026"; break;
+      default: out += c;
+    }
+  }
+  return out;
+}
+
+/// A library's JavaScript made safe to inline: without the source-map comment (the page loads
+/// nothing) and with no "</script" or "<!--" that would end or confuse the <script> element
+/// ("<\/" and "<\!" mean the same inside the JS strings and regexes they can occur in).
+inline std::string inline_script(std::string js) {
+  if (auto at = js.rfind("//# sourceMappingURL="); at != std::string::npos) js.erase(at);
+  std::string out;
+  out.reserve(js.size());
+  for (std::size_t i = 0; i < js.size(); ++i) {
+    if (js[i] == '<' && i + 1 < js.size() && (js[i + 1] == '/' || js[i + 1] == '!')) {
+      const std::string_view rest = std::string_view(js).substr(i + 1, 7);
+      std::string lower(rest);
+      std::transform(lower.begin(), lower.end(), lower.begin(), [](unsigned char c) { return std::tolower(c); });
+      if (lower.rfind("/script", 0) == 0 || lower.rfind("!--", 0) == 0) {
+        out += '<';
+        out += '\\';
+        continue;
+      }
+    }
+    out += js[i];
+  }
+  return out;
+}
+
+// --- reading the JSON with errors that name the file and the key --------------------------------
+
+/// A JSON value and where it came from ("search.json", "history[3].loss"), for error messages.
+class Node {
+ public:
+  Node(const json& j, std::string file, std::string path) : j_(&j), file_(std::move(file)), path_(std::move(path)) {}
+
+  const json& value() const { return *j_; }
+  const std::string& path() const { return path_; }
+  const std::string& file() const { return file_; }
+
+  [[noreturn]] void fail(std::string_view what) const {
+    throw InvalidArgument(fmt::format("faunae report: {}: '{}' {}", file_, path_.empty() ? "(top level)" : path_, what));
+  }
+
+  /// A required member: missing (or null) is an error naming the key.
+  Node at(std::string_view key) const {
+    if (!j_->is_object()) fail(fmt::format("must be a JSON object, got {}", j_->type_name()));
+    auto it = j_->find(key);
+    if (it == j_->end() || it->is_null())
+      throw InvalidArgument(fmt::format("faunae report: {}: missing required key '{}'", file_, child_path(key)));
+    return {*it, file_, child_path(key)};
+  }
+  /// An optional member: absent or null gives nullopt.
+  std::optional<Node> find(std::string_view key) const {
+    if (!j_->is_object()) return std::nullopt;
+    auto it = j_->find(key);
+    if (it == j_->end() || it->is_null()) return std::nullopt;
+    return Node{*it, file_, child_path(key)};
+  }
+  std::size_t size() const {
+    if (!j_->is_array()) fail(fmt::format("must be an array, got {}", j_->type_name()));
+    return j_->size();
+  }
+  Node operator[](std::size_t i) const { return {(*j_)[i], file_, fmt::format("{}[{}]", path_, i)}; }
+
+  std::string str() const {
+    if (!j_->is_string()) fail(fmt::format("must be a string, got {}", j_->dump()));
+    return j_->get<std::string>();
+  }
+  /// A number as faunae writes it: null is NaN, "inf" / "-inf" are infinities.
+  double number() const {
+    if (j_->is_null()) return std::numeric_limits<double>::quiet_NaN();
+    if (j_->is_number()) return j_->get<double>();
+    if (j_->is_string()) {
+      const auto& s = j_->get_ref<const std::string&>();
+      if (s == "inf") return std::numeric_limits<double>::infinity();
+      if (s == "-inf") return -std::numeric_limits<double>::infinity();
+    }
+    fail(fmt::format("must be a number, null, \"inf\" or \"-inf\", got {}", j_->dump()));
+  }
+  std::size_t index() const {
+    if (!j_->is_number_integer() || j_->get<long long>() < 0)
+      fail(fmt::format("must be a non-negative integer, got {}", j_->dump()));
+    return j_->get<std::size_t>();
+  }
+  bool boolean() const {
+    if (!j_->is_boolean()) fail(fmt::format("must be true or false, got {}", j_->dump()));
+    return j_->get<bool>();
+  }
+
+ private:
+  std::string child_path(std::string_view key) const {
+    return path_.empty() ? std::string(key) : fmt::format("{}.{}", path_, key);
+  }
+  const json* j_;
+  std::string file_;
+  std::string path_;
+};
+
+inline std::optional<double> optional_number(const Node& n, std::string_view key) {
+  if (auto v = n.find(key)) {
+    const double x = v->number();
+    if (std::isfinite(x)) return x;
+  }
+  return std::nullopt;
+}
+
+// --- the run, as the report needs it ------------------------------------------------------------
+
+struct Block {
+  std::string name;
+  std::vector<std::string> ops;
+  std::optional<std::size_t> identity;
+};
+
+struct CellEdge {
+  std::size_t node = 0, from = 0, block = 0;
+};
+
+struct ArchitectureInfo {
+  std::vector<std::size_t> ops;  // op index per block
+  std::optional<double> params, flops;
+};
+
+struct Mutation {
+  std::size_t block = 0, from = 0, to = 0;
+  std::string kind;
+  bool accepted = false;
+  double loss_from = 0, loss_to = 0;
+};
+
+struct Elimination {
+  std::size_t block = 0, op = 0;
+  std::optional<std::size_t> replacement;
+};
+
+struct Epoch {
+  std::size_t epoch = 0;
+  double loss = 0;
+  std::optional<double> train_loss;
+  std::vector<Mutation> mutations;
+  std::vector<Elimination> eliminations;
+  bool reverted_as_invalid = false;
+};
+
+struct ProbeEntry {
+  std::string name;
+  std::optional<double> params, flops, linear, knn;
+};
+
+struct TrainCurve {
+  std::string name;
+  std::vector<std::pair<double, double>> loss;  // (epoch, loss)
+  std::optional<double> seconds;
+};
+
+struct Run {
+  std::string kind;  // "resnet" or "darts"
+  std::vector<Block> blocks;
+  std::vector<CellEdge> normal, reduce;
+  ArchitectureInfo initial, found;
+  std::vector<Epoch> history;
+  std::vector<std::vector<bool>> alive;
+  std::optional<double> evaluations, seconds;
+  json seed, config, probe_budget;
+  std::optional<std::vector<ProbeEntry>> probe;
+  std::optional<std::vector<TrainCurve>> train;
+  std::string run_dir;  // for the "not run yet: faunae probe <run_dir>" hints
+};
+
+inline std::size_t checked_op(const Node& n, const std::vector<Block>& blocks, std::size_t block) {
+  const std::size_t k = n.index();
+  if (k >= blocks[block].ops.size())
+    n.fail(fmt::format("is op {} of block {} '{}', which has {} ops", k, block, blocks[block].name, blocks[block].ops.size()));
+  return k;
+}
+
+inline std::size_t checked_block(const Node& n, const std::vector<Block>& blocks) {
+  const std::size_t b = n.index();
+  if (b >= blocks.size()) n.fail(fmt::format("is block {}, the space has {} blocks", b, blocks.size()));
+  return b;
+}
+
+inline ArchitectureInfo read_architecture(const Node& n, const std::vector<Block>& blocks) {
+  ArchitectureInfo a;
+  const Node ops = n.at("architecture");
+  if (ops.size() != blocks.size())
+    ops.fail(fmt::format("has {} entries, the space has {} blocks", ops.size(), blocks.size()));
+  for (std::size_t b = 0; b < blocks.size(); ++b) a.ops.push_back(checked_op(ops[b], blocks, b));
+  a.params = optional_number(n, "params");
+  a.flops = optional_number(n, "flops");
+  return a;
+}
+
+inline std::vector<CellEdge> read_cell(const Node& n, std::size_t num_blocks) {
+  std::vector<CellEdge> edges;
+  for (std::size_t i = 0; i < n.size(); ++i) {
+    const Node e = n[i];
+    CellEdge edge{e.at("node").index(), e.at("from").index(), e.at("block").index()};
+    if (edge.node > 15) e.at("node").fail("is out of range (a cell has at most 16 nodes here)");
+    if (edge.from >= edge.node + 2)
+      e.at("from").fail(fmt::format("is {}: node {} can take inputs 0..{} (0, 1: the previous cells; 2..: earlier nodes)",
+                                    edge.from, edge.node, edge.node + 1));
+    if (edge.block >= num_blocks) e.at("block").fail(fmt::format("is {}, the space has {} blocks", edge.block, num_blocks));
+    edges.push_back(edge);
+  }
+  return edges;
+}
+
+inline Run read_search(const json& search) {
+  const Node root(search, "search.json", "");
+  if (!search.is_object()) root.fail(fmt::format("must be a JSON object, got {}", search.type_name()));
+  if (const std::string format = root.at("format").str(); format != "faunae.run")
+    root.at("format").fail(fmt::format("must be \"faunae.run\", got \"{}\"", format));
+  if (const Node v = root.at("version"); !v.value().is_number_integer() || v.value().get<long long>() != 1)
+    v.fail(fmt::format("is {}: this report reads version 1", v.value().dump()));
+
+  Run run;
+  const Node space = root.at("space");
+  run.kind = space.at("kind").str();
+  if (run.kind != "resnet" && run.kind != "darts") space.at("kind").fail(fmt::format("must be \"resnet\" or \"darts\", got \"{}\"", run.kind));
+  const Node blocks = space.at("blocks");
+  if (blocks.size() == 0) blocks.fail("is empty");
+  for (std::size_t b = 0; b < blocks.size(); ++b) {
+    const Node nb = blocks[b];
+    Block block;
+    block.name = nb.at("name").str();
+    const Node ops = nb.at("ops");
+    if (ops.size() == 0) ops.fail("is empty");
+    for (std::size_t k = 0; k < ops.size(); ++k) block.ops.push_back(ops[k].str());
+    if (auto id = nb.find("identity")) {
+      block.identity = id->index();
+      if (*block.identity >= block.ops.size()) id->fail(fmt::format("is {}, the block has {} ops", *block.identity, block.ops.size()));
+    }
+    run.blocks.push_back(std::move(block));
+  }
+  if (run.kind == "darts") {
+    const Node cells = space.at("cells");
+    run.normal = read_cell(cells.at("normal"), run.blocks.size());
+    run.reduce = read_cell(cells.at("reduce"), run.blocks.size());
+  }
+
+  run.initial = read_architecture(root.at("initial"), run.blocks);
+  run.found = read_architecture(root.at("found"), run.blocks);
+
+  const Node history = root.at("history");
+  for (std::size_t i = 0; i < history.size(); ++i) {
+    const Node h = history[i];
+    Epoch e;
+    e.epoch = h.at("epoch").index();
+    e.loss = h.find("loss") ? h.at("loss").number() : std::numeric_limits<double>::quiet_NaN();
+    if (auto metrics = h.find("metrics")) {
+      for (std::size_t m = 0; m < metrics->size(); ++m) {
+        const Node pair = (*metrics)[m];
+        if (pair.size() != 2) pair.fail("must be a [name, value] pair");
+        if (pair[0].str() == "train_loss") {
+          const double v = pair[1].number();
+          if (std::isfinite(v)) e.train_loss = v;
+        }
+      }
+    }
+    if (auto mutations = h.find("mutations")) {
+      for (std::size_t m = 0; m < mutations->size(); ++m) {
+        const Node nm = (*mutations)[m];
+        Mutation mu;
+        mu.block = checked_block(nm.at("block"), run.blocks);
+        mu.from = checked_op(nm.at("from"), run.blocks, mu.block);
+        mu.to = checked_op(nm.at("to"), run.blocks, mu.block);
+        mu.kind = nm.find("kind") ? nm.at("kind").str() : "op";
+        mu.accepted = nm.at("accepted").boolean();
+        mu.loss_from = nm.find("loss_from") ? nm.at("loss_from").number() : std::numeric_limits<double>::quiet_NaN();
+        mu.loss_to = nm.find("loss_to") ? nm.at("loss_to").number() : std::numeric_limits<double>::quiet_NaN();
+        e.mutations.push_back(std::move(mu));
+      }
+    }
+    if (auto eliminations = h.find("eliminations")) {
+      for (std::size_t m = 0; m < eliminations->size(); ++m) {
+        const Node ne = (*eliminations)[m];
+        Elimination el;
+        el.block = checked_block(ne.at("block"), run.blocks);
+        el.op = checked_op(ne.at("op"), run.blocks, el.block);
+        if (auto r = ne.find("replacement")) el.replacement = checked_op(*r, run.blocks, el.block);
+        e.eliminations.push_back(el);
+      }
+    }
+    if (auto r = h.find("reverted_as_invalid")) e.reverted_as_invalid = r->boolean();
+    run.history.push_back(std::move(e));
+  }
+
+  if (auto alive = root.find("alive")) {
+    if (alive->size() == run.blocks.size()) {
+      for (std::size_t b = 0; b < run.blocks.size(); ++b) {
+        const Node row = (*alive)[b];
+        std::vector<bool> r;
+        for (std::size_t k = 0; k < row.size(); ++k) r.push_back(row[k].boolean());
+        run.alive.push_back(std::move(r));
+      }
+    }
+  }
+  run.evaluations = optional_number(root, "evaluations");
+  run.seconds = optional_number(root, "seconds");
+  if (auto s = root.find("seed")) run.seed = s->value();
+  if (auto c = root.find("config")) run.config = c->value();
+  return run;
+}
+
+inline std::vector<ProbeEntry> read_probe(const json& probe, json& budget) {
+  const Node root(probe, "probe.json", "");
+  if (auto b = root.find("budget")) budget = b->value();
+  std::vector<ProbeEntry> entries;
+  const Node archs = root.at("architectures");
+  for (std::size_t i = 0; i < archs.size(); ++i) {
+    const Node a = archs[i];
+    entries.push_back({a.at("name").str(), optional_number(a, "params"), optional_number(a, "flops"),
+                       optional_number(a, "linear"), optional_number(a, "knn")});
+  }
+  return entries;
+}
+
+inline std::vector<TrainCurve> read_train(const json& train) {
+  const Node root(train, "train.json", "");
+  std::vector<TrainCurve> curves;
+  const Node archs = root.at("architectures");
+  for (std::size_t i = 0; i < archs.size(); ++i) {
+    const Node a = archs[i];
+    TrainCurve c{a.at("name").str(), {}, std::nullopt};
+    const Node epochs = a.at("epochs");
+    double seconds = 0;
+    bool have_seconds = false;
+    for (std::size_t e = 0; e < epochs.size(); ++e) {
+      const Node ne = epochs[e];
+      const double loss = ne.at("loss").number();
+      if (std::isfinite(loss)) c.loss.emplace_back(ne.at("epoch").number(), loss);
+      if (auto s = optional_number(ne, "seconds")) {
+        seconds += *s;
+        have_seconds = true;
+      }
+    }
+    if (have_seconds) c.seconds = seconds;
+    curves.push_back(std::move(c));
+  }
+  return curves;
+}
+
+// --- formatting ----------------------------------------------------------------------------------
+
+/// 23.5M, 412k, 1.20G: three significant digits are what a person compares.
+inline std::string si(double v) {
+  if (!std::isfinite(v)) return "–";
+  const double a = std::fabs(v);
+  const auto fmt3 = [](double x, std::string_view unit) {
+    const double ax = std::fabs(x);
+    return ax >= 100 ? fmt::format("{:.0f}{}", x, unit) : ax >= 10 ? fmt::format("{:.1f}{}", x, unit) : fmt::format("{:.2f}{}", x, unit);
+  };
+  if (a >= 1e9) return fmt3(v / 1e9, "G");
+  if (a >= 1e6) return fmt3(v / 1e6, "M");
+  if (a >= 1e3) return fmt3(v / 1e3, "k");
+  return fmt::format("{:.0f}", v);
+}
+
+inline std::string percent_change(std::optional<double> from, std::optional<double> to) {
+  if (!from || !to || *from == 0) return "";
+  const double p = (*to - *from) / *from * 100.0;
+  return fmt::format("{}{:.1f}%", p > 0 ? "+" : p < 0 ? "−" : "±", std::fabs(p));
+}
+
+inline std::string duration(double seconds) {
+  if (!std::isfinite(seconds) || seconds < 0) return "–";
+  if (seconds < 60) return fmt::format("{:.1f} s", seconds);
+  const auto s = static_cast<long long>(std::llround(seconds));
+  if (s < 3600) return fmt::format("{} min {:02} s", s / 60, s % 60);
+  return fmt::format("{} h {:02} min", s / 3600, (s % 3600) / 60);
+}
+
+inline std::string loss_text(double v) { return std::isfinite(v) ? fmt::format("{:.4g}", v) : "–"; }
+
+inline std::string json_scalar_text(const json& j) {
+  if (j.is_null()) return "–";
+  if (j.is_string()) return j.get<std::string>();
+  return j.dump();
+}
+
+// --- colours -------------------------------------------------------------------------------------
+
+/// One colour per op name, the same in every chart, table and drawing of the page. The "no op" ops
+/// (identity, skip_connect, none) are greys; the others take Tableau 10 in order of appearance.
+class OpColors {
+ public:
+  explicit OpColors(const std::vector<Block>& blocks) {
+    static constexpr std::string_view palette[] = {"#4e79a7", "#f28e2b", "#59a14f", "#e15759", "#76b7b2",
+                                                   "#edc948", "#b07aa1", "#ff9da7", "#9c755f", "#86bcb6",
+                                                   "#d37295", "#a0cbe8", "#ffbe7d", "#8cd17d", "#f1ce63"};
+    std::size_t next = 0;
+    for (const auto& b : blocks)
+      for (const auto& op : b.ops) {
+        if (colors_.count(op)) continue;
+        order_.push_back(op);
+        if (op == "identity" || op == "skip_connect" || op == "skip") colors_[op] = "#b9b4ad";
+        else if (op == "none" || op == "zero") colors_[op] = "#dcdcdc";
+        else colors_[op] = std::string(palette[next++ % std::size(palette)]);
+      }
+  }
+  const std::string& operator()(const std::string& op) const { return colors_.at(op); }
+  const std::vector<std::string>& order() const { return order_; }
+
+  /// Black or white, whichever reads better on `hex` (WCAG relative luminance).
+  static std::string_view text_on(std::string_view hex) {
+    const auto channel = [&](std::size_t i) {
+      const double c = std::stoi(std::string(hex.substr(i, 2)), nullptr, 16) / 255.0;
+      return c <= 0.03928 ? c / 12.92 : std::pow((c + 0.055) / 1.055, 2.4);
+    };
+    const double l = 0.2126 * channel(1) + 0.7152 * channel(3) + 0.0722 * channel(5);
+    return l > 0.36 ? "#1b1f24" : "#ffffff";
+  }
+
+ private:
+  std::map<std::string, std::string> colors_;
+  std::vector<std::string> order_;
+};
+
+inline bool is_no_op(const std::string& op) {
+  return op == "identity" || op == "skip_connect" || op == "skip" || op == "none" || op == "zero";
+}
+
+inline std::string op_chip(const OpColors& colors, const std::string& op, std::string_view extra_class = "",
+                           std::string_view title = "") {
+  const std::string& c = colors(op);
+  return fmt::format(R"(<span class="chip{}{}" style="background:{};color:{}"{}>{}</span>)",
+                     extra_class.empty() ? "" : " ", extra_class, c, OpColors::text_on(c),
+                     title.empty() ? std::string() : fmt::format(R"( title="{}")", html_escape(title)), html_escape(op));
+}
+
+// --- SVG: the ResNet space as stages of blocks ----------------------------------------------------
+
+/// Blocks grouped into stages by their name's prefix ("stage1.block0" → "stage1"), in order.
+inline std::vector<std::pair<std::string, std::vector<std::size_t>>> stages_of(const std::vector<Block>& blocks) {
+  std::vector<std::pair<std::string, std::vector<std::size_t>>> stages;
+  for (std::size_t b = 0; b < blocks.size(); ++b) {
+    const auto dot = blocks[b].name.rfind('.');
+    const std::string stage = dot == std::string::npos ? std::string("blocks") : blocks[b].name.substr(0, dot);
+    if (stages.empty() || stages.back().first != stage) stages.push_back({stage, {}});
+    stages.back().second.push_back(b);
+  }
+  return stages;
+}
+
+inline std::string resnet_svg(const Run& run, const OpColors& colors) {
+  constexpr double label_w = 96, box_w = 100, box_h = 38, gap = 22, small_h = 22, lane_gap = 6, row_gap = 30,
+                   top = 10, per_row_max = 9;
+  const auto stages = stages_of(run.blocks);
+  // Names too long for a box are squeezed into it rather than spilling over its neighbours.
+  const auto fit = [](const std::string& name, double room, double char_w) {
+    return static_cast<double>(name.size()) * char_w > room
+               ? fmt::format(R"( textLength="{:.0f}" lengthAdjust="spacingAndGlyphs")", room)
+               : std::string();
+  };
+  std::size_t widest = 1;
+  for (const auto& [name, members] : stages) widest = std::max(widest, std::min<std::size_t>(members.size(), per_row_max));
+  const double width = label_w + widest * (box_w + gap) + 8;
+
+  std::string body;
+  double y = top;
+  for (const auto& [stage, members] : stages) {
+    for (std::size_t start = 0; start < members.size(); start += per_row_max) {
+      const std::size_t end = std::min<std::size_t>(members.size(), start + per_row_max);
+      if (start == 0) {
+        body += fmt::format(R"(<text class="stage" x="0" y="{:.0f}">{}</text>)", y + box_h / 2 + 5, html_escape(stage));
+      }
+      body += fmt::format(R"(<text class="lane" x="0" y="{:.0f}">α0</text>)", y + box_h + lane_gap + small_h / 2 + 4);
+      for (std::size_t i = start; i < end; ++i) {
+        const std::size_t b = members[i];
+        const Block& block = run.blocks[b];
+        const double x = label_w + (i - start) * (box_w + gap);
+        const std::string& op = block.ops[run.found.ops[b]];
+        const std::string& op0 = block.ops[run.initial.ops[b]];
+        const bool skipped = (block.identity && run.found.ops[b] == *block.identity) || op == "identity";
+        const bool skipped0 = (block.identity && run.initial.ops[b] == *block.identity) || op0 == "identity";
+        const bool changed = run.found.ops[b] != run.initial.ops[b];
+        const std::string title = fmt::format("{}: {}{}", block.name, op, changed ? fmt::format(" (α0: {})", op0) : std::string(" (as in α0)"));
+        // The found op.
+        body += fmt::format(R"(<g class="block{}" data-block="{}"><title>{}</title>)", skipped ? " skipped" : "", b, html_escape(title));
+        if (skipped) {
+          body += fmt::format(R"(<rect x="{:.0f}" y="{:.0f}" width="{:.0f}" height="{:.0f}" rx="6" class="skip-box"/>)", x, y, box_w, box_h);
+          body += fmt::format(R"(<text x="{:.0f}" y="{:.0f}" class="skip-text"{}>{}</text>)", x + box_w / 2, y + box_h / 2 + 4,
+                              fit(op, box_w - 10, 7.5), html_escape(op));
+        } else {
+          const std::string& c = colors(op);
+          body += fmt::format(R"(<rect x="{:.0f}" y="{:.0f}" width="{:.0f}" height="{:.0f}" rx="6" fill="{}"/>)", x, y, box_w, box_h, c);
+          body += fmt::format(R"(<text x="{:.0f}" y="{:.0f}" fill="{}"{}>{}</text>)", x + box_w / 2, y + box_h / 2 + 4,
+                              OpColors::text_on(c), fit(op, box_w - 10, 7.5), html_escape(op));
+        }
+        if (changed) body += fmt::format(R"(<circle cx="{:.0f}" cy="{:.0f}" r="5" class="changed"/>)", x + box_w - 2, y + 2);
+        body += "</g>";
+        // α0's op, under it.
+        const double y0 = y + box_h + lane_gap;
+        body += fmt::format(R"(<g class="alpha0"><title>{}: α0 {}</title>)", html_escape(block.name), html_escape(op0));
+        if (skipped0) {
+          body += fmt::format(R"(<rect x="{:.0f}" y="{:.0f}" width="{:.0f}" height="{:.0f}" rx="4" class="skip-box"/>)", x + 8, y0, box_w - 16, small_h);
+          body += fmt::format(R"(<text x="{:.0f}" y="{:.0f}" class="skip-text small"{}>{}</text>)", x + box_w / 2, y0 + small_h / 2 + 4,
+                              fit(op0, box_w - 24, 6.4), html_escape(op0));
+        } else {
+          const std::string& c = colors(op0);
+          body += fmt::format(R"(<rect x="{:.0f}" y="{:.0f}" width="{:.0f}" height="{:.0f}" rx="4" fill="{}" opacity="0.45"/>)", x + 8, y0, box_w - 16, small_h, c);
+          body += fmt::format(R"(<text x="{:.0f}" y="{:.0f}" class="small"{}>{}</text>)", x + box_w / 2, y0 + small_h / 2 + 4,
+                              fit(op0, box_w - 24, 6.4), html_escape(op0));
+        }
+        body += "</g>";
+        if (i + 1 < end) {  // the data flows to the next block
+          const double ax = x + box_w + 2, bx = x + box_w + gap - 3, ay = y + box_h / 2;
+          body += fmt::format(R"~(<line x1="{:.0f}" y1="{:.0f}" x2="{:.0f}" y2="{:.0f}" class="flow" marker-end="url(#resnet-arrow)"/>)~", ax, ay, bx, ay);
+        }
+      }
+      y += box_h + lane_gap + small_h + row_gap;
+    }
+  }
+  const double height = y - row_gap + 10;
+  return fmt::format(
+      R"(<svg id="architecture-svg" class="arch resnet" viewBox="0 0 {:.0f} {:.0f}" width="{:.0f}" role="img" aria-label="found architecture, with α0 under each block">)"
+      R"(<defs><marker id="resnet-arrow" viewBox="0 0 10 10" refX="9" refY="5" markerWidth="7" markerHeight="7" orient="auto-start-reverse">)"
+      R"(<path d="M0,0 L10,5 L0,10 z" fill="#8a9199"/></marker></defs>{}</svg>)",
+      width, height, width, body);
+}
+
+// --- SVG: a DARTS cell, as DARTS's plot_genotype draws it ----------------------------------------
+
+inline std::string cell_svg(const Run& run, const std::vector<CellEdge>& edges, std::string_view which,
+                            const OpColors& colors) {
+  std::size_t nodes = 0;
+  for (const auto& e : edges) nodes = std::max(nodes, e.node + 1);
+  // Inputs c_{k-2}, c_{k-1} on the left, nodes zig-zag in the middle, c_k on the right.
+  constexpr double col = 165, x_in = 62, top_y = 92, bottom_y = 262, height = 356;
+  const double x_out = x_in + 150 + nodes * col;
+  const double width = x_out + 70;
+  struct Point {
+    double x, y;
+  };
+  const auto position = [&](std::size_t input) -> Point {  // 0, 1: the cell's inputs; 2..: node input-2
+    if (input == 0) return {x_in, top_y - 20};
+    if (input == 1) return {x_in, bottom_y + 20};
+    const std::size_t n = input - 2;
+    return {x_in + 160 + n * col, n % 2 == 0 ? top_y : bottom_y};
+  };
+  // Boxes labels must not cover: the nodes, then each label placed.
+  struct Box {
+    double x0, y0, x1, y1;
+  };
+  const auto overlap = [](const Box& a, const Box& b) {
+    const double w = std::min(a.x1, b.x1) - std::max(a.x0, b.x0), h = std::min(a.y1, b.y1) - std::max(a.y0, b.y0);
+    return w > 0 && h > 0 ? w * h : 0.0;
+  };
+  const Point out{x_out, (top_y + bottom_y) / 2};
+  std::vector<Box> taken;
+  for (std::size_t input = 0; input < nodes + 2; ++input) {
+    const Point p = position(input);
+    const double hw = input < 2 ? 44 : 23, hh = input < 2 ? 19 : 23;
+    taken.push_back({p.x - hw, p.y - hh, p.x + hw, p.y + hh});
+  }
+  taken.push_back({out.x - 46, out.y - 19, out.x + 46, out.y + 19});
+
+  std::vector<bool> used(nodes, false);
+  std::string paths, labels;
+  std::size_t drawn = 0;
+  for (const auto& e : edges) {
+    const std::string& op = run.blocks[e.block].ops[run.found.ops[e.block]];
+    if (op == "none" || op == "zero") continue;
+    used[e.node] = true;
+    ++drawn;
+    const Point s = position(e.from), t = position(e.node + 2);
+    const double sx = s.x + (e.from < 2 ? 42 : 22), tx = t.x - 22;
+    // Edges that jump over a node in their own row bend away from it.
+    double bend = 0;
+    if (e.from >= 2 && std::fabs(s.y - t.y) < 1) bend = s.y < 150 ? -58 : 58;
+    if (e.from < 2 && e.node >= 2) bend = (e.from == 0 ? -1.0 : 1.0) * (18.0 + 14.0 * static_cast<double>(e.node));
+    const double dx = (tx - sx) * 0.45;
+    const Point c1{sx + dx, s.y + bend}, c2{tx - dx, t.y + bend};
+    const std::string& c = colors(op);
+    paths += fmt::format(R"~(<path d="M{:.1f},{:.1f} C{:.1f},{:.1f} {:.1f},{:.1f} {:.1f},{:.1f}" stroke="{}" class="edge" marker-end="url(#{}-arrow)"><title>{} → node {}: {} ({})</title></path>)~",
+                         sx, s.y, c1.x, c1.y, c2.x, c2.y, tx, t.y, c, which,
+                         e.from == 0 ? "c_{k-2}" : e.from == 1 ? "c_{k-1}" : fmt::format("node {}", e.from - 2), e.node,
+                         html_escape(op), html_escape(run.blocks[e.block].name));
+    // The label sits on the curve: at the middle if it is free, else at the free point nearest to it
+    // (or, if none is, where it covers the least).
+    const double lw = 7.0 * static_cast<double>(op.size()) + 10, lh = 17;
+    Box best{};
+    double best_cost = std::numeric_limits<double>::infinity();
+    for (double tt : {0.5, 0.42, 0.58, 0.34, 0.66, 0.27, 0.73, 0.2, 0.8}) {
+      const double u = 1 - tt;
+      const double lx = u * u * u * sx + 3 * u * u * tt * c1.x + 3 * u * tt * tt * c2.x + tt * tt * tt * tx;
+      const double ly = u * u * u * s.y + 3 * u * u * tt * c1.y + 3 * u * tt * tt * c2.y + tt * tt * tt * t.y;
+      const Box box{lx - lw / 2, ly - lh / 2, lx + lw / 2, ly + lh / 2};
+      double cost = 0;
+      for (const Box& other : taken) cost += overlap(box, other);
+      if (cost < best_cost) {
+        best = box;
+        best_cost = cost;
+      }
+      if (cost == 0) break;
+    }
+    taken.push_back({best.x0 - 2, best.y0 - 1, best.x1 + 2, best.y1 + 1});
+    labels += fmt::format(R"(<g class="edge-label"><rect x="{:.1f}" y="{:.1f}" width="{:.1f}" height="{:.0f}" rx="3" stroke="{}"/><text x="{:.1f}" y="{:.1f}">{}</text></g>)",
+                          best.x0, best.y0, lw, lh, c, (best.x0 + best.x1) / 2, best.y1 - 4.5, html_escape(op));
+  }
+  std::string shapes;
+  // Every node feeds the output (the concatenation), in grey as DARTS draws it.
+  for (std::size_t n = 0; n < nodes; ++n) {
+    const Point p = position(n + 2);
+    paths += fmt::format(R"~(<path d="M{:.1f},{:.1f} C{:.1f},{:.1f} {:.1f},{:.1f} {:.1f},{:.1f}" class="concat" marker-end="url(#{}-arrow-grey)"/>)~",
+                         p.x + 22, p.y, p.x + 60, p.y, out.x - 90, out.y, out.x - 44, out.y, which);
+  }
+  for (std::size_t input = 0; input < 2; ++input) {
+    const Point p = position(input);
+    shapes += fmt::format(R"(<rect x="{:.1f}" y="{:.1f}" width="84" height="34" rx="6" class="cell-input"/><text x="{:.1f}" y="{:.1f}" class="node-text">{}</text>)",
+                          p.x - 42, p.y - 17, p.x, p.y + 5, input == 0 ? "c_{k-2}" : "c_{k-1}");
+  }
+  for (std::size_t n = 0; n < nodes; ++n) {
+    const Point p = position(n + 2);
+    shapes += fmt::format(R"(<g class="cell-node{}"><title>node {}{}</title><circle cx="{:.1f}" cy="{:.1f}" r="21"/><text x="{:.1f}" y="{:.1f}" class="node-text">{}</text></g>)",
+                          used[n] ? "" : " unused", n, used[n] ? "" : ": every incoming edge is none", p.x, p.y, p.x, p.y + 5, n);
+  }
+  shapes += fmt::format(R"(<rect x="{:.1f}" y="{:.1f}" width="88" height="34" rx="6" class="cell-output"/><text x="{:.1f}" y="{:.1f}" class="node-text">c_{{k}}</text>)",
+                        out.x - 44, out.y - 17, out.x, out.y + 5);
+  const auto marker = [&](std::string_view id, std::string_view fill) {
+    return fmt::format(R"(<marker id="{}" viewBox="0 0 10 10" refX="9" refY="5" markerWidth="7" markerHeight="7" orient="auto-start-reverse"><path d="M0,0 L10,5 L0,10 z" fill="{}"/></marker>)",
+                       id, fill);
+  };
+  // One arrowhead per op colour (SVG 1.1 markers cannot take the path's stroke).
+  std::string markers = marker(fmt::format("{}-arrow-grey", which), "#9aa1a9");
+  markers += marker(fmt::format("{}-arrow", which), "#5b6168");
+  return fmt::format(R"(<svg id="cell-{}" class="arch cell" viewBox="0 0 {:.0f} {:.0f}" role="img" aria-label="{} cell, {} edges" data-edges="{}"><defs>{}</defs>{}{}{}</svg>)",
+                     which, width, height, which, drawn, drawn, markers, paths, shapes, labels);
+}
+
+// --- the page ------------------------------------------------------------------------------------
+
+inline constexpr std::string_view kStyle = R"CSS(
+:root { --fg:#1b1f24; --muted:#5b6168; --line:#e3e6ea; --bg:#f6f7f9; --card:#fff; --accent:#2f6fb3; --good:#2e8b57; --bad:#c8423b; }
+* { box-sizing: border-box; }
+body { margin:0; font:15px/1.5 system-ui, -apple-system, "Segoe UI", Roboto, "DejaVu Sans", sans-serif; color:var(--fg); background:var(--bg); }
+main { max-width:1180px; margin:0 auto; padding:20px 24px 48px; }
+header h1 { font-size:24px; margin:8px 0 2px; }
+header .sub { color:var(--muted); margin:0 0 14px; }
+nav { display:flex; flex-wrap:wrap; gap:6px 14px; margin:14px 0 18px; font-size:14px; }
+nav a { color:var(--accent); text-decoration:none; } nav a:hover { text-decoration:underline; }
+section { background:var(--card); border:1px solid var(--line); border-radius:10px; padding:16px 20px 18px; margin:0 0 18px; }
+section h2 { font-size:18px; margin:0 0 4px; }
+p.note, .note { color:var(--muted); font-size:13.5px; margin:2px 0 12px; }
+.cards { display:grid; grid-template-columns:repeat(auto-fit, minmax(160px, 1fr)); gap:10px; }
+.card { background:var(--card); border:1px solid var(--line); border-radius:10px; padding:10px 14px; }
+.card .k { color:var(--muted); font-size:12.5px; text-transform:uppercase; letter-spacing:.04em; }
+.card .v { font-size:21px; font-weight:600; }
+.card .d { font-size:13px; color:var(--muted); }
+.down { color:var(--good); } .up { color:var(--bad); }
+.chart { position:relative; height:340px; }
+.chart.short { height:260px; }
+.chart-error { color:var(--bad); padding:20px; border:1px dashed var(--bad); border-radius:8px; height:auto; }
+.placeholder { color:var(--muted); background:var(--bg); border:1px dashed #c9ced4; border-radius:8px; padding:14px 16px; }
+.placeholder code { color:var(--fg); }
+table { border-collapse:collapse; font-size:14px; }
+th, td { padding:5px 10px; border-bottom:1px solid var(--line); text-align:left; }
+th { color:var(--muted); font-weight:600; font-size:13px; }
+td.num, th.num { text-align:right; font-variant-numeric:tabular-nums; }
+.two { display:grid; grid-template-columns:minmax(280px, 1fr) minmax(320px, 1.3fr); gap:20px; align-items:start; }
+@media (max-width:900px) { .two { grid-template-columns:1fr; } }
+.chip { display:inline-block; padding:1px 7px; border-radius:5px; font-size:12.5px; white-space:nowrap; line-height:1.55; }
+.chip.final { outline:2.5px solid var(--fg); outline-offset:1px; font-weight:700; }
+.chip.replaced { box-shadow: inset 0 -3px 0 rgba(0,0,0,.45); }
+.timeline-wrap { overflow-x:auto; }
+table.timeline td, table.timeline th { padding:2px 4px; border-bottom:1px solid #eef0f2; }
+table.timeline .chip { font-size:11.5px; padding:0 5px; }
+table.timeline th { font-size:12px; line-height:1.25; }
+table.timeline td.block { font-family:ui-monospace, "DejaVu Sans Mono", monospace; font-size:12.5px; white-space:nowrap; }
+table.timeline th.final, table.timeline td.final { background:#f3f6fa; }
+table.timeline .none { color:#c3c7cc; }
+.legend { display:flex; flex-wrap:wrap; gap:6px 10px; align-items:center; }
+.arch-wrap { overflow-x:auto; }
+svg.arch { display:block; max-width:100%; height:auto; font:13px system-ui, "DejaVu Sans", sans-serif; }
+svg.arch text { text-anchor:middle; }
+svg.arch text.stage { text-anchor:start; font-weight:600; fill:var(--fg); }
+svg.arch text.lane { text-anchor:start; font-size:11.5px; fill:var(--muted); }
+svg.arch text.small { font-size:11px; fill:#2b2f34; }
+svg.arch .skip-box { fill:#fff; stroke:#9aa1a9; stroke-dasharray:5 4; stroke-width:1.4; }
+svg.arch .skip-text { fill:#7b828a; font-style:italic; }
+svg.arch .flow { stroke:#8a9199; stroke-width:1.5; }
+svg.arch .changed { fill:#f28e2b; stroke:#fff; stroke-width:1.5; }
+svg.cell { margin:0 0 8px; }
+svg.cell .edge { fill:none; stroke-width:2; }
+svg.cell .concat { fill:none; stroke:#b5bbc2; stroke-width:1.3; stroke-dasharray:4 3; }
+svg.cell .edge-label rect { fill:#fff; stroke-width:1.2; }
+svg.cell .edge-label text { font-size:11.5px; fill:#1b1f24; }
+svg.cell .cell-input { fill:#cdebd3; stroke:#6fae7d; }
+svg.cell .cell-output { fill:#f3ecb5; stroke:#c2b55a; }
+svg.cell .cell-node circle { fill:#cfe3f5; stroke:#5f91c2; stroke-width:1.4; }
+svg.cell .cell-node.unused circle { fill:#f1f2f4; stroke:#b5bbc2; stroke-dasharray:3 3; }
+svg.cell .node-text { font-weight:600; fill:#1b1f24; }
+h3 { font-size:15px; margin:14px 0 4px; }
+details summary { cursor:pointer; color:var(--accent); }
+pre { background:var(--bg); border:1px solid var(--line); border-radius:8px; padding:10px 12px; overflow:auto; font-size:12.5px; max-height:420px; }
+footer { color:var(--muted); font-size:12.5px; text-align:center; }
+)CSS";
+
+/// Draws the charts from the data in #faunae-data; marks each chart's container data-rendered="1"
+/// once Chart.js has drawn it (or "0" with the reason in the box), which the test reads back.
+inline constexpr std::string_view kPageScript = R"JS(
+(function () {
+  'use strict';
+  var data = JSON.parse(document.getElementById('faunae-data').textContent);
+  var ids = ['loss-chart', 'cost-chart', 'probe-chart', 'train-chart'];
+  function fail(id, message) {
+    var el = document.getElementById(id);
+    if (!el) return;
+    el.setAttribute('data-rendered', '0');
+    el.classList.add('chart-error');
+    el.textContent = message;
+  }
+  if (typeof Chart === 'undefined') {
+    ids.forEach(function (id) { fail(id, 'The chart library is missing from this file: run `npm ci --prefix report`, then `faunae report` again.'); });
+    return;
+  }
+  Chart.defaults.animation = false;
+  Chart.defaults.maintainAspectRatio = false;
+  Chart.defaults.font.family = 'system-ui, -apple-system, "Segoe UI", Roboto, "DejaVu Sans", sans-serif';
+  Chart.defaults.color = '#3b4148';
+  var rendered = { id: 'faunaeRendered', afterRender: function (chart) { chart.canvas.parentNode.setAttribute('data-rendered', '1'); } };
+  // Elimination rounds (eq. 10) as dashed vertical lines across the loss chart.
+  var roundLines = {
+    id: 'faunaeRounds',
+    afterDatasetsDraw: function (chart, args, options) {
+      var xs = (options && options.epochs) || [];
+      if (!xs.length) return;
+      var ctx = chart.ctx, area = chart.chartArea, scale = chart.scales.x;
+      ctx.save();
+      ctx.strokeStyle = '#7a4fa0'; ctx.lineWidth = 1.2; ctx.setLineDash([5, 4]);
+      ctx.fillStyle = '#7a4fa0'; ctx.font = '11px ' + Chart.defaults.font.family; ctx.textAlign = 'center';
+      var labelEnd = -Infinity;  // labels that would overlap the previous one are left out
+      xs.forEach(function (x, i) {
+        var px = scale.getPixelForValue(x);
+        if (px < area.left - 0.5 || px > area.right + 0.5) return;
+        ctx.beginPath(); ctx.moveTo(px, area.top + 12); ctx.lineTo(px, area.bottom); ctx.stroke();
+        var label = xs.length > 9 ? String(i + 1) : 'round ' + (i + 1), half = ctx.measureText(label).width / 2 + 2;
+        var lx = Math.min(Math.max(px, area.left + half), area.right - half);
+        if (lx - half < labelEnd) return;
+        ctx.fillText(label, lx, area.top + 9);
+        labelEnd = lx + half + 3;
+      });
+      ctx.restore();
+    }
+  };
+  function draw(id, config) {
+    var el = document.getElementById(id);
+    if (!el) return;
+    try {
+      config.plugins = (config.plugins || []).concat([rendered]);
+      new Chart(el.querySelector('canvas'), config);
+    } catch (e) {
+      fail(id, 'The chart could not be drawn: ' + e.message);
+    }
+  }
+  function fmtSi(v) {
+    var a = Math.abs(v);
+    if (a >= 1e9) return (v / 1e9).toPrecision(3) + 'G';
+    if (a >= 1e6) return (v / 1e6).toPrecision(3) + 'M';
+    if (a >= 1e3) return (v / 1e3).toPrecision(3) + 'k';
+    return String(Math.round(v));
+  }
+  var pct = function (v) { return (100 * v).toFixed(1) + '%'; };
+
+  var L = data.loss;
+  if (L) {
+    var datasets = [{
+      label: 'loss of α_n', data: L.points, borderColor: '#2f6fb3', backgroundColor: '#2f6fb3',
+      borderWidth: 2, pointRadius: L.points.length > 150 ? 0 : 2, pointHoverRadius: 4, tension: 0.15, order: 3
+    }];
+    if (L.train && L.train.length) datasets.push({
+      label: 'training loss', data: L.train, borderColor: '#9aa1a9', backgroundColor: '#9aa1a9', borderDash: [4, 3],
+      borderWidth: 1.5, pointRadius: 0, order: 4
+    });
+    datasets.push({ label: 'α0', data: L.alpha0, showLine: false, pointStyle: 'rectRot', pointRadius: 7,
+                    backgroundColor: '#1b1f24', borderColor: '#1b1f24', order: 0 });
+    datasets.push({ label: 'accepted mutation', data: L.accepted, showLine: false, pointStyle: 'triangle', pointRadius: 6,
+                    backgroundColor: '#2e8b57', borderColor: '#2e8b57', order: 1 });
+    datasets.push({ label: 'all mutations reverted', data: L.reverted, showLine: false, pointStyle: 'crossRot', pointRadius: 6,
+                    borderWidth: 2.2, backgroundColor: '#c8423b', borderColor: '#c8423b', order: 2 });
+    datasets.push({ label: 'elimination round', data: [], borderColor: '#7a4fa0', backgroundColor: '#7a4fa0',
+                    borderDash: [5, 4], borderWidth: 1.2, pointStyle: 'line' });
+    draw('loss-chart', {
+      type: 'line',
+      data: { datasets: datasets },
+      options: {
+        parsing: { xAxisKey: 'x', yAxisKey: 'y' },
+        interaction: { mode: 'nearest', intersect: false, axis: 'x' },
+        scales: {
+          x: { type: 'linear', title: { display: true, text: 'epoch' }, ticks: { precision: 0 }, min: 0, max: L.last_epoch },
+          y: { title: { display: true, text: 'loss' }, grace: '3%' }
+        },
+        plugins: {
+          faunaeRounds: { epochs: L.rounds },
+          legend: { labels: { usePointStyle: true, boxHeight: 7, sort: function (a, b) { return a.datasetIndex - b.datasetIndex; } } },
+          tooltip: { callbacks: { afterLabel: function (item) { return item.raw && item.raw.text ? item.raw.text : ''; } } }
+        }
+      },
+      plugins: [roundLines]
+    });
+  }
+
+  var C = data.cost;
+  if (C) {
+    var palette = { 'α0': '#9aa1a9', 'found': '#2f6fb3', 'random': '#e8a35a' };
+    draw('cost-chart', {
+      type: 'bar',
+      data: {
+        labels: ['parameters', 'FLOPs'],
+        datasets: C.names.map(function (name, i) {
+          return { label: name, data: [C.params_rel[i], C.flops_rel[i]], raw: [C.params[i], C.flops[i]],
+                   backgroundColor: palette[name] || '#76b7b2', borderRadius: 4 };
+        })
+      },
+      options: {
+        scales: { y: { beginAtZero: true, title: { display: true, text: '% of α0' }, ticks: { callback: function (v) { return v + '%'; } } } },
+        plugins: { tooltip: { callbacks: { label: function (item) {
+          var raw = item.dataset.raw[item.dataIndex];
+          return item.dataset.label + ': ' + (raw == null ? '–' : fmtSi(raw)) + ' (' + (item.raw == null ? '–' : item.raw.toFixed(1) + '% of α0') + ')';
+        } } } }
+      }
+    });
+  }
+
+  var P = data.probe;
+  if (P) {
+    var colours = P.names.map(function (n) { return n === 'evolved' ? '#2f6fb3' : n === 'alpha0' ? '#9aa1a9' : n === 'random' ? '#e8a35a' : '#76b7b2'; });
+    var sets = [{ label: 'linear evaluation', data: P.linear, backgroundColor: colours, borderRadius: 4 }];
+    if (P.knn.some(function (v) { return v != null; }))
+      sets.push({ label: 'kNN', data: P.knn, backgroundColor: colours.map(function (c) { return c + '88'; }), borderRadius: 4 });
+    draw('probe-chart', {
+      type: 'bar',
+      data: { labels: P.labels, datasets: sets },
+      options: {
+        scales: { y: { beginAtZero: true, suggestedMax: 1, title: { display: true, text: 'accuracy' }, ticks: { callback: function (v) { return Math.round(100 * v) + '%'; } } } },
+        plugins: { legend: { display: sets.length > 1 },
+                   tooltip: { callbacks: { label: function (item) { return item.dataset.label + ': ' + (item.raw == null ? '–' : pct(item.raw)); } } } }
+      }
+    });
+  }
+
+  var T = data.train;
+  if (T) {
+    var tc = ['#2f6fb3', '#9aa1a9', '#e8a35a', '#59a14f', '#b07aa1'];
+    draw('train-chart', {
+      type: 'line',
+      data: { datasets: T.map(function (s, i) {
+        var c = s.name === 'evolved' ? '#2f6fb3' : s.name === 'alpha0' ? '#9aa1a9' : s.name === 'random' ? '#e8a35a' : tc[i % tc.length];
+        return { label: s.label, data: s.points, borderColor: c, backgroundColor: c, borderWidth: 2, pointRadius: 2, tension: 0.15 };
+      }) },
+      options: { scales: { x: { type: 'linear', title: { display: true, text: 'epoch' }, ticks: { precision: 0 } },
+                           y: { title: { display: true, text: 'loss' } } } }
+    });
+  }
+  document.body.setAttribute('data-charts-done', '1');
+})();
+)JS";
+
+inline std::string change_class(std::optional<double> from, std::optional<double> to) {
+  if (!from || !to || *from == *to) return "";
+  return *to < *from ? "down" : "up";
+}
+
+inline std::string placeholder(std::string_view what, std::string_view command) {
+  return fmt::format(R"(<div class="placeholder">not run yet: <code>{}</code> {}</div>)", html_escape(command), html_escape(what));
+}
+
+inline std::string display_name(const std::string& probe_name) {
+  if (probe_name == "alpha0") return "α0";
+  return probe_name;
+}
+
+inline std::string render(const Run& run, const std::string& chart_js) {
+  const OpColors colors(run.blocks);
+  const std::string dir = run.run_dir.empty() ? std::string("RUN_DIR") : run.run_dir;
+  const std::size_t last_epoch = run.history.empty() ? 0 : run.history.back().epoch;
+  const std::size_t mutation_epochs = std::count_if(run.history.begin(), run.history.end(), [](const Epoch& e) { return e.epoch > 0; });
+
+  // Rounds of eq. (10): the epochs that eliminated ops.
+  std::vector<std::size_t> rounds;  // indices into history
+  for (std::size_t i = 0; i < run.history.size(); ++i)
+    if (!run.history[i].eliminations.empty()) rounds.push_back(i);
+
+  const ProbeEntry* probe_evolved = nullptr;
+  const ProbeEntry* probe_alpha0 = nullptr;
+  const ProbeEntry* probe_random = nullptr;
+  if (run.probe)
+    for (const auto& p : *run.probe) {
+      if (p.name == "evolved" && !probe_evolved) probe_evolved = &p;
+      if (p.name == "alpha0" && !probe_alpha0) probe_alpha0 = &p;
+      if (p.name == "random" && !probe_random) probe_random = &p;
+    }
+
+  // ---- data for the charts
+  json data = json::object();
+  {
+    json points = json::array(), train = json::array(), accepted = json::array(), reverted = json::array(), alpha0 = json::array();
+    for (const auto& e : run.history) {
+      const bool finite = std::isfinite(e.loss);
+      points.push_back({{"x", e.epoch}, {"y", finite ? json(e.loss) : json(nullptr)}});
+      if (e.train_loss) train.push_back({{"x", e.epoch}, {"y", *e.train_loss}});
+      if (!finite) continue;
+      if (e.epoch == 0) {
+        alpha0.push_back({{"x", 0}, {"y", e.loss}});
+        continue;
+      }
+      if (e.mutations.empty()) continue;
+      json text = json::array();
+      std::size_t n_accepted = 0;
+      for (const auto& m : e.mutations) {
+        n_accepted += m.accepted ? 1 : 0;
+        const auto& ops = run.blocks[m.block].ops;
+        text.push_back(fmt::format("{} {}: {} → {} ({}, l {} → {})", m.accepted ? "✓" : "✗", run.blocks[m.block].name,
+                                   ops[m.from], ops[m.to], m.kind, loss_text(m.loss_from), loss_text(m.loss_to)));
+      }
+      if (text.size() > 8) {
+        const std::size_t more = text.size() - 8;
+        text.erase(text.begin() + 8, text.end());
+        text.push_back(fmt::format("… and {} more", more));
+      }
+      json point = {{"x", e.epoch}, {"y", e.loss}, {"text", std::move(text)}};
+      (n_accepted > 0 ? accepted : reverted).push_back(std::move(point));
+    }
+    json round_epochs = json::array();
+    for (std::size_t i : rounds) round_epochs.push_back(run.history[i].epoch);
+    data["loss"] = {{"points", std::move(points)}, {"train", std::move(train)}, {"accepted", std::move(accepted)},
+                    {"reverted", std::move(reverted)}, {"alpha0", std::move(alpha0)}, {"rounds", std::move(round_epochs)},
+                    {"last_epoch", std::max<std::size_t>(last_epoch, 1)}};
+  }
+  {
+    json names = json::array(), params = json::array(), flops = json::array(), params_rel = json::array(), flops_rel = json::array();
+    const auto add = [&](std::string name, std::optional<double> p, std::optional<double> f) {
+      names.push_back(std::move(name));
+      params.push_back(p ? json(*p) : json(nullptr));
+      flops.push_back(f ? json(*f) : json(nullptr));
+      params_rel.push_back(p && run.initial.params && *run.initial.params > 0 ? json(100.0 * *p / *run.initial.params) : json(nullptr));
+      flops_rel.push_back(f && run.initial.flops && *run.initial.flops > 0 ? json(100.0 * *f / *run.initial.flops) : json(nullptr));
+    };
+    add("α0", run.initial.params, run.initial.flops);
+    add("found", run.found.params, run.found.flops);
+    if (probe_random) add("random", probe_random->params, probe_random->flops);
+    if ((run.initial.params && run.found.params) || (run.initial.flops && run.found.flops))
+      data["cost"] = {{"names", names}, {"params", params}, {"flops", flops}, {"params_rel", params_rel}, {"flops_rel", flops_rel}};
+  }
+  if (run.probe && !run.probe->empty()) {
+    json labels = json::array(), names = json::array(), linear = json::array(), knn = json::array();
+    for (const auto& p : *run.probe) {
+      labels.push_back(display_name(p.name));
+      names.push_back(p.name);
+      linear.push_back(p.linear ? json(*p.linear) : json(nullptr));
+      knn.push_back(p.knn ? json(*p.knn) : json(nullptr));
+    }
+    data["probe"] = {{"labels", labels}, {"names", names}, {"linear", linear}, {"knn", knn}};
+  }
+  if (run.train && !run.train->empty()) {
+    json series = json::array();
+    for (const auto& c : *run.train) {
+      json pts = json::array();
+      for (const auto& [x, y] : c.loss) pts.push_back({{"x", x}, {"y", y}});
+      series.push_back({{"name", c.name}, {"label", display_name(c.name)}, {"points", std::move(pts)}});
+    }
+    data["train"] = std::move(series);
+  }
+
+  std::string h;
+  h.reserve(chart_js.size() + 64 * 1024);
+  const std::string seed = json_scalar_text(run.seed);
+  const std::string space_name = run.kind == "resnet" ? "ResNet blocks" : "DARTS cells";
+  h += "<!DOCTYPE html>\n<html lang=\"en\">\n<head>\n<meta charset=\"utf-8\">\n";
+  h += "<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\n";
+  // Self-contained: nothing may be loaded from anywhere.
+  h += "<meta http-equiv=\"Content-Security-Policy\" content=\"default-src 'none'; script-src 'unsafe-inline'; "
+       "style-src 'unsafe-inline'; img-src data:\">\n";
+  h += fmt::format("<title>faunae report — {} space, seed {}</title>\n", html_escape(run.kind), html_escape(seed));
+  h += "<style>";
+  h += kStyle;
+  h += "</style>\n</head>\n<body>\n<main>\n";
+
+  // ---- header and summary
+  h += "<header id=\"summary\">\n";
+  h += fmt::format("<h1>FaUNAE search — {} space</h1>\n", html_escape(space_name));
+  {
+    std::string sub = fmt::format("{} blocks · seed {}", run.blocks.size(), html_escape(seed));
+    if (run.config.is_object()) {
+      if (auto d = run.config.find("data"); d != run.config.end() && d->is_object())
+        if (auto k = d->find("kind"); k != d->end() && k->is_string()) sub += fmt::format(" · data {}", html_escape(k->get<std::string>()));
+      if (auto i = run.config.find("initial"); i != run.config.end() && i->is_string())
+        sub += fmt::format(" · α0 = {}", html_escape(i->get<std::string>()));
+    }
+    if (!run.run_dir.empty()) sub += fmt::format(" · <code>{}</code>", html_escape(run.run_dir));
+    h += fmt::format("<p class=\"sub\">{}</p>\n", sub);
+  }
+  h += "<div class=\"cards\">\n";
+  const auto card = [&](std::string_view key, const std::string& value, const std::string& detail = "", const std::string& cls = "") {
+    h += fmt::format(R"(<div class="card"><div class="k">{}</div><div class="v">{}</div>{}</div>)", key, value,
+                     detail.empty() ? std::string() : fmt::format(R"(<div class="d {}">{}</div>)", cls, detail));
+    h += "\n";
+  };
+  card("epochs", fmt::format("{}", mutation_epochs), fmt::format("{} elimination rounds", rounds.size()));
+  card("evaluations", run.evaluations ? fmt::format("{:.0f}", *run.evaluations) : std::string("–"));
+  card("search time", run.seconds ? duration(*run.seconds) : std::string("–"));
+  card("parameters", run.found.params ? si(*run.found.params) : std::string("–"),
+       run.initial.params ? fmt::format("α0 {} · {}", si(*run.initial.params), percent_change(run.initial.params, run.found.params)) : std::string(),
+       change_class(run.initial.params, run.found.params));
+  card("FLOPs", run.found.flops ? si(*run.found.flops) : std::string("–"),
+       run.initial.flops ? fmt::format("α0 {} · {}", si(*run.initial.flops), percent_change(run.initial.flops, run.found.flops)) : std::string(),
+       change_class(run.initial.flops, run.found.flops));
+  if (probe_evolved && probe_evolved->linear) {
+    std::string detail;
+    if (probe_alpha0 && probe_alpha0->linear) detail = fmt::format("α0 {:.1f}%", 100 * *probe_alpha0->linear);
+    if (probe_random && probe_random->linear)
+      detail += fmt::format("{}random {:.1f}%", detail.empty() ? "" : " · ", 100 * *probe_random->linear);
+    card("linear eval.", fmt::format("{:.1f}%", 100 * *probe_evolved->linear), detail);
+  } else {
+    card("linear eval.", "–", "probe not run yet");
+  }
+  h += "</div>\n</header>\n";
+  h += "<nav><a href=\"#loss\">loss</a><a href=\"#eliminations\">eliminations</a><a href=\"#architecture\">architecture</a>"
+       "<a href=\"#cost\">params &amp; FLOPs</a><a href=\"#probe\">linear evaluation</a><a href=\"#train\">final training</a>"
+       "<a href=\"#ops\">ops</a><a href=\"#config\">configuration</a></nav>\n";
+
+  // ---- loss curve
+  h += "<section id=\"loss\">\n<h2>Loss over the search</h2>\n";
+  h += "<p class=\"note\">The loss of each epoch's architecture α_n (epoch 0 is α0). ▲ an epoch where eq. (5) accepted at "
+       "least one mutated block; ✕ one where every mutation was reverted; dashed lines: elimination rounds (eq. 10). "
+       "Hover a point for its mutations.</p>\n";
+  if (run.history.empty()) h += "<div class=\"placeholder\">The history is empty: the search has not completed an epoch.</div>\n";
+  else h += "<div class=\"chart\" id=\"loss-chart\" data-rendered=\"0\"><canvas aria-label=\"loss per epoch\"></canvas></div>\n";
+  h += "</section>\n";
+
+  // ---- elimination timeline
+  h += "<section id=\"eliminations\">\n<h2>Elimination timeline</h2>\n";
+  h += "<p class=\"note\">Per block, the op each round of eq. (10) dropped (the op with the largest w of eq. 9). "
+       "An underlined chip was the block's current op and was replaced; the last column is the op the search ended with.</p>\n";
+  h += "<div class=\"timeline-wrap\"><table class=\"timeline\" id=\"elimination-table\">\n<thead><tr><th>block</th><th>α0</th>";
+  for (std::size_t r = 0; r < rounds.size(); ++r)
+    h += fmt::format("<th title=\"epoch {}\">round {}<br><span class=\"note\">epoch {}</span></th>", run.history[rounds[r]].epoch, r + 1,
+                     run.history[rounds[r]].epoch);
+  h += "<th class=\"final\">found</th></tr></thead>\n<tbody>\n";
+  for (std::size_t b = 0; b < run.blocks.size(); ++b) {
+    const Block& block = run.blocks[b];
+    h += fmt::format("<tr><td class=\"block\">{}</td><td>{}</td>", html_escape(block.name), op_chip(colors, block.ops[run.initial.ops[b]]));
+    for (std::size_t i : rounds) {
+      std::string cell;
+      for (const auto& e : run.history[i].eliminations) {
+        if (e.block != b) continue;
+        const std::string title = e.replacement ? fmt::format("dropped {} (the current op), replaced by {}", block.ops[e.op], block.ops[*e.replacement])
+                                                : fmt::format("dropped {}", block.ops[e.op]);
+        cell += op_chip(colors, block.ops[e.op], e.replacement ? "replaced" : "", title);
+      }
+      h += cell.empty() ? std::string("<td class=\"none\">·</td>") : fmt::format("<td>{}</td>", cell);
+    }
+    std::string alive_note;
+    if (b < run.alive.size()) {
+      const auto left = std::count(run.alive[b].begin(), run.alive[b].end(), true);
+      if (left > 1) alive_note = fmt::format(" <span class=\"note\">{} ops still alive</span>", left);
+    }
+    h += fmt::format("<td class=\"final\">{}{}</td></tr>\n", op_chip(colors, block.ops[run.found.ops[b]], "final"), alive_note);
+  }
+  h += "</tbody></table></div>\n";
+  if (rounds.empty()) h += "<p class=\"note\">No elimination round yet.</p>\n";
+  h += "</section>\n";
+
+  // ---- architecture
+  h += "<section id=\"architecture\">\n<h2>Found architecture</h2>\n";
+  if (run.kind == "resnet") {
+    h += "<p class=\"note\">Stages as rows of search blocks, data flowing left to right; each block shows the op found, with "
+         "α0's op under it (lighter). Dashed: the block is skipped (identity, a depth mutation). "
+         "<span style=\"color:#f28e2b\">●</span> the op differs from α0.</p>\n";
+    h += "<div class=\"arch-wrap\">" + resnet_svg(run, colors) + "</div>\n";
+  } else {
+    h += "<p class=\"note\">As DARTS draws its genotypes: the cell's inputs c_{k-2} and c_{k-1} (the two previous cells), "
+         "the intermediate nodes 0–3, each the sum of its incoming edges, and c_{k}, the nodes concatenated (grey). "
+         "All edges of the found architecture that are not <i>none</i> are drawn.</p>\n";
+    h += "<h3>Normal cell</h3>\n<div class=\"arch-wrap\">" + cell_svg(run, run.normal, "normal", colors) + "</div>\n";
+    h += "<h3>Reduction cell</h3>\n<div class=\"arch-wrap\">" + cell_svg(run, run.reduce, "reduce", colors) + "</div>\n";
+  }
+  h += "</section>\n";
+
+  // ---- params and FLOPs
+  h += "<section id=\"cost\">\n<h2>Parameters and FLOPs against α0</h2>\n<div class=\"two\"><div>\n";
+  h += "<table id=\"cost-table\"><thead><tr><th></th><th class=\"num\">α0</th><th class=\"num\">found</th><th class=\"num\">change</th>";
+  if (probe_random) h += "<th class=\"num\">random</th>";
+  h += "</tr></thead><tbody>\n";
+  const auto cost_row = [&](std::string_view what, std::optional<double> a0, std::optional<double> found, std::optional<double> random) {
+    h += fmt::format(R"(<tr><td>{}</td><td class="num">{}</td><td class="num">{}</td><td class="num {}">{}</td>)", what,
+                     a0 ? si(*a0) : "–", found ? si(*found) : "–", change_class(a0, found), percent_change(a0, found));
+    if (probe_random) h += fmt::format(R"(<td class="num">{}</td>)", random ? si(*random) : "–");
+    h += "</tr>\n";
+  };
+  cost_row("parameters", run.initial.params, run.found.params, probe_random ? probe_random->params : std::nullopt);
+  cost_row("FLOPs", run.initial.flops, run.found.flops, probe_random ? probe_random->flops : std::nullopt);
+  h += "</tbody></table>\n</div><div>\n";
+  if (data.contains("cost")) h += "<div class=\"chart short\" id=\"cost-chart\" data-rendered=\"0\"><canvas aria-label=\"parameters and FLOPs\"></canvas></div>\n";
+  else h += "<div class=\"placeholder\">search.json has no params / flops for α0 and the found architecture.</div>\n";
+  h += "</div></div>\n</section>\n";
+
+  // ---- probe
+  h += "<section id=\"probe\">\n<h2>Linear evaluation: evolved against α0 and a random architecture</h2>\n";
+  if (!run.probe) {
+    h += placeholder("(trains each architecture briefly and evaluates a linear classifier on its frozen features)",
+                     fmt::format("faunae probe {}", dir));
+  } else {
+    if (run.probe_budget.is_object() && !run.probe_budget.empty()) {
+      std::string budget;
+      for (const auto& [k, v] : run.probe_budget.items())
+        budget += fmt::format("{}{} {}", budget.empty() ? "" : ", ", html_escape(json_scalar_text(v)), html_escape(k));
+      h += fmt::format("<p class=\"note\">Budget per architecture: {}.</p>\n", budget);
+    }
+    if (probe_evolved && probe_evolved->linear) {
+      std::string vs;
+      for (const ProbeEntry* other : {probe_alpha0, probe_random})
+        if (other && other->linear)
+          vs += fmt::format("{}{:+.1f} points against {}", vs.empty() ? "" : ", ", 100 * (*probe_evolved->linear - *other->linear),
+                            other == probe_alpha0 ? "α0" : "the random architecture");
+      if (!vs.empty()) h += fmt::format("<p>The evolved architecture: {}.</p>\n", vs);
+    }
+    h += "<div class=\"two\"><div>\n<table id=\"probe-table\"><thead><tr><th>architecture</th><th class=\"num\">linear</th>"
+         "<th class=\"num\">kNN</th><th class=\"num\">params</th><th class=\"num\">FLOPs</th></tr></thead><tbody>\n";
+    const auto acc = [](std::optional<double> v) { return v ? fmt::format("{:.1f}%", 100 * *v) : std::string("–"); };
+    for (const auto& p : *run.probe)
+      h += fmt::format(R"(<tr><td>{}</td><td class="num">{}</td><td class="num">{}</td><td class="num">{}</td><td class="num">{}</td></tr>)"
+                       "\n",
+                       html_escape(display_name(p.name)), acc(p.linear), acc(p.knn), p.params ? si(*p.params) : "–",
+                       p.flops ? si(*p.flops) : "–");
+    h += "</tbody></table>\n</div><div>\n";
+    if (data.contains("probe")) h += "<div class=\"chart short\" id=\"probe-chart\" data-rendered=\"0\"><canvas aria-label=\"linear evaluation accuracy\"></canvas></div>\n";
+    h += "</div></div>\n";
+  }
+  h += "</section>\n";
+
+  // ---- final training
+  h += "<section id=\"train\">\n<h2>Final training</h2>\n";
+  if (!run.train) {
+    h += placeholder("(trains the found architecture from scratch)", fmt::format("faunae train {}", dir));
+  } else if (data.contains("train")) {
+    std::string times;
+    for (const auto& c : *run.train)
+      if (c.seconds) times += fmt::format("{}{} {}", times.empty() ? "" : ", ", html_escape(display_name(c.name)), duration(*c.seconds));
+    if (!times.empty()) h += fmt::format("<p class=\"note\">Training time: {}.</p>\n", times);
+    h += "<div class=\"chart short\" id=\"train-chart\" data-rendered=\"0\"><canvas aria-label=\"final training loss\"></canvas></div>\n";
+  } else {
+    h += "<div class=\"placeholder\">train.json lists no architectures.</div>\n";
+  }
+  h += "</section>\n";
+
+  // ---- op legend
+  h += "<section id=\"ops\">\n<h2>Ops</h2>\n<div class=\"legend\">";
+  for (const auto& op : colors.order()) {
+    std::size_t in_found = 0;
+    for (std::size_t b = 0; b < run.blocks.size(); ++b) in_found += run.blocks[b].ops[run.found.ops[b]] == op ? 1 : 0;
+    h += op_chip(colors, op, "", fmt::format("{} in {} of {} blocks of the found architecture", op, in_found, run.blocks.size()));
+    h += fmt::format(" <span class=\"note\">×{}</span>", in_found);
+  }
+  h += "</div>\n<p class=\"note\">×n: blocks of the found architecture that use the op.</p>\n</section>\n";
+
+  // ---- configuration
+  h += "<section id=\"config\">\n<h2>Configuration</h2>\n";
+  if (run.config.is_null()) h += "<p class=\"note\">search.json holds no configuration.</p>\n";
+  else h += "<details><summary>the resolved configuration</summary><pre>" + html_escape(run.config.dump(2, ' ', false, json::error_handler_t::replace)) + "</pre></details>\n";
+  h += "</section>\n";
+  h += "<footer>made by <code>faunae report</code> from search.json";
+  if (run.probe) h += ", probe.json";
+  if (run.train) h += ", train.json";
+  h += " · charts by Chart.js (MIT)</footer>\n</main>\n";
+
+  h += "<script type=\"application/json\" id=\"faunae-data\">" + json_for_script(data) + "</script>\n";
+  h += "<script>\n" + inline_script(chart_js) + "\n</script>\n";
+  h += "<script>";
+  h += kPageScript;
+  h += "</script>\n</body>\n</html>\n";
+  return h;
+}
+
+inline json read_json_file(const std::filesystem::path& path) {
+  const std::string text = read_file(path, "faunae report");
+  try {
+    return json::parse(text);
+  } catch (const json::parse_error& e) {
+    throw IoError(fmt::format("faunae report: '{}' is not valid JSON: {}", path.string(), e.what()));
+  }
+}
+
+}  // namespace detail
+
+/// The report as one HTML page. `run` holds the run directory's files:
+///   {"search": <search.json>, "probe": <probe.json> (optional), "train": <train.json> (optional),
+///    "run_dir": "<path>" (optional: shown, and used in the "not run yet: faunae probe <run_dir>" hints)}
+/// `chart_js` is Chart.js's UMD build, inlined as it is (load_chart_js() reads it).
+/// Throws faunae::InvalidArgument naming the file and the key when a required key is missing or wrong.
+inline std::string render_report(const nlohmann::json& run, const std::string& chart_js) {
+  if (!run.is_object() || !run.contains("search"))
+    throw InvalidArgument("faunae report: render_report() takes {\"search\": <search.json>, \"probe\"?: ..., \"train\"?: ...}; 'search' is missing");
+  detail::Run r = detail::read_search(run.at("search"));
+  if (auto p = run.find("probe"); p != run.end() && !p->is_null()) r.probe = detail::read_probe(*p, r.probe_budget);
+  if (auto t = run.find("train"); t != run.end() && !t->is_null()) r.train = detail::read_train(*t);
+  if (auto d = run.find("run_dir"); d != run.end() && d->is_string()) r.run_dir = d->get<std::string>();
+  return detail::render(r, chart_js);
+}
+
+/// Chart.js's minified file: at $FAUNAE_REPORT_ASSETS if set, else at the compile-time definition
+/// FAUNAE_REPORT_ASSETS; either may name the folder report/node_modules or the .js file itself.
+inline std::string load_chart_js() {
+  std::string where;
+  if (const char* env = std::getenv("FAUNAE_REPORT_ASSETS"); env && *env) {
+    where = env;
+  } else {
+#ifdef FAUNAE_REPORT_ASSETS
+    where = FAUNAE_REPORT_ASSETS;
+#else
+    throw IoError("faunae report: no chart library: set FAUNAE_REPORT_ASSETS to report/node_modules (after `npm ci --prefix report`), "
+                  "or build with the definition FAUNAE_REPORT_ASSETS");
+#endif
+  }
+  std::filesystem::path path = where;
+  std::error_code ec;
+  if (std::filesystem::is_directory(path, ec) || path.extension() != ".js") path /= std::string(kChartJsInAssets);
+  if (!std::filesystem::is_regular_file(path, ec))
+    throw IoError(fmt::format("faunae report: the chart library is missing: '{}' does not exist; run `npm ci --prefix report` in "
+                              "faunae's source folder (or set FAUNAE_REPORT_ASSETS to the folder holding {})",
+                              path.string(), kChartJsInAssets));
+  return read_file(path, "faunae report");
+}
+
+/// Reads run_dir/search.json (and probe.json, train.json when they exist) and writes the report to
+/// `out_html` atomically. Throws faunae::IoError (a file cannot be read or written, or is not JSON)
+/// or faunae::InvalidArgument (a required key is missing or wrong: the message names file and key).
+inline void write_report(const std::filesystem::path& run_dir, const std::filesystem::path& out_html) {
+  nlohmann::json run = {{"run_dir", run_dir.string()}};
+  run["search"] = detail::read_json_file(run_dir / "search.json");
+  for (const char* optional : {"probe", "train"}) {
+    const auto path = run_dir / (std::string(optional) + ".json");
+    if (std::filesystem::exists(path)) run[optional] = detail::read_json_file(path);
+  }
+  const std::string html = render_report(run, load_chart_js());
+  write_file_atomically(out_html, html);
+}
+
+}  // namespace faunae::report
