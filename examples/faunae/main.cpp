@@ -1,0 +1,487 @@
+// faunae: the paper's whole pipeline on unlabeled images, without writing C++ — and, for C++ users,
+// the example of how the library's pieces fit:
+//
+//   search   evolve α0 on unlabeled images (Algorithm 1: FaunaeMutation + UcbElimination, scored by
+//            the ContrastiveEvaluator), checkpointed every epoch, resumable (--resume)
+//   train    final unsupervised training of the found architecture (and of α0 and a random one, at
+//            the same budget, for comparison)
+//   probe    linear evaluation and kNN accuracy of the trained networks (the labels' only use)
+//   export   the trained weights (Python: torch.load) and the architecture JSON
+//   report   one self-contained HTML page of the run
+//   pipeline all of the above, in order (the README's demo)
+//
+// Everything of a run lives in its folder (--run DIR): config.json, checkpoint.json and evaluator/
+// (search state), log.jsonl, search.json, weights/, train.json, probe.json, report.html.
+#include <algorithm>
+#include <atomic>
+#include <chrono>
+#include <csignal>
+#include <cstdint>
+#include <filesystem>
+#include <iostream>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include <CLI/CLI.hpp>
+#include <fmt/format.h>
+#include <fmt/ranges.h>
+#include <nlohmann/json.hpp>
+#include <torch/torch.h>
+
+#include <faunae/faunae.hpp>
+#include <faunae/torch.hpp>
+#include <faunae/torch/evaluation.hpp>
+
+#include "config.hpp"
+#include "report.hpp"
+
+namespace fs = std::filesystem;
+namespace ft = faunae::torch_backend;
+using faunae::Architecture;
+using faunae::program::Config;
+
+namespace {
+
+// --- Ctrl-C: finish the epoch, checkpoint, stop -------------------------------------------------
+
+std::atomic<bool> interrupted{false};
+
+struct StopOnSignal {
+  bool on_epoch(const faunae::EpochRecord&, const faunae::SearchState&) const { return interrupted.load(); }
+};
+
+// --- data -----------------------------------------------------------------------------------------
+
+ft::Stem stem_of(const Config& c) {
+  if (c.data.kind == "fashion-mnist") return ft::Stem::gray28;
+  if (c.data.kind == "cifar10") return ft::Stem::color32;
+  if (c.data.channels == 1 && c.data.size == 28) return ft::Stem::gray28;
+  if (c.data.channels == 3 && c.data.size == 32) return ft::Stem::color32;
+  if (c.data.channels == 3 && c.data.size == 224) return ft::Stem::imagenet224;
+  throw faunae::InvalidArgument(fmt::format("config: a folder of {}-channel {}×{} images has no stem; use channels 1 with size 28, "
+                                            "or channels 3 with size 32 or 224",
+                                            c.data.channels, c.data.size, c.data.size));
+}
+
+ft::ImageDataset load_training_images(const Config& c) {
+  ft::ImageDataset d;
+  if (c.data.kind == "fashion-mnist") d = ft::load_fashion_mnist(c.data.path, /*train=*/true);
+  else if (c.data.kind == "cifar10") d = ft::load_cifar10(c.data.path, /*train=*/true);
+  else d = ft::load_image_folder(c.data.path, c.data.channels, c.data.size);
+  if (c.data.images > 0 && c.data.images < d.size()) d = ft::take(d, c.data.images);
+  return d;
+}
+
+std::optional<ft::ImageDataset> load_test_images(const Config& c) {
+  if (c.data.kind == "folder") return std::nullopt;  // a folder has no labels
+  auto d = c.data.kind == "fashion-mnist" ? ft::load_fashion_mnist(c.data.path, false) : ft::load_cifar10(c.data.path, false);
+  if (c.data.test_images > 0 && c.data.test_images < d.size()) d = ft::take(d, c.data.test_images);
+  return d;
+}
+
+ft::ImageDataset without_labels(ft::ImageDataset d) {
+  d.labels = torch::Tensor();
+  return d;
+}
+
+// --- the two search spaces, behind one interface ---------------------------------------------------
+
+ft::ResNetSpaceOptions resnet_options(const Config& c) {
+  ft::ResNetSpaceOptions o;
+  o.stem = stem_of(c);
+  o.blocks_per_stage = c.space.blocks_per_stage;
+  o.width = c.space.width;
+  o.ops = c.space.ops;
+  return o;
+}
+
+ft::DartsSpaceOptions darts_options(const Config& c) {
+  ft::DartsSpaceOptions o;
+  const auto stem = stem_of(c);
+  o.layers = c.space.darts_layers;
+  o.channels = c.space.darts_channels;
+  o.in_channels = stem == ft::Stem::gray28 ? 1 : 3;
+  o.input_size = stem == ft::Stem::gray28 ? 28 : stem == ft::Stem::color32 ? 32 : 224;
+  return o;
+}
+
+/// The plain network of a space: conv3 in every ResNet block (the first non-identity op where conv3
+/// is not offered), sep_conv_3x3 on every DARTS edge.
+template <class Net>
+Architecture plain_architecture(const Net& supernet) {
+  if constexpr (std::is_same_v<Net, ft::ResNetSupernet>) {
+    Architecture a(std::vector<faunae::OpIndex>(supernet->num_blocks(), 0));
+    for (std::size_t b = 0; b < a.size(); ++b) {
+      const auto& names = supernet->op_names(b);
+      const auto conv3 = std::find(names.begin(), names.end(), "conv3");
+      const auto first = std::find_if(names.begin(), names.end(), [](const std::string& n) { return n != "identity"; });
+      a[b] = static_cast<faunae::OpIndex>((conv3 != names.end() ? conv3 : first) - names.begin());
+    }
+    return a;
+  } else {
+    const auto& ops = ft::darts_ops();
+    const auto k = static_cast<faunae::OpIndex>(std::find(ops.begin(), ops.end(), "sep_conv_3x3") - ops.begin());
+    return Architecture(std::vector<faunae::OpIndex>(2 * ft::darts_edges().size(), k));
+  }
+}
+
+/// α0 of the configuration: plain (the space's plain network), resnet50, random, or a JSON file.
+template <class Net>
+Architecture initial_architecture(const Config& c, const Net& supernet) {
+  const auto any = supernet->space(plain_architecture(supernet));
+  if (c.initial == "plain") return plain_architecture(supernet);
+  if (c.initial == "resnet50") {
+    if constexpr (std::is_same_v<Net, ft::ResNetSupernet>) return supernet->resnet50();
+    throw faunae::InvalidArgument("config: 'initial' = resnet50 needs space.kind = resnet");
+  }
+  if (c.initial == "random") {
+    faunae::Rng rng(c.seed ^ 0xa1fa0ULL);
+    return faunae::detail::sample_uniform(any, rng, "config: initial = random");
+  }
+  const auto text = faunae::read_file(c.initial, fmt::format("config: 'initial' = '{}'", c.initial));
+  try {
+    return faunae::architecture_from_json(any, nlohmann::json::parse(text));
+  } catch (const nlohmann::json::exception& e) {
+    throw faunae::InvalidArgument(fmt::format("config: 'initial' = '{}' is not an architecture JSON: {}", c.initial, e.what()));
+  }
+}
+
+// --- search -------------------------------------------------------------------------------------
+
+nlohmann::json architecture_summary(const auto& net, const faunae::BlockSpace& space, const Architecture& a) {
+  std::vector<std::string> ops;
+  for (std::size_t b = 0; b < a.size(); ++b) ops.push_back(space.blocks()[b].ops[a[b]].name);
+  return {{"architecture", a.ops()}, {"ops", ops}, {"params", net->parameters(a)}, {"flops", net->flops(a)}};
+}
+
+nlohmann::json space_summary(const Config& c, const faunae::BlockSpace& space) {
+  nlohmann::json blocks = nlohmann::json::array();
+  for (const auto& block : space.blocks()) {
+    nlohmann::json ops = nlohmann::json::array(), sizes = nlohmann::json::array();
+    for (const auto& op : block.ops) {
+      ops.push_back(op.name);
+      sizes.push_back(op.size);
+    }
+    blocks.push_back({{"name", block.name}, {"ops", ops}, {"op_params", sizes},
+                      {"identity", block.identity ? nlohmann::json(*block.identity) : nlohmann::json()}});
+  }
+  nlohmann::json out = {{"kind", c.space.kind}, {"blocks", blocks}};
+  if (c.space.kind == "darts") {
+    nlohmann::json normal = nlohmann::json::array(), reduce = nlohmann::json::array();
+    const auto& edges = ft::darts_edges();
+    for (std::size_t e = 0; e < edges.size(); ++e) {
+      normal.push_back({{"node", edges[e].node}, {"from", edges[e].from}, {"block", e}});
+      reduce.push_back({{"node", edges[e].node}, {"from", edges[e].from}, {"block", edges.size() + e}});
+    }
+    out["cells"] = {{"normal", normal}, {"reduce", reduce}};
+  }
+  return out;
+}
+
+template <class Net>
+int search(const Config& c, const fs::path& run, bool resume, bool quiet) {
+  using NetOptions = std::remove_cvref_t<decltype(std::declval<const Net&>()->options())>;
+  NetOptions net_options;
+  if constexpr (std::is_same_v<Net, ft::ResNetSupernet>) net_options = resnet_options(c);
+  else net_options = darts_options(c);
+  const auto start = std::chrono::steady_clock::now();
+  torch::manual_seed(c.seed);
+  const Net probe(net_options);
+  const Architecture alpha0 = initial_architecture(c, probe);
+  const faunae::BlockSpace space = probe->space(alpha0);
+
+  // Unlabeled images: 90/10 (data.validation_fraction) into training and held-out validation.
+  const auto images = without_labels(load_training_images(c));
+  auto [train, validation] = ft::split(images, 1.0 - c.data.validation_fraction, c.seed);
+  if (c.search.validation_images > 0 && c.search.validation_images < validation.size())
+    validation = ft::take(validation, c.search.validation_images);
+
+  ft::ContrastiveEvaluatorOptions eo;
+  eo.steps = c.search.steps;
+  eo.batch_size = c.search.batch_size;
+  eo.queue_size = c.search.queue_size;
+  eo.shuffle_groups = c.search.shuffle_groups;
+  eo.lr = c.search.lr;
+  eo.momentum = c.search.momentum;
+  eo.weight_decay = c.search.weight_decay;
+  eo.tau = c.search.tau;
+  eo.m = c.search.m;
+  eo.head_hidden = c.search.head_hidden;
+  eo.head_out = c.search.head_out;
+  eo.device = ft::parse_device(c.device);
+  eo.precision = ft::parse_precision(c.precision);
+  eo.seed = c.seed;
+  eo.validation_batch_size = 256;
+  eo.state_directory = run / "evaluator";
+  torch::manual_seed(c.seed);
+  ft::BasicContrastiveEvaluator<Net> evaluator(net_options, train, validation, ft::default_augment_options(stem_of(c)), eo);
+
+  faunae::SearchOptions so;
+  so.seed = c.seed;
+  so.lambda2 = c.search.lambda2;
+  so.max_epochs = static_cast<std::size_t>(c.search.max_epochs);
+  so.checkpoint = run / "checkpoint.json";
+  so.initial = alpha0;
+  faunae::FaUNAE<faunae::BlockSpace> search(space, so, faunae::FaunaeMutation({.epsilon = c.search.epsilon, .lambda1 = c.search.lambda1}),
+                                            faunae::UcbElimination(static_cast<std::size_t>(c.search.epochs_per_op)));
+  if (resume && fs::exists(so.checkpoint)) {
+    search.load(so.checkpoint, evaluator);
+    fmt::print(stderr, "[faunae] resumed from {} at epoch {}\n", so.checkpoint.string(), search.state().epoch);
+  } else if (resume) {
+    fmt::print(stderr, "[faunae] --resume: no checkpoint in {} yet, starting\n", run.string());
+  }
+  fmt::print(stderr, "[faunae] search: {} blocks, {} training / {} validation images, α0 = {}, {} epochs planned\n", space.num_blocks(),
+             train.size(), validation.size(), alpha0.to_string(), search.planned_epochs());
+
+  faunae::JsonLinesLogger log(run / "log.jsonl");
+  faunae::ProgressDisplay progress(search.planned_epochs());
+  StopOnSignal stop;
+  const auto result = quiet ? search.run(evaluator, log, stop) : search.run(evaluator, log, progress, stop);
+  if (!result.finished && interrupted.load()) {
+    fmt::print(stderr, "[faunae] interrupted at epoch {}; the checkpoint is saved: continue with --resume\n", result.epochs);
+    return 130;
+  }
+
+  const auto state = search.to_json()["state"];
+  const nlohmann::json summary = {{"format", "faunae.run"},
+                                  {"version", 1},
+                                  {"space", space_summary(c, space)},
+                                  {"initial", architecture_summary(probe, space, alpha0)},
+                                  {"found", architecture_summary(probe, space, result.architecture)},
+                                  {"history", state["history"]},
+                                  {"alive", state["alive"]},
+                                  {"evaluations", result.evaluations},
+                                  {"finished", result.finished},
+                                  {"seconds", std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count()},
+                                  {"seed", c.seed},
+                                  {"config", faunae::program::config_to_json(c)}};
+  faunae::write_file_atomically(run / "search.json", summary.dump(1) + "\n");
+  faunae::write_file_atomically(run / "found.json", faunae::architecture_to_json(space, result.architecture).dump(2) + "\n");
+  const auto& i = summary["initial"];
+  const auto& f = summary["found"];
+  fmt::print("alpha0: {}  params {:.3f} M  FLOPs {:.1f} M\n", fmt::join(i["ops"].get<std::vector<std::string>>(), " "),
+             i["params"].get<double>() / 1e6, i["flops"].get<double>() / 1e6);
+  fmt::print("found:  {}  params {:.3f} M  FLOPs {:.1f} M\n", fmt::join(f["ops"].get<std::vector<std::string>>(), " "),
+             f["params"].get<double>() / 1e6, f["flops"].get<double>() / 1e6);
+  fmt::print("search: {} evaluations, {:.0f} s; written {}\n", result.evaluations, summary["seconds"].get<double>(),
+             (run / "search.json").string());
+  return 0;
+}
+
+// --- train, probe, export ---------------------------------------------------------------------------
+
+nlohmann::json read_json(const fs::path& path, std::string_view hint) {
+  if (!fs::exists(path)) throw faunae::IoError(fmt::format("{} is missing: {}", path.string(), hint));
+  return nlohmann::json::parse(faunae::read_file(path, path.string()));
+}
+
+/// The architectures a run compares: evolved (found), alpha0, random (same space, uniform, seeded).
+template <class Net>
+std::vector<std::pair<std::string, Architecture>> compared_architectures(const Config& c, const fs::path& run, const Net& probe,
+                                                                         const std::vector<std::string>& which) {
+  const auto summary = read_json(run / "search.json", "run `faunae search` first");
+  const auto space = probe->space(Architecture(summary["initial"]["architecture"].get<std::vector<faunae::OpIndex>>()));
+  std::vector<std::pair<std::string, Architecture>> out;
+  for (const auto& name : which) {
+    if (name == "evolved") out.emplace_back(name, Architecture(summary["found"]["architecture"].get<std::vector<faunae::OpIndex>>()));
+    else if (name == "alpha0") out.emplace_back(name, Architecture(summary["initial"]["architecture"].get<std::vector<faunae::OpIndex>>()));
+    else if (name == "random") {
+      faunae::Rng rng(c.seed ^ 0x7a2d0ULL);
+      out.emplace_back(name, faunae::detail::sample_uniform(space, rng, "faunae: the random architecture"));
+    } else {
+      throw faunae::InvalidArgument(fmt::format("--which: '{}' is not one of evolved, alpha0, random", name));
+    }
+  }
+  return out;
+}
+
+template <class Net>
+int train(const Config& c, const fs::path& run, const std::vector<std::string>& which) {
+  using NetOptions = std::remove_cvref_t<decltype(std::declval<const Net&>()->options())>;
+  NetOptions net_options;
+  if constexpr (std::is_same_v<Net, ft::ResNetSupernet>) net_options = resnet_options(c);
+  else net_options = darts_options(c);
+  const Net probe(net_options);
+  const auto images = without_labels(load_training_images(c));
+  nlohmann::json log = fs::exists(run / "train.json") ? read_json(run / "train.json", "") : nlohmann::json{{"architectures", nlohmann::json::array()}};
+  fs::create_directories(run / "weights");
+  for (const auto& [name, a] : compared_architectures(c, run, probe, which)) {
+    torch::manual_seed(c.seed);  // the same initialisation stream for every architecture
+    Net net(net_options, a);
+    ft::MocoOptions o;
+    o.batch_size = c.train.batch_size;
+    o.queue_size = c.train.queue_size;
+    o.lr = c.train.lr;
+    o.m = c.train.m;
+    o.head_hidden = c.train.head_hidden;
+    o.head_out = c.train.head_out;
+    o.device = ft::parse_device(c.device);
+    o.precision = ft::parse_precision(c.precision);
+    o.seed = c.seed;
+    fmt::print(stderr, "[faunae] train {}: {} params, {} epochs of {} images\n", name, net->parameters(a), c.train.epochs, images.size());
+    nlohmann::json epochs = nlohmann::json::array();
+    auto learner = ft::train_contrastive(net, images, ft::default_augment_options(stem_of(c)), o, c.train.epochs, [&](const ft::EpochReport& r) {
+      fmt::print(stderr, "[faunae] train {} epoch {}/{} | InfoNCE {:.4f} | lr {:.4f} | {:.0f} images/s\n", name, r.epoch, c.train.epochs,
+                 r.loss, r.learning_rate, static_cast<double>(r.images) / r.seconds);
+      epochs.push_back({{"epoch", r.epoch}, {"loss", r.loss}, {"seconds", r.seconds}});
+      return !interrupted.load();
+    });
+    if (interrupted.load()) return 130;
+    ft::save_weights(*learner.student(), run / "weights" / (name + ".pt"));
+    auto& list = log["architectures"];
+    for (auto it = list.begin(); it != list.end();) it = (*it)["name"] == name ? list.erase(it) : it + 1;
+    list.push_back({{"name", name}, {"architecture", a.ops()}, {"epochs", epochs}});
+    faunae::write_file_atomically(run / "train.json", log.dump(1) + "\n");
+  }
+  return 0;
+}
+
+template <class Net>
+int probe(const Config& c, const fs::path& run, const std::vector<std::string>& which) {
+  using NetOptions = std::remove_cvref_t<decltype(std::declval<const Net&>()->options())>;
+  NetOptions net_options;
+  if constexpr (std::is_same_v<Net, ft::ResNetSupernet>) net_options = resnet_options(c);
+  else net_options = darts_options(c);
+  const Net supernet(net_options);
+  const auto test = load_test_images(c);
+  if (!test) throw faunae::InvalidArgument("probe: a folder of images has no labels; linear evaluation needs fashion-mnist or cifar10");
+  const auto train = load_training_images(c);
+  const auto aug = ft::default_augment_options(stem_of(c));
+  const torch::Device device = ft::parse_device(c.device);
+  ft::LinearEvalOptions lo;
+  lo.epochs = c.probe.epochs;
+  lo.lr = c.probe.lr;
+  lo.milestones = {c.probe.epochs * 6 / 10, c.probe.epochs * 8 / 10};
+  lo.standardize = c.probe.standardize;
+  lo.seed = c.seed;
+  const auto trained = read_json(run / "train.json", "run `faunae train` first");
+  nlohmann::json results = nlohmann::json::array();
+  fmt::print("{:<8} {:>10} {:>10} {:>9} {:>9}  architecture\n", "network", "params", "MFLOPs", "linear", "kNN");
+  for (const auto& [name, a] : compared_architectures(c, run, supernet, which)) {
+    const auto weights = run / "weights" / (name + ".pt");
+    Net net(net_options, a);
+    ft::load_weights(*net, weights);
+    net->to(device);
+    net->eval();
+    const auto backbone = [&](const torch::Tensor& x) { return net->forward(x); };
+    const auto f_train = ft::extract_features(backbone, train, aug.mean, aug.stddev, 512, device);
+    const auto f_test = ft::extract_features(backbone, *test, aug.mean, aug.stddev, 512, device);
+    const double knn = ft::knn_accuracy(f_train, train.labels, f_test, test->labels, c.probe.knn_k, c.probe.knn_t);
+    const double linear = ft::linear_evaluation(f_train, train.labels, f_test, test->labels, lo).test_accuracy;
+    results.push_back({{"name", name}, {"architecture", a.ops()}, {"params", net->parameters(a)}, {"flops", net->flops(a)},
+                       {"linear", linear}, {"knn", knn}});
+    fmt::print("{:<8} {:>10} {:>10.1f} {:>8.2f}% {:>8.2f}%  {}\n", name, net->parameters(a), static_cast<double>(net->flops(a)) / 1e6,
+               100 * linear, 100 * knn, a.to_string());
+  }
+  const nlohmann::json out = {{"budget", {{"epochs", c.train.epochs}, {"train_images", train.size()}, {"test_images", test->size()}}},
+                              {"trained", trained},
+                              {"architectures", results}};
+  faunae::write_file_atomically(run / "probe.json", out.dump(1) + "\n");
+  return 0;
+}
+
+int export_run(const fs::path& run, const fs::path& out, const std::string& name) {
+  const auto weights = run / "weights" / (name + ".pt");
+  if (!fs::exists(weights)) throw faunae::IoError(fmt::format("export: {} is missing: run `faunae train --which {}` first", weights.string(), name));
+  const auto summary = read_json(run / "search.json", "run `faunae search` first");
+  fs::create_directories(out);
+  fs::copy_file(weights, out / "weights.pt", fs::copy_options::overwrite_existing);
+  const auto& a = name == "evolved" ? summary["found"] : summary["initial"];
+  const nlohmann::json network = {{"space", summary["config"]["space"]}, {"data", summary["config"]["data"]}, {"architecture", a}};
+  faunae::write_file_atomically(out / "network.json", network.dump(2) + "\n");
+  fmt::print("exported {} to {}: weights.pt (Python: torch.load(...) gives a dict name → tensor), network.json\n", name, out.string());
+  return 0;
+}
+
+// --- configuration --------------------------------------------------------------------------------
+
+Config resolve_config(const fs::path& run, const std::string& file, const std::vector<std::string>& sets, bool fresh) {
+  nlohmann::json j = nlohmann::json::object();
+  const auto saved = run / "config.json";
+  if (!fresh && fs::exists(saved)) j = faunae::program::read_config_file(saved);
+  else if (!file.empty()) j = faunae::program::read_config_file(file);
+  for (const auto& s : sets) faunae::program::apply_override(j, s);
+  return faunae::program::config_from_json(j);
+}
+
+template <class F>
+int with_space(const Config& c, F&& f) {
+  if (c.space.kind == "darts") return f(ft::DartsSupernet(nullptr));
+  return f(ft::ResNetSupernet(nullptr));
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  CLI::App app{"faunae: Fast and Unsupervised Neural Architecture Evolution (Xue et al., IEEE CIM 2021).\n"
+               "Evolves an architecture on unlabeled images, trains it, and judges it by linear evaluation.\n"
+               "Start with `faunae pipeline` (Fashion-MNIST from Debian's dataset-fashion-mnist, a few CPU minutes)."};
+  app.require_subcommand(1);
+  std::string run_dir = "runs/default", config_file;
+  std::vector<std::string> sets, which{"evolved", "alpha0", "random"};
+  bool resume = false, quiet = false;
+  std::string export_out, export_which = "evolved", report_out;
+  const auto common = [&](CLI::App* sub) {
+    sub->add_option("--run", run_dir, "the run's folder (created; holds config, checkpoints, logs, weights, report)")->capture_default_str();
+    sub->add_option("--config", config_file, "a JSON configuration (docs/program.md lists every key)");
+    sub->add_option("--set", sets, "override one key, e.g. --set search.epochs_per_op=3 --set device=cuda")->take_all();
+  };
+  auto* search_cmd = app.add_subcommand("search", "evolve α0 on unlabeled images (checkpoint every epoch)");
+  common(search_cmd);
+  search_cmd->add_flag("--resume", resume, "continue the run in --run from its last checkpoint");
+  search_cmd->add_flag("--quiet,-q", quiet, "no progress line");
+  auto* train_cmd = app.add_subcommand("train", "train the evolved (and α0, random) architecture without labels");
+  common(train_cmd);
+  train_cmd->add_option("--which", which, "evolved, alpha0, random")->delimiter(',')->capture_default_str();
+  auto* probe_cmd = app.add_subcommand("probe", "linear evaluation and kNN of the trained networks (uses labels)");
+  common(probe_cmd);
+  probe_cmd->add_option("--which", which, "evolved, alpha0, random")->delimiter(',')->capture_default_str();
+  auto* export_cmd = app.add_subcommand("export", "write the trained weights and the architecture JSON");
+  common(export_cmd);
+  export_cmd->add_option("--out", export_out, "folder to write")->required();
+  export_cmd->add_option("--which", export_which, "evolved or alpha0")->capture_default_str();
+  auto* report_cmd = app.add_subcommand("report", "write the run's HTML report");
+  common(report_cmd);
+  report_cmd->add_option("--out", report_out, "the HTML file (default: <run>/report.html)");
+  auto* pipeline_cmd = app.add_subcommand("pipeline", "search, train, probe and report in one go (the README demo)");
+  common(pipeline_cmd);
+  pipeline_cmd->add_flag("--resume", resume, "continue an interrupted search");
+  pipeline_cmd->add_flag("--quiet,-q", quiet, "no progress line");
+  CLI11_PARSE(app, argc, argv);
+
+  std::signal(SIGINT, [](int) { interrupted.store(true); });
+  std::signal(SIGTERM, [](int) { interrupted.store(true); });
+  try {
+    const fs::path run(run_dir);
+    fs::create_directories(run);
+    const bool fresh = search_cmd->parsed() || pipeline_cmd->parsed() ? !resume : false;
+    const Config c = resolve_config(run, config_file, sets, fresh);
+    if ((search_cmd->parsed() || pipeline_cmd->parsed()))
+      faunae::write_file_atomically(run / "config.json", faunae::program::config_to_json(c).dump(2) + "\n");
+    torch::set_num_threads(static_cast<int>(c.threads));
+    torch::set_num_interop_threads(1);
+    const auto report = [&] {
+      const fs::path out = report_out.empty() ? run / "report.html" : fs::path(report_out);
+      faunae::report::write_report(run, out);
+      fmt::print("report: {}\n", out.string());
+      return 0;
+    };
+    return with_space(c, [&](auto kind) {
+      using Net = decltype(kind);
+      if (search_cmd->parsed()) return search<Net>(c, run, resume, quiet);
+      if (train_cmd->parsed()) return train<Net>(c, run, which);
+      if (probe_cmd->parsed()) return probe<Net>(c, run, which);
+      if (export_cmd->parsed()) return export_run(run, export_out, export_which);
+      if (report_cmd->parsed()) return report();
+      // pipeline
+      if (const int rc = search<Net>(c, run, resume, quiet); rc != 0) return rc;
+      if (const int rc = train<Net>(c, run, which); rc != 0) return rc;
+      if (const int rc = probe<Net>(c, run, which); rc != 0) return rc;
+      return report();
+    });
+  } catch (const std::exception& e) {
+    fmt::print(stderr, "faunae: error: {}\n", e.what());
+    return 1;
+  }
+}
