@@ -27,7 +27,9 @@ Runs with Debian's python3-torch 1.13 and with torch 2.x (CPU or CUDA).
     /usr/bin/python3 benchmarks/moco_step.py --batch 32 --steps 5 --threads 2 [--arch resnet50|mix]
     python3 benchmarks/moco_step.py --batch 32,256 --device cuda --precision bf16 --channels-last
 
-Prints one JSON line per batch size on stdout (progress on stderr).
+Prints one JSON line per batch size on stdout (progress on stderr). With --serve (how moco_step.cpp
+runs it) it holds one learner and answers commands read on stdin (step, augment, ceilings, quit)
+with one JSON line each, so that the C++ driver can alternate the two languages step by step.
 """
 import argparse
 import contextlib
@@ -421,83 +423,137 @@ def synchronize(device):
         torch.cuda.synchronize(device)
 
 
-def matmul_gflops(n, dtype, device):
-    """Dense n x n @ n x n products: GFLOP/s of the median of 7 samples of about 50 ms (as moco_step.cpp)."""
+def best_gflops(product, flops, device):
+    """GFLOP/s of the best of 7 samples of about 50 ms each (as moco_step.cpp's best_gflops)."""
+    for _ in range(2):
+        product()
+    synchronize(device)
+    t0 = time.perf_counter()
+    product()
+    synchronize(device)
+    per_sample = max(1, int(0.05 / max(time.perf_counter() - t0, 1e-6)))
+    best = 0.0
+    for _ in range(7):
+        t0 = time.perf_counter()
+        for _ in range(per_sample):
+            product()
+        synchronize(device)
+        best = max(best, flops * per_sample / (time.perf_counter() - t0) / 1e9)
+    return best
+
+
+def ceilings(n, dtype, device):
+    """n x n @ n x n in dtype: torch.mm (BLAS) and the same product as a 1x1 convolution of 16 images of 8x8 pixels."""
     with torch.no_grad():
         a, b = torch.randn(n, n, dtype=dtype, device=device), torch.randn(n, n, dtype=dtype, device=device)
         c = torch.empty(n, n, dtype=dtype, device=device)
-        for _ in range(2):
-            torch.mm(a, b, out=c)
-        synchronize(device)
+        matmul = best_gflops(lambda: torch.mm(a, b, out=c), 2.0 * n ** 3, device)
+        x, w = torch.randn(16, n, 8, 8, dtype=dtype, device=device), torch.randn(n, n, 1, 1, dtype=dtype, device=device)
+        conv = best_gflops(lambda: F.conv2d(x, w), 2.0 * n ** 3, device)
+    name = {torch.float32: "Float", torch.bfloat16: "BFloat16", torch.float16: "Half"}[dtype]
+    return {"n": n, "dtype": name, "matmul_gflops": matmul, "conv_gemm_gflops": conv}
+
+
+def peak_rss_mib():
+    try:
+        with open("/proc/self/status") as status:
+            for line in status:
+                if line.startswith("VmHWM:"):
+                    return int(line.split()[1]) / 1024.0
+    except OSError:
+        pass
+    return 0.0
+
+
+class Session:
+    """One learner at one batch size: what moco_step.cpp's worker holds, with the same commands."""
+
+    def __init__(self, args, ops, batch):
+        self.device, self.precision, self.batch = torch.device(args.device), args.precision, batch
+        self.learner = MocoStep(ops, batch, self.device, args.precision, args.channels_last, args.seed)
+        student, head = self.learner.student, self.learner.student_head
+        macs = student.macs()
+        head_macs = head.fc1.in_features * head.fc1.out_features + head.fc2.in_features * head.fc2.out_features
+        infonce_macs = self.learner.queue.size(0) * self.learner.queue.size(1)
+        flops_per_image = 2.0 * (4 * (macs + head_macs) + 2 * infonce_macs)
+        count = lambda module: sum(p.numel() for p in module.parameters())
+        self.info = {"language": "Python", "torch": torch.__version__, "device": str(self.device), "precision": args.precision,
+                     "channels_last": args.channels_last, "threads": torch.get_num_threads(),
+                     "interop_threads": torch.get_num_interop_threads(), "batch": batch, "ops": list(ops),
+                     "parameters": {"backbone": count(student), "head": count(head)},
+                     "macs_per_image": {"backbone": macs, "head": head_macs, "infonce": infonce_macs},
+                     "flops_per_step": flops_per_image * batch}
+        data_gen = torch.Generator().manual_seed(args.seed + 11)
+        self.images = torch.randint(0, 256, (batch, 1, 28, 28), generator=data_gen, dtype=torch.uint8)
+        self.augment_gen = torch.Generator().manual_seed(args.seed + 13)
+
+    def step(self):
         t0 = time.perf_counter()
-        torch.mm(a, b, out=c)
-        synchronize(device)
-        per_sample = max(1, int(0.05 / max(time.perf_counter() - t0, 1e-6)))
-        rates = []
-        for _ in range(7):
-            t0 = time.perf_counter()
-            for _ in range(per_sample):
-                torch.mm(a, b, out=c)
-            synchronize(device)
-            rates.append(2.0 * n ** 3 * per_sample / (time.perf_counter() - t0) / 1e9)
-    return {"n": n, "dtype": {torch.float32: "Float", torch.bfloat16: "BFloat16", torch.float16: "Half"}[dtype],
-            "gflops": statistics.median(rates)}
+        loss = self.learner.train_step(self.images).item()  # .item() waits for the device
+        return {"s": time.perf_counter() - t0, "loss": loss}
+
+    def augment_views(self):
+        t0 = time.perf_counter()
+        x = self.learner.to_device(self.images)
+        self.learner.augment(x, self.augment_gen), self.learner.augment(x, self.augment_gen)
+        synchronize(self.device)
+        return {"s": time.perf_counter() - t0}
+
+    def ceilings(self):
+        if self.device.type == "cuda" and self.precision != "fp32":
+            return ceilings(8192, torch.bfloat16 if self.precision == "bf16" else torch.float16, self.device)
+        return ceilings(8192 if self.device.type == "cuda" else 1024, torch.float32, self.device)
+
+
+def serve(args, ops):
+    """The worker of moco_step.cpp's driver: one JSON line per command read on stdin."""
+    session = Session(args, ops, args.batch[0])
+    print(json.dumps(session.info), flush=True)
+    while True:
+        command = sys.stdin.readline().strip()
+        if command == "step":
+            reply = session.step()
+        elif command == "augment":
+            reply = session.augment_views()
+        elif command == "ceilings":
+            reply = session.ceilings()
+        elif command in ("quit", ""):
+            reply = {"peak_rss_mib": peak_rss_mib()}
+        else:
+            reply = {"error": f"unknown command {command!r}"}
+        print(json.dumps(reply), flush=True)
+        if command in ("quit", ""):
+            return
 
 
 def measure(args, ops, batch, warmup, steps):
-    device = torch.device(args.device)
-    learner = MocoStep(ops, batch, device, args.precision, args.channels_last, args.seed)
-    macs = learner.student.macs()
-    head_macs = learner.student_head.fc1.in_features * learner.student_head.fc1.out_features + \
-        learner.student_head.fc2.in_features * learner.student_head.fc2.out_features
-    infonce_macs = learner.queue.size(0) * learner.queue.size(1)
-    data_gen = torch.Generator().manual_seed(args.seed + 11)
-    images = torch.randint(0, 256, (batch, 1, 28, 28), generator=data_gen, dtype=torch.uint8)
-    if device.type == "cuda" and args.precision != "fp32":
-        matmul = matmul_gflops(8192, torch.bfloat16 if args.precision == "bf16" else torch.float16, device)
-    else:
-        matmul = matmul_gflops(8192 if device.type == "cuda" else 1024, torch.float32, device)
-
-    step_s, augment_s, losses = [], [], []
+    """Standalone: warm-up and timed steps, the augmentation alone, the ceilings; a summary like the driver's."""
+    session = Session(args, ops, batch)
+    ceiling = session.ceilings()
+    step_s, losses = [], []
     for i in range(warmup + steps):
-        t0 = time.perf_counter()
-        loss = learner.train_step(images).item()  # .item() waits for the device
-        t = time.perf_counter() - t0
-        losses.append(loss)
+        r = session.step()
+        losses.append(r["loss"])
         if i >= warmup:
-            step_s.append(t)
-        print(f"  [Python batch {batch}] step {i + 1}/{warmup + steps}: {t:.3f} s{' (warm-up)' if i < warmup else ''}",
+            step_s.append(r["s"])
+        print(f"  [Python batch {batch}] step {i + 1}/{warmup + steps}: {r['s']:.3f} s{' (warm-up)' if i < warmup else ''}",
               file=sys.stderr, flush=True)
-    gen = torch.Generator().manual_seed(args.seed + 13)
-    for i in range(warmup + steps):
-        t0 = time.perf_counter()
-        x = learner.to_device(images)
-        learner.augment(x, gen), learner.augment(x, gen)
-        synchronize(device)
-        if i >= warmup:
-            augment_s.append(time.perf_counter() - t0)
-
-    flops_per_image = 2.0 * (4 * (macs + head_macs) + 2 * infonce_macs)
+    augment_s = [session.augment_views()["s"] for _ in range(warmup + steps)][warmup:]
     step, aug = statistics.median(step_s), statistics.median(augment_s)
-    count = lambda module: sum(p.numel() for p in module.parameters())
-    return {"language": "Python", "torch": torch.__version__, "device": str(device), "precision": args.precision,
-            "channels_last": args.channels_last, "threads": torch.get_num_threads(),
-            "interop_threads": torch.get_num_interop_threads(), "batch": batch, "warmup": warmup, "steps": steps,
-            "ops": list(ops),
-            "parameters": {"backbone": count(learner.student), "head": count(learner.student_head)},
-            "macs_per_image": {"backbone": macs, "head": head_macs, "infonce": infonce_macs},
-            "flops_per_step": flops_per_image * batch, "step_s": step_s, "augment_s": augment_s,
-            "median_step_s": step, "median_augment_s": aug, "images_per_s": batch / step,
-            "step_gflops": flops_per_image * batch / step / 1e9, "matmul": matmul,
-            "loss_first": losses[0], "loss_last": losses[-1]}
+    gflops = session.info["flops_per_step"] / step / 1e9
+    return dict(session.info, warmup=warmup, steps=steps, step_s=step_s, augment_s=augment_s, losses=losses,
+                median_step_s=step, min_step_s=min(step_s), median_augment_s=aug, images_per_s=batch / step,
+                images_per_s_without_augment=batch / (step - aug), step_gflops=gflops, ceilings=ceiling,
+                peak_rss_mib=peak_rss_mib())
 
 
 def main():
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     per_batch = lambda s: [int(v) for v in s.split(",")]
     parser.add_argument("--batch", type=per_batch, default=[32, 256], help="batch sizes, comma-separated")
-    parser.add_argument("--steps", type=per_batch, default=[6, 3], help="timed steps (one value or one per batch size)")
-    parser.add_argument("--warmup", type=per_batch, default=[2, 1], help="untimed steps first (likewise)")
+    parser.add_argument("--steps", type=per_batch, default=[], help="timed steps (one value or one per batch size; "
+                        "default 8 up to batch 64, else 4)")
+    parser.add_argument("--warmup", type=per_batch, default=[], help="untimed steps first (likewise; default 2 up to batch 64, else 1)")
     parser.add_argument("--threads", type=int, default=2, help="intra-op and inter-op threads")
     parser.add_argument("--arch", default="resnet50", help="resnet50, mix, or one op name per block, comma-separated")
     parser.add_argument("--ops", help="one op name per block, comma-separated (what moco_step.cpp passes; overrides --arch)")
@@ -505,23 +561,29 @@ def main():
     parser.add_argument("--precision", default="fp32", choices=("fp32", "bf16", "fp16"))
     parser.add_argument("--channels-last", action="store_true")
     parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--serve", action="store_true", help="answer moco_step.cpp's commands on stdin (one batch size)")
     args = parser.parse_args()
     for name in ("steps", "warmup"):
-        v = getattr(args, name)
-        if len(v) not in (1, len(args.batch)):
+        if len(getattr(args, name)) not in (0, 1, len(args.batch)):
             parser.error(f"--{name} needs one value or one per batch size")
     if args.precision != "fp32" and not args.device.startswith("cuda"):
         parser.error("mixed precision needs a CUDA device")
     torch.set_num_threads(args.threads)
     torch.set_num_interop_threads(args.threads)
     ops = args.ops.split(",") if args.ops else preset(args.arch)
+    if args.serve:
+        if len(args.batch) != 1:
+            parser.error("--serve takes one batch size")
+        serve(args, ops)
+        return
     for i, batch in enumerate(args.batch):
-        pick = lambda v: v[0] if len(v) == 1 else v[i]
-        result = measure(args, ops, batch, pick(args.warmup), pick(args.steps))
-        print(f"batch {batch}: {result['images_per_s']:.1f} img/s (median step {result['median_step_s']:.3f} s, "
-              f"augmentation {result['median_augment_s']:.3f} s), step {result['step_gflops']:.1f} GFLOP/s, "
-              f"matmul {result['matmul']['gflops']:.1f} GFLOP/s ({result['matmul']['dtype']})", file=sys.stderr, flush=True)
-        print(json.dumps(result), flush=True)
+        pick = lambda v, small, large: (small if batch <= 64 else large) if not v else v[0] if len(v) == 1 else v[i]
+        r = measure(args, ops, batch, pick(args.warmup, 2, 1), pick(args.steps, 8, 4))
+        c = r["ceilings"]
+        print(f"batch {batch}: {r['images_per_s']:.1f} img/s (median step {r['median_step_s']:.3f} s, min {r['min_step_s']:.3f} s, "
+              f"augmentation {r['median_augment_s']:.3f} s), step {r['step_gflops']:.1f} GFLOP/s; {c['dtype']} matmul "
+              f"{c['matmul_gflops']:.1f}, conv GEMM {c['conv_gemm_gflops']:.1f} GFLOP/s", file=sys.stderr, flush=True)
+        print(json.dumps(r), flush=True)
 
 
 if __name__ == "__main__":
