@@ -1,7 +1,7 @@
 // One rank of a short data-parallel FaUNAE search, for distributed_test.cpp (which launches it with
 // 1 and 2 processes on 127.0.0.1) and for trying a launcher by hand:
 //
-//   torchrun --no-python --nproc_per_node=2 build/tests/torch/faunae_distributed_worker out.json
+//   torchrun --no_python --standalone --nproc_per_node=2 build/tests/torch/faunae_distributed_worker out.json
 //
 // Reads the launch variables (torchrun's or Slurm's), joins a Gloo group, runs FaUNAE over a tiny
 // ResNet space (blocks_per_stage {1, 2}, width 0.125, ops conv3, sa_k3r2, identity) with the

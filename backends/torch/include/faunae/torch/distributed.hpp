@@ -10,7 +10,7 @@
 //   faunae::FaUNAE<faunae::BlockSpace> search(block_space, {.seed = 7});
 //   search.run(evaluator, agree);
 //
-// Run with `torchrun --no-python --nproc_per_node=N ./program` (docs/distributed.md).
+// Run with `torchrun --no_python --nproc_per_node=N ./program` (docs/distributed.md).
 //
 // One search, not N: every rank runs the same search with the same seed. The batch order is drawn
 // from a generator in the same state on every rank, gradients are averaged and the validation loss
