@@ -3,9 +3,9 @@
 // PyTorch (benchmarks/moco_step.py), and the step's FLOP/s against a dense matrix multiply measured
 // in the same run.
 //
-//   moco_step [--batch 32,256] [--steps 8,4] [--warmup 2,1] [--python /usr/bin/python3] [--threads 2]
+//   moco_step [--batch 32,256] [--steps 10,6] [--warmup 2,1] [--python /usr/bin/python3] [--threads 2]
 //             [--arch resnet50|mix|conv3,conv3,...] [--device cpu|cuda] [--precision fp32|bf16|fp16]
-//             [--channels-last] [--json results.json]
+//             [--channels-last] [--keep-heap] [--json results.json]
 //
 // For each batch size, two worker processes hold a learner each: this program with --worker (C++)
 // and the Python script with --serve, both built from the same seed and architecture. The driver
@@ -58,13 +58,13 @@ using Clock = std::chrono::steady_clock;
 
 struct Config {
   std::vector<std::int64_t> batches{32, 256};
-  // Per batch size (one value: the same for all); by default 8 timed after 2 warm-up steps up to
-  // batch 64, 4 after 1 above (a 2-core CPU takes about 1 s per step at batch 32, 8 s at 256).
+  // Per batch size (one value: the same for all); by default 10 timed after 2 warm-up steps up to
+  // batch 64, 6 after 1 above (a quiet 2-core CPU takes about 0.8 s per step at batch 32, 7 s at 256).
   std::vector<int> steps, warmup;
   int threads = 2;
   std::string arch = "resnet50", device = "cpu", precision = "fp32", python = "/usr/bin/python3", script = FAUNAE_MOCO_STEP_SCRIPT;
   std::string json_path;
-  bool channels_last = false, worker = false;
+  bool channels_last = false, worker = false, keep_heap = false;
   std::uint64_t seed = 0;
 };
 
@@ -371,6 +371,13 @@ double best_ceiling(const std::vector<Side*>& sides, const char* key) {
 int drive(const Config& c, const std::string& self) {
   const bool with_python = c.python != "none";
   std::signal(SIGPIPE, SIG_IGN);  // a worker that dies shows up as an unanswered request
+  if (c.keep_heap) {
+    // glibc malloc serves blocks above its mmap threshold (at most 32 MiB) with fresh mmaps and unmaps
+    // them when freed, so every step's large activations are page-faulted and zeroed by the kernel
+    // again; these two settings keep freed memory in the heap instead (both workers inherit them).
+    ::setenv("MALLOC_MMAP_MAX_", "0", 1);
+    ::setenv("MALLOC_TRIM_THRESHOLD_", "1099511627776", 1);
+  }
   json results = json::array();
   std::vector<std::string> rows;
   json first_info;
@@ -379,7 +386,7 @@ int drive(const Config& c, const std::string& self) {
   const std::string load_start = load_average();
   for (std::size_t i = 0; i < c.batches.size(); ++i) {
     const auto batch = c.batches[i];
-    const int warmup = per_batch(c.warmup, i, batch, 2, 1), steps = per_batch(c.steps, i, batch, 8, 4);
+    const int warmup = per_batch(c.warmup, i, batch, 2, 1), steps = per_batch(c.steps, i, batch, 10, 6);
     Side cpp{"C++"}, py{"Python"};
     std::vector<Side*> sides{&cpp};
     auto args = worker_arguments(c, batch);
@@ -458,8 +465,8 @@ int drive(const Config& c, const std::string& self) {
 
   fmt::print("MoCo v2 teacher–student step (MocoLearner::train_step), standalone ResNet-space network, 28×28 gray input\n");
   fmt::print("architecture {}: {}\n", c.arch, fmt::join(first_info["ops"].get<std::vector<std::string>>(), ","));
-  fmt::print("device {}, precision {}{}, {} threads; C++ LibTorch {}{}; {:.0f} s in all, load average {} → {}\n", c.device, c.precision,
-             c.channels_last ? ", channels-last" : "", c.threads, first_info["torch"].get<std::string>(),
+  fmt::print("device {}, precision {}{}{}, {} threads; C++ LibTorch {}{}; {:.0f} s in all, load average {} → {}\n", c.device, c.precision,
+             c.channels_last ? ", channels-last" : "", c.keep_heap ? ", --keep-heap" : "", c.threads, first_info["torch"].get<std::string>(),
              with_python ? ", Python torch " + python_torch : std::string(), total_s, load_start, load_average());
   fmt::print("parameters (backbone + head): {} + {}", first_info["parameters"]["backbone"].get<std::int64_t>(),
              first_info["parameters"]["head"].get<std::int64_t>());
@@ -482,7 +489,7 @@ int drive(const Config& c, const std::string& self) {
              results[0]["cpp"]["ceilings"][0]["dtype"].get<std::string>());
   if (!c.json_path.empty()) {
     std::ofstream out(c.json_path);
-    out << json{{"results", results}, {"seconds", total_s}, {"load_average_start", load_start}, {"arch", c.arch}}.dump(1) << "\n";
+    out << json{{"results", results}, {"seconds", total_s}, {"load_average_start", load_start}, {"arch", c.arch}, {"keep_heap", c.keep_heap}}.dump(1) << "\n";
     if (!out) throw std::runtime_error(fmt::format("moco_step: cannot write {}", c.json_path));
   }
   return 0;
@@ -494,13 +501,15 @@ int main(int argc, char** argv) {
   CLI::App app{"Images per second of one MoCo v2 teacher–student step (MocoLearner::train_step), C++ and Python side by side"};
   Config c;
   app.add_option("--batch", c.batches, "batch sizes (comma-separated)")->delimiter(',')->check(CLI::PositiveNumber);
-  app.add_option("--steps", c.steps, "timed steps (one value, or one per batch size; default 8 up to batch 64, else 4)")->delimiter(',')->check(CLI::PositiveNumber);
+  app.add_option("--steps", c.steps, "timed steps (one value, or one per batch size; default 10 up to batch 64, else 6)")->delimiter(',')->check(CLI::PositiveNumber);
   app.add_option("--warmup", c.warmup, "untimed steps first (likewise; default 2 up to batch 64, else 1)")->delimiter(',')->check(CLI::NonNegativeNumber);
   app.add_option("--threads", c.threads, "torch intra-op and inter-op threads (both languages)")->check(CLI::PositiveNumber);
   app.add_option("--arch", c.arch, "resnet50, mix, or one op name per block, comma-separated");
   app.add_option("--device", c.device, "cpu, cuda or cuda:N");
   app.add_option("--precision", c.precision, "fp32, bf16 or fp16 (mixed precision needs CUDA)")->check(CLI::IsMember({"fp32", "bf16", "fp16"}));
   app.add_flag("--channels-last", c.channels_last, "channels-last convolutions (CUDA)");
+  app.add_flag("--keep-heap", c.keep_heap,
+               "both workers' glibc malloc keeps freed memory (MALLOC_MMAP_MAX_=0, MALLOC_TRIM_THRESHOLD_=1 TiB): no page faults per step");
   app.add_option("--python", c.python, "Python interpreter with torch for the Python side, or 'none'");
   app.add_option("--script", c.script, "the Python side's script (moco_step.py)");
   app.add_option("--seed", c.seed, "seed of weights, images and augmentations");

@@ -552,7 +552,7 @@ def main():
     per_batch = lambda s: [int(v) for v in s.split(",")]
     parser.add_argument("--batch", type=per_batch, default=[32, 256], help="batch sizes, comma-separated")
     parser.add_argument("--steps", type=per_batch, default=[], help="timed steps (one value or one per batch size; "
-                        "default 8 up to batch 64, else 4)")
+                        "default 10 up to batch 64, else 6)")
     parser.add_argument("--warmup", type=per_batch, default=[], help="untimed steps first (likewise; default 2 up to batch 64, else 1)")
     parser.add_argument("--threads", type=int, default=2, help="intra-op and inter-op threads")
     parser.add_argument("--arch", default="resnet50", help="resnet50, mix, or one op name per block, comma-separated")
@@ -578,7 +578,7 @@ def main():
         return
     for i, batch in enumerate(args.batch):
         pick = lambda v, small, large: (small if batch <= 64 else large) if not v else v[0] if len(v) == 1 else v[i]
-        r = measure(args, ops, batch, pick(args.warmup, 2, 1), pick(args.steps, 8, 4))
+        r = measure(args, ops, batch, pick(args.warmup, 2, 1), pick(args.steps, 10, 6))
         c = r["ceilings"]
         print(f"batch {batch}: {r['images_per_s']:.1f} img/s (median step {r['median_step_s']:.3f} s, min {r['min_step_s']:.3f} s, "
               f"augmentation {r['median_augment_s']:.3f} s), step {r['step_gflops']:.1f} GFLOP/s; {c['dtype']} matmul "
