@@ -52,8 +52,9 @@ struct SearchConfig {
   std::int64_t epochs_per_op = 2;  ///< E of the K·E elimination schedule
   std::int64_t max_epochs = 0;     ///< 0: until one op per block is left
   std::int64_t steps = 5;          ///< k: student steps per evaluation
+  std::int64_t warmup_steps = 48;  ///< student steps on α0 before epoch 0 (fills the queue with real keys)
   std::int64_t batch_size = 64;
-  std::int64_t queue_size = 4096;
+  std::int64_t queue_size = 1024;
   std::int64_t shuffle_groups = 8;
   std::int64_t validation_images = 512;  ///< of the held-out split, scored each epoch (0 = all)
   double lr = 0.03, momentum = 0.9, weight_decay = 1e-4, tau = 0.2, m = 0.99;
@@ -220,6 +221,7 @@ inline Config config_from_json(const nlohmann::json& j) {
     r.read("epochs_per_op", s.epochs_per_op);
     r.read("max_epochs", s.max_epochs);
     r.read("steps", s.steps);
+    r.read("warmup_steps", s.warmup_steps);
     r.read("batch_size", s.batch_size);
     r.read("queue_size", s.queue_size);
     r.read("shuffle_groups", s.shuffle_groups);
@@ -238,6 +240,7 @@ inline Config config_from_json(const nlohmann::json& j) {
     require(s.epochs_per_op >= 1 && s.epochs_per_op <= 1000, "search.epochs_per_op", "in [1, 1000]", s.epochs_per_op);
     require(s.max_epochs >= 0, "search.max_epochs", ">= 0 (0 = until one op per block is left)", s.max_epochs);
     require(s.steps >= 1, "search.steps", ">= 1", s.steps);
+    require(s.warmup_steps >= 0, "search.warmup_steps", ">= 0", s.warmup_steps);
     require(s.batch_size >= 2, "search.batch_size", ">= 2", s.batch_size);
     require(s.queue_size >= s.batch_size && s.queue_size % s.batch_size == 0, "search.queue_size",
             fmt::format("a multiple of search.batch_size ({})", s.batch_size), s.queue_size);
@@ -323,6 +326,7 @@ inline nlohmann::json config_to_json(const Config& c) {
           {"initial", c.initial},
           {"search",
            {{"epochs_per_op", c.search.epochs_per_op}, {"max_epochs", c.search.max_epochs}, {"steps", c.search.steps},
+            {"warmup_steps", c.search.warmup_steps},
             {"batch_size", c.search.batch_size},       {"queue_size", c.search.queue_size},  {"shuffle_groups", c.search.shuffle_groups},
             {"validation_images", c.search.validation_images},
             {"lr", c.search.lr},                       {"momentum", c.search.momentum},      {"weight_decay", c.search.weight_decay},

@@ -231,6 +231,11 @@ int search(const Config& c, const fs::path& run, bool resume, bool quiet) {
   } else if (resume) {
     fmt::print(stderr, "[faunae] --resume: no checkpoint in {} yet, starting\n", run.string());
   }
+  if (!search.state().started() && c.search.warmup_steps > 0) {
+    // Not on resume: the checkpoint holds the evaluator after its warm-up.
+    const double loss = evaluator.warm_up(alpha0, c.search.warmup_steps);
+    fmt::print(stderr, "[faunae] warm-up: {} steps on α0, training InfoNCE {:.4f}\n", c.search.warmup_steps, loss);
+  }
   fmt::print(stderr, "[faunae] search: {} blocks, {} training / {} validation images, α0 = {}, {} epochs planned\n", space.num_blocks(),
              train.size(), validation.size(), alpha0.to_string(), search.planned_epochs());
 

@@ -84,21 +84,26 @@ class BasicContrastiveEvaluator {
   Evaluation evaluate(const Architecture& a) {
     const auto start = std::chrono::steady_clock::now();
     learner_.student()->check(a, "faunae::torch_backend::ContrastiveEvaluator::evaluate()");
-    const std::int64_t local = learner_.local_batch(), rank = learner_.collective().rank();
     auto train_loss = torch::zeros({}, torch::TensorOptions().dtype(torch::kFloat64).device(o_.device));
-    for (std::int64_t step = 0; step < o_.steps; ++step) {
-      // The batch is drawn from a generator that every process holds in the same state; each
-      // process trains on its own contiguous share of it.
-      const auto batch = torch::randperm(train_.size(), order_, torch::TensorOptions().dtype(torch::kLong)).narrow(0, 0, o_.batch_size);
-      const auto mine = batch.narrow(0, rank * local, local);
-      train_loss += learner_.train_step(train_.images.index_select(0, mine), a, augment_).to(torch::kFloat64);
-    }
+    for (std::int64_t step = 0; step < o_.steps; ++step) train_loss += train_one_step(a);
     const double validation = learner_.validation_loss(validation_, a, augment_, o_.seed + 2, o_.validation_batch_size);
     const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
     return Evaluation{validation,
                       {{"train_loss", train_loss.item<double>() / static_cast<double>(o_.steps)},
                        {"lr", learner_.learning_rate()},
                        {"seconds", seconds}}};
+  }
+
+  /// Trains the student `steps` steps on α without scoring it: a warm-up before the search, so that
+  /// the first comparisons of trial and test are not made while the queue still holds its random
+  /// initial keys (the InfoNCE of a fresh queue rises for K / batch steps whatever the architecture,
+  /// and every early mutation would look worse). Returns the mean training loss.
+  double warm_up(const Architecture& a, std::int64_t steps) {
+    learner_.student()->check(a, "faunae::torch_backend::ContrastiveEvaluator::warm_up()");
+    if (steps < 0) throw InvalidArgument(fmt::format("faunae::torch_backend::ContrastiveEvaluator::warm_up(): steps must be >= 0, got {}", steps));
+    auto total = torch::zeros({}, torch::TensorOptions().dtype(torch::kFloat64).device(o_.device));
+    for (std::int64_t step = 0; step < steps; ++step) total += train_one_step(a);
+    return steps == 0 ? 0.0 : total.item<double>() / static_cast<double>(steps);
   }
 
   /// Saves the learner's tensors and the batch order's generator to a new file in
@@ -169,6 +174,15 @@ class BasicContrastiveEvaluator {
   const ContrastiveEvaluatorOptions& options() const noexcept { return o_; }
 
  private:
+  /// One training step on a batch drawn from a generator that every process holds in the same
+  /// state; each process trains on its own contiguous share of it.
+  torch::Tensor train_one_step(const Architecture& a) {
+    const std::int64_t local = learner_.local_batch(), rank = learner_.collective().rank();
+    const auto batch = torch::randperm(train_.size(), order_, torch::TensorOptions().dtype(torch::kLong)).narrow(0, 0, o_.batch_size);
+    const auto mine = batch.narrow(0, rank * local, local);
+    return learner_.train_step(train_.images.index_select(0, mine), a, augment_).to(torch::kFloat64);
+  }
+
   ImageDataset train_, validation_;
   AugmentOptions augment_;
   ContrastiveEvaluatorOptions o_;
