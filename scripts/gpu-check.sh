@@ -35,6 +35,8 @@ if [ -d "$deps/usr" ]; then
   lib="$deps/usr/lib/x86_64-linux-gnu"
   extra+=(-DFAUNAE_STB_INCLUDE_DIR="$deps/usr/include/stb" -DFAUNAE_STB_LIBRARY="$lib/libstb.a"
           -DZLIB_INCLUDE_DIR="$deps/usr/include" -DZLIB_LIBRARY="$lib/libz.a")
+  # pip's torch ships c10d's headers but not Gloo's, which they include (Debian's libgloo-dev has them).
+  [ -d "$deps/usr/include/gloo" ] && extra+=(-DFAUNAE_GLOO_INCLUDE_DIR="$deps/usr/include")
   export LD_LIBRARY_PATH="$lib${LD_LIBRARY_PATH:+:$LD_LIBRARY_PATH}"
 fi
 generator=()
@@ -47,7 +49,7 @@ TORCH_CUDA_ARCH_LIST=${TORCH_CUDA_ARCH_LIST:-9.0} cmake -S . -B build-gpu "${gen
   -DFAUNAE_SHARED_DIR="$PWD/shared" "${extra[@]}" || { stamp "configure FAILED"; exit 1; }
 
 stamp "build (keeps going past errors)"
-targets=(faunae_torch_tests faunae_bench_moco_step)
+targets=(faunae_torch_tests faunae_bench_moco_step faunae_distributed_tests faunae_distributed_worker faunae_program)
 cmake --build build-gpu -j"$jobs" --target "${targets[@]}" -- "${keep_going[@]}" 2>&1 | tee "$out/build.log" | grep -E "error|warning: .*deprecated|FAILED" | head -80
 build_status=${PIPESTATUS[0]}
 stamp "build exit status $build_status"
@@ -61,6 +63,10 @@ if [ -x build-gpu/tests/torch/faunae_torch_tests ]; then
   build-gpu/tests/torch/faunae_torch_tests "[cuda]" --success --reporter compact 2>&1 | tail -15
 fi
 
+if [ -x build-gpu/tests/torch/faunae_distributed_tests ]; then
+  stamp "distributed tests (Gloo, 2 processes on 127.0.0.1)"
+  (cd build-gpu/tests/torch && ./faunae_distributed_tests --reporter compact 2>&1 | tail -5)
+fi
 bench=build-gpu/benchmarks/moco_step
 if [ -x "$bench" ]; then
   for precision in fp32 bf16; do
