@@ -9,7 +9,7 @@
 #
 # Dependencies: Eigen, fmt, nlohmann_json, Catch2 (v2), CLI11, stb and zlib, from the system or from
 # a folder with the same layout as / (FAUNAE_DEPS, default .deps/root: Debian's packages unpacked
-# with dpkg -x, for a machine that cannot install packages; see docs/benchmarks.md).
+# with dpkg -x by scripts/gpu-deps.sh, for a machine that cannot install packages).
 set -uo pipefail
 cd "$(dirname "$0")/.."
 out=${OUT:-build-gpu/out}
