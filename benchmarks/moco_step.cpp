@@ -167,7 +167,7 @@ double status_mib(std::string_view field) {
 class Session {
  public:
   Session(const Config& c, std::int64_t batch)
-      : device_(parse_device(c.device)), precision_(parse_precision(c.precision)), batch_(batch),
+      : device_(parse_device(c.device)), precision_(parse_precision(c.precision)),
         augment_options_(default_augment_options(Stem::gray28)), augment_gen_(make_generator(c.seed + 13)) {
     torch::manual_seed(c.seed);
     const ResNetSpaceOptions space_options;  // gray28 stem, {4, 6, 8, 4} blocks, width 0.5, all 7 ops
@@ -236,7 +236,6 @@ class Session {
  private:
   torch::Device device_;
   Precision precision_;
-  std::int64_t batch_;
   Architecture a_;
   AugmentOptions augment_options_;
   torch::Generator augment_gen_;
