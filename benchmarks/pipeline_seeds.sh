@@ -27,5 +27,5 @@ for name in ("evolved", "alpha0", "random"):
     lin = [100 * a["linear"] for a in r]
     knn = [100 * a["knn"] for a in r]
     print(f"| {name} | {', '.join(f'{v:.2f}' for v in lin)} | {statistics.mean(lin):.2f} | {statistics.mean(knn):.2f} | "
-          f"{', '.join(f'{a['params']/1e6:.2f}' for a in r)} | {', '.join(f'{a['flops']/1e6:.1f}' for a in r)} |")
+          f"{', '.join('%.2f' % (a['params'] / 1e6) for a in r)} | {', '.join('%.1f' % (a['flops'] / 1e6) for a in r)} |")
 PY
