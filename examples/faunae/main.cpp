@@ -106,6 +106,13 @@ ft::DartsSpaceOptions darts_options(const Config& c) {
   return o;
 }
 
+/// The space options of the configuration for Net (ResNetSupernet or DartsSupernet).
+template <class Net>
+auto options_of(const Config& c) {
+  if constexpr (std::is_same_v<Net, ft::ResNetSupernet>) return resnet_options(c);
+  else return darts_options(c);
+}
+
 /// The plain network of a space: conv3 in every ResNet block (the first non-identity op where conv3
 /// is not offered), sep_conv_3x3 on every DARTS edge.
 template <class Net>
@@ -181,10 +188,7 @@ nlohmann::json space_summary(const Config& c, const faunae::BlockSpace& space) {
 
 template <class Net>
 int search(const Config& c, const fs::path& run, bool resume, bool quiet) {
-  using NetOptions = std::remove_cvref_t<decltype(std::declval<const Net&>()->options())>;
-  NetOptions net_options;
-  if constexpr (std::is_same_v<Net, ft::ResNetSupernet>) net_options = resnet_options(c);
-  else net_options = darts_options(c);
+  const auto net_options = options_of<Net>(c);
   const auto start = std::chrono::steady_clock::now();
   torch::manual_seed(c.seed);
   const Net probe(net_options);
@@ -303,10 +307,7 @@ std::vector<std::pair<std::string, Architecture>> compared_architectures(const C
 
 template <class Net>
 int train(const Config& c, const fs::path& run, const std::vector<std::string>& which) {
-  using NetOptions = std::remove_cvref_t<decltype(std::declval<const Net&>()->options())>;
-  NetOptions net_options;
-  if constexpr (std::is_same_v<Net, ft::ResNetSupernet>) net_options = resnet_options(c);
-  else net_options = darts_options(c);
+  const auto net_options = options_of<Net>(c);
   const Net probe(net_options);
   const auto images = without_labels(load_training_images(c));
   nlohmann::json log = fs::exists(run / "train.json") ? read_json(run / "train.json", "") : nlohmann::json{{"architectures", nlohmann::json::array()}};
@@ -344,10 +345,7 @@ int train(const Config& c, const fs::path& run, const std::vector<std::string>& 
 
 template <class Net>
 int probe(const Config& c, const fs::path& run, const std::vector<std::string>& which) {
-  using NetOptions = std::remove_cvref_t<decltype(std::declval<const Net&>()->options())>;
-  NetOptions net_options;
-  if constexpr (std::is_same_v<Net, ft::ResNetSupernet>) net_options = resnet_options(c);
-  else net_options = darts_options(c);
+  const auto net_options = options_of<Net>(c);
   const Net supernet(net_options);
   const auto test = load_test_images(c);
   if (!test) throw faunae::InvalidArgument("probe: a folder of images has no labels; linear evaluation needs fashion-mnist or cifar10");
