@@ -46,7 +46,10 @@ concept MutationPolicy = requires(P& p, const BlockSpace& space, const SearchSta
 ///     `replacement`;
 ///  3. `p.finished(space, s)` → true when the search is over (e.g. one op left per block).
 /// Optional (detected): `p.total_epochs(space)` → the planned number of mutation epochs (progress
-/// display); `p.config()` → nlohmann::json of its parameters.
+/// display); `p.config()` → nlohmann::json of its parameters; `p.select(space, s, removable)` with a
+/// `BlockOpTable<bool>` of the ops it may remove (a subset of the alive ops; the search withholds ops
+/// that a model-size budget needs, see SearchSpace's max_size()) — without it, a search under a
+/// budget stops with an error when the policy's choice would leave no architecture within it.
 ///
 /// Satisfied by: faunae::UcbElimination, faunae::NoElimination.
 template <class P>
@@ -60,6 +63,11 @@ namespace detail {
 template <class P>
 concept HasConfig = requires(const P& p) {
   { p.config() } -> std::convertible_to<nlohmann::json>;
+};
+template <class P>
+concept HasSelectRemovable = requires(const P& p, const BlockSpace& space, const SearchState& s,
+                                      const BlockOpTable<bool>& removable) {
+  { p.select(space, s, removable) } -> std::same_as<std::vector<Elimination>>;
 };
 template <class P>
 concept HasTotalEpochs = requires(const P& p, const BlockSpace& space) {

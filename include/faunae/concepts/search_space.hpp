@@ -25,7 +25,10 @@ namespace faunae {
 ///  7. `s.is_valid(a)` → whether `a` is allowed (for constraints across blocks; return true when
 ///     every combination of per-block ops is allowed).
 ///
-/// Optional (detected): `s.block_name(b)` → a name for block b, used in JSON and logs.
+/// Optional (detected): `s.block_name(b)` → a name for block b, used in JSON and logs;
+/// `s.max_size()` → std::optional<double>, a model-size budget: only architectures with
+/// Σ_b op_size(b, a_b) ≤ max_size are allowed, and the search's eliminations keep one reachable
+/// (see faunae::BlockSpace::with_max_size).
 ///
 /// Satisfied by: faunae::BlockSpace, faunae::tabular::TabularSpace. See docs/concepts.md.
 template <class S>
@@ -43,6 +46,12 @@ concept SearchSpace = requires(const S& s, std::size_t block, std::size_t op, co
 template <class S>
 concept HasBlockNames = requires(const S& s, std::size_t block) {
   { s.block_name(block) } -> std::convertible_to<std::string_view>;
+};
+
+/// Detects the optional `max_size()` (model-size budget) of a SearchSpace.
+template <class S>
+concept HasSizeBudget = requires(const S& s) {
+  { s.max_size() } -> std::convertible_to<std::optional<double>>;
 };
 
 }  // namespace faunae

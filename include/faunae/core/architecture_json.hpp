@@ -5,9 +5,8 @@
 //    "blocks": [{"block": "block0", "op": "conv3"}, {"block": "block1", "op": "identity"}, ...]}
 #pragma once
 
+#include <cstdint>
 #include <filesystem>
-#include <fstream>
-#include <sstream>
 #include <string>
 
 #include <fmt/format.h>
@@ -16,6 +15,7 @@
 
 #include "faunae/concepts/search_space.hpp"
 #include "faunae/core/architecture.hpp"
+#include "faunae/core/atomic_file.hpp"
 #include "faunae/core/block_space.hpp"
 #include "faunae/core/error.hpp"
 
@@ -99,13 +99,19 @@ Architecture architecture_from_json(const S& space, const nlohmann::json& j) {
   return a;
 }
 
+/// The largest architecture file read for a space of `num_blocks` blocks: 1 MiB + 4 KiB per block,
+/// far more than a block's {"block": name, "op": name} takes. A file announcing 10⁹ blocks (at least
+/// 2 GB) is refused by its size before it is read or parsed.
+inline std::uint64_t architecture_file_limit(std::size_t num_blocks) noexcept {
+  return (std::uint64_t{1} << 20) + (std::uint64_t{4} << 10) * static_cast<std::uint64_t>(num_blocks);
+}
+
 template <SearchSpace S>
 Architecture load_architecture(const S& space, const std::filesystem::path& path) {
-  std::ifstream in(path);
-  if (!in) throw IoError(fmt::format("faunae::load_architecture(): cannot open '{}'", path.string()));
+  const std::string text = read_file(path, "faunae::load_architecture()", architecture_file_limit(space.num_blocks()));
   nlohmann::json j;
   try {
-    j = nlohmann::json::parse(in);
+    j = nlohmann::json::parse(text);
   } catch (const nlohmann::json::exception& e) {  // parse_error, or out_of_range for a number like 1e999
     throw IoError(fmt::format("faunae::load_architecture(): '{}' is not valid JSON: {}", path.string(), e.what()));
   }

@@ -55,8 +55,12 @@ inline void write_file_atomically(const std::filesystem::path& path, std::string
     }
     written += static_cast<std::size_t>(n);
   }
-  if (::fsync(fd) != 0 || ::close(fd) != 0) {
-    const int err = errno;
+  // close() even when fsync() failed: the descriptor must not leak in a search that goes on.
+  const bool synced = ::fsync(fd) == 0;
+  const int sync_err = errno;
+  const bool closed = ::close(fd) == 0;
+  if (!synced || !closed) {
+    const int err = synced ? errno : sync_err;
     ::unlink(tmp.c_str());
     throw IoError(fmt::format("faunae::write_file_atomically(): flushing '{}' failed: {}", tmp.string(),
                               std::strerror(err)));
@@ -87,9 +91,26 @@ inline void write_file_atomically(const std::filesystem::path& path, std::string
 #endif
 }
 
-inline std::string read_file(const std::filesystem::path& path, std::string_view where) {
+/// Bytes of physical memory, or 0 where the system cannot tell: no size read from a file may ask for
+/// more than this.
+inline std::uint64_t physical_memory_bytes() noexcept {
+#if defined(FAUNAE_HAVE_POSIX_IO) && defined(_SC_PHYS_PAGES)
+  const long pages = ::sysconf(_SC_PHYS_PAGES), page = ::sysconf(_SC_PAGE_SIZE);
+  if (pages > 0 && page > 0) return static_cast<std::uint64_t>(pages) * static_cast<std::uint64_t>(page);
+#endif
+  return 0;
+}
+
+/// The whole content of `path`. A regular file larger than `max_bytes` (0: the physical memory) is
+/// refused before anything is read or allocated, with an IoError naming it, its size and the limit.
+inline std::string read_file(const std::filesystem::path& path, std::string_view where, std::uint64_t max_bytes = 0) {
   std::ifstream in(path, std::ios::binary);
   if (!in) throw IoError(fmt::format("{}: cannot open '{}'", where, path.string()));
+  const std::uint64_t limit = max_bytes > 0 ? max_bytes : physical_memory_bytes();
+  std::error_code ec;
+  if (const std::uint64_t size = std::filesystem::file_size(path, ec); !ec && limit > 0 && size > limit)
+    throw IoError(fmt::format("{}: '{}' is {} bytes, more than the {} bytes {} (refused before reading it)", where,
+                              path.string(), size, limit, max_bytes > 0 ? "allowed for this file" : "of physical memory"));
   std::ostringstream buffer;
   buffer << in.rdbuf();
   if (in.bad()) throw IoError(fmt::format("{}: reading '{}' failed", where, path.string()));

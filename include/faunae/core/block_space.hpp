@@ -2,6 +2,7 @@
 // most users need; also the validated snapshot that the search driver takes of any SearchSpace.
 #pragma once
 
+#include <algorithm>
 #include <atomic>
 #include <cmath>
 #include <cstdint>
@@ -48,6 +49,17 @@ class BlockSpace {
     check_architecture(initial_, "faunae::BlockSpace: the initial architecture α0");
   }
 
+  /// The same space with a model-size budget: an architecture is valid only if Σ_b MS(α_b) ≤
+  /// `max_size` (MS = op_size, eq. 2). Throws InvalidArgument if the budget is not finite and ≥ 0,
+  /// if no architecture fits (the smallest op of every block already exceeds it), or if α0 exceeds it.
+  BlockSpace with_max_size(double max_size) const {
+    BlockSpace out = *this;
+    out.max_size_ = max_size;
+    out.check_budget();
+    out.check_architecture(out.initial_, "faunae::BlockSpace::with_max_size(): the initial architecture α0");
+    return out;
+  }
+
   /// Snapshot of any SearchSpace, checked the same way. `is_valid` is forwarded to `space`, which
   /// must therefore outlive the snapshot if it has cross-block rules (pass `keep_validity = false`
   /// to drop them).
@@ -67,7 +79,11 @@ class BlockSpace {
     }
     Validity validity;
     if (keep_validity) validity = [&space](const Architecture& a) { return static_cast<bool>(space.is_valid(a)); };
-    return BlockSpace(std::move(blocks), space.initial_architecture(), std::move(validity));
+    BlockSpace out(std::move(blocks), space.initial_architecture(), std::move(validity));
+    if constexpr (HasSizeBudget<S>) {
+      if (const std::optional<double> budget = space.max_size()) return out.with_max_size(*budget);
+    }
+    return out;
   }
 
   // --- SearchSpace ---------------------------------------------------------------------------
@@ -81,15 +97,24 @@ class BlockSpace {
     if (a.size() != blocks_.size()) return false;
     for (std::size_t b = 0; b < a.size(); ++b)
       if (a[b] >= blocks_[b].ops.size()) return false;
+    if (max_size_ && size_of(a) > *max_size_) return false;
     return !validity_ || validity_(a);
   }
   std::string_view block_name(std::size_t b) const { return blocks_.at(b).name; }
+  /// The model-size budget (see with_max_size), if any.
+  std::optional<double> max_size() const noexcept { return max_size_; }
 
   // --- extras ----------------------------------------------------------------------------------
   /// Identifies the content: equal ids mean equal blocks, ops and sizes (copies keep the id; every
   /// constructed space gets a new one). Lets policies key caches on the space cheaply.
   std::uint64_t content_id() const noexcept { return id_; }
   const std::vector<Block>& blocks() const noexcept { return blocks_; }
+  /// Σ_b MS(α_b): the model size of `a` as the sum of its ops' sizes (`a` must fit the space).
+  double size_of(const Architecture& a) const {
+    double total = 0.0;
+    for (std::size_t b = 0; b < a.size(); ++b) total += blocks_.at(b).ops.at(a[b]).size;
+    return total;
+  }
   /// The largest |Ω^i| over all blocks (M of the paper when every block has the same ops).
   std::size_t max_ops() const noexcept {
     std::size_t m = 0;
@@ -112,6 +137,10 @@ class BlockSpace {
       if (a[b] >= blocks_[b].ops.size())
         throw InvalidArchitecture(fmt::format("{}: block {} ('{}') uses op index {}, the block has {} ops", where,
                                               b, blocks_[b].name, a[b], blocks_[b].ops.size()));
+    if (max_size_ && size_of(a) > *max_size_)
+      throw InvalidArchitecture(fmt::format("{}: {} has model size {} (Σ of its ops' sizes), above the space's "
+                                            "max_size {}",
+                                            where, a.to_string(), size_of(a), *max_size_));
     if (validity_ && !validity_(a))
       throw InvalidArchitecture(fmt::format("{}: {} is rejected by the search space's is_valid()", where,
                                             a.to_string()));
@@ -146,6 +175,23 @@ class BlockSpace {
     }
   }
 
+  void check_budget() const {
+    if (!max_size_) return;
+    if (!std::isfinite(*max_size_) || *max_size_ < 0.0)
+      throw InvalidArgument(fmt::format("faunae::BlockSpace::with_max_size(): max_size must be finite and >= 0, got {}",
+                                        *max_size_));
+    double smallest = 0.0;
+    for (const Block& block : blocks_) {
+      double m = block.ops.front().size;
+      for (const Op& op : block.ops) m = std::min(m, op.size);
+      smallest += m;
+    }
+    if (smallest > *max_size_)
+      throw InvalidArgument(fmt::format("faunae::BlockSpace::with_max_size(): no architecture fits max_size {}: the "
+                                        "smallest op of every block already adds up to {}",
+                                        *max_size_, smallest));
+  }
+
   static std::uint64_t next_id() noexcept {
     static std::atomic<std::uint64_t> counter{0};
     return ++counter;
@@ -154,6 +200,7 @@ class BlockSpace {
   std::vector<Block> blocks_;
   Architecture initial_;
   Validity validity_;
+  std::optional<double> max_size_;
   std::uint64_t id_ = 0;
 };
 

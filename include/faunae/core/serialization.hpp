@@ -87,11 +87,16 @@ BlockOpTable<T> table_from_json(const nlohmann::json& j, std::string_view where,
   if (!j.is_array()) throw IoError(fmt::format("faunae: {}: expected an array of rows", where));
   const auto rows = static_cast<Eigen::Index>(j.size());
   const auto cols = rows > 0 && j[0].is_array() ? static_cast<Eigen::Index>(j[0].size()) : 0;
-  BlockOpTable<T> t(rows, cols);
+  // Every row is checked before the rows × cols table is allocated: one long first row over many
+  // empty ones would otherwise ask for far more memory than the file holds.
   for (Eigen::Index r = 0; r < rows; ++r) {
     const auto& row = j[static_cast<std::size_t>(r)];
     if (!row.is_array() || static_cast<Eigen::Index>(row.size()) != cols)
       throw IoError(fmt::format("faunae: {}: row {} is not an array of {} entries", where, r, cols));
+  }
+  BlockOpTable<T> t(rows, cols);
+  for (Eigen::Index r = 0; r < rows; ++r) {
+    const auto& row = j[static_cast<std::size_t>(r)];
     for (Eigen::Index c = 0; c < cols; ++c) t(r, c) = from_json(row[static_cast<std::size_t>(c)]);
   }
   return t;

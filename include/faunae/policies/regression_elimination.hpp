@@ -94,7 +94,12 @@ class RegressionElimination {
     return beta;
   }
 
-  std::vector<Elimination> select(const BlockSpace&, const SearchState& s) const {
+  std::vector<Elimination> select(const BlockSpace& space, const SearchState& s) const {
+    return select(space, s, s.stats.alive);
+  }
+
+  /// The same, choosing only among the ops marked in `removable` (see UcbElimination).
+  std::vector<Elimination> select(const BlockSpace&, const SearchState& s, const BlockOpTable<bool>& removable) const {
     const OpStatistics& stats = s.stats;
     const BlockOpTable<double> beta = effects(s);
     const auto cols = static_cast<OpIndex>(stats.alive.cols());
@@ -108,13 +113,14 @@ class RegressionElimination {
       std::optional<OpIndex> worst;
       double worst_score = -std::numeric_limits<double>::infinity();
       for (OpIndex k = 0; k < cols; ++k) {
-        if (!stats.is_alive(b, k)) continue;
+        if (!stats.is_alive(b, k) || !removable(Eigen::Index(b), Eigen::Index(k))) continue;
         const double w = score(k);
         if (!worst || w > worst_score) {
           worst = k;
           worst_score = w;
         }
       }
+      if (!worst) continue;
       Elimination e{b, *worst, worst_score, std::nullopt};
       if (*worst == s.current[b]) {
         double best = std::numeric_limits<double>::infinity();
@@ -137,5 +143,6 @@ class RegressionElimination {
 };
 
 static_assert(EliminationPolicy<RegressionElimination>);
+static_assert(detail::HasSelectRemovable<RegressionElimination>);
 
 }  // namespace faunae

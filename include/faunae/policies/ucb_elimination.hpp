@@ -57,7 +57,13 @@ class UcbElimination {
     return stats.loss(Eigen::Index(block), Eigen::Index(op)) - std::sqrt(2.0 * std::log(n) / static_cast<double>(sa));
   }
 
-  std::vector<Elimination> select(const BlockSpace&, const SearchState& s) const {
+  std::vector<Elimination> select(const BlockSpace& space, const SearchState& s) const {
+    return select(space, s, s.stats.alive);
+  }
+
+  /// The same, choosing only among the ops marked in `removable` (the search withholds the ops a
+  /// model-size budget needs); a block with no removable op keeps all its ops this round.
+  std::vector<Elimination> select(const BlockSpace&, const SearchState& s, const BlockOpTable<bool>& removable) const {
     std::vector<Elimination> out;
     const OpStatistics& stats = s.stats;
     for (std::size_t b = 0; b < stats.num_blocks(); ++b) {
@@ -65,13 +71,14 @@ class UcbElimination {
       std::optional<OpIndex> worst;
       double worst_w = -std::numeric_limits<double>::infinity();
       for (OpIndex k = 0; k < static_cast<OpIndex>(stats.alive.cols()); ++k) {
-        if (!stats.is_alive(b, k)) continue;
+        if (!stats.is_alive(b, k) || !removable(Eigen::Index(b), Eigen::Index(k))) continue;
         const double w = score(stats, b, k, s.evaluations);
         if (!worst || w > worst_w) {  // eq. (10): argmax_k w, first index on ties
           worst = k;
           worst_w = w;
         }
       }
+      if (!worst) continue;
       Elimination e{b, *worst, worst_w, std::nullopt};
       if (*worst == s.current[b]) {
         double best_w = std::numeric_limits<double>::infinity();
@@ -118,6 +125,7 @@ class NoElimination {
 };
 
 static_assert(EliminationPolicy<UcbElimination>);
+static_assert(detail::HasSelectRemovable<UcbElimination>);
 static_assert(EliminationPolicy<NoElimination>);
 
 }  // namespace faunae

@@ -13,6 +13,7 @@
 #pragma once
 
 #include <cmath>
+#include <exception>
 #include <filesystem>
 #include <limits>
 #include <optional>
@@ -135,15 +136,20 @@ class Search {
       evaluation = to_evaluation(evaluator.evaluate(record.evaluated));
     } catch (const std::exception& e) {
       state_.rng = rng_before;
-      throw EvaluationError(fmt::format(
+      // The evaluator's own exception stays reachable (std::rethrow_if_nested) for callers that
+      // handle its type, e.g. an out-of-memory error.
+      std::throw_with_nested(EvaluationError(fmt::format(
           "faunae::Search::step(): the evaluator threw at epoch {} on {}: {}; the search state is kept at epoch {}",
-          record.epoch, record.evaluated.to_string(), e.what(), state_.epoch));
+          record.epoch, record.evaluated.to_string(), e.what(), state_.epoch)));
+    } catch (...) {  // not a std::exception: passed on as it is, with the state as before the step
+      state_.rng = rng_before;
+      throw;
     }
     if (!std::isfinite(evaluation.loss)) {
       state_.rng = rng_before;
       throw EvaluationError(fmt::format(
-          "faunae::Search::step(): the evaluator returned a non-finite loss ({}) at epoch {} on {} (training "
-          "diverged?); the search state is kept at epoch {}",
+          "faunae::Search::step(): training diverged: the evaluator returned a non-finite loss ({}) at epoch {} on {}; "
+          "the search state is kept at epoch {}",
           evaluation.loss, record.epoch, record.evaluated.to_string(), state_.epoch));
     }
     record.loss = evaluation.loss;
@@ -296,8 +302,97 @@ class Search {
 
   void check_architecture(const Architecture& a, std::string_view where) const {
     table_.check_architecture(a, where);
-    if (!space_.is_valid(a))
+    if (!allowed(a))
       throw InvalidArchitecture(fmt::format("{}: {} is rejected by the search space's is_valid()", where, a.to_string()));
+  }
+
+  // The space's is_valid() and its model-size budget (the snapshot holds max_size(), if any).
+  bool allowed(const Architecture& a) const {
+    if (const auto budget = table_.max_size(); budget && table_.size_of(a) > *budget) return false;
+    return static_cast<bool>(space_.is_valid(a));
+  }
+
+  // The smallest size among the ops of block b alive in `alive`, leaving out op `except` if given.
+  double smallest_alive_size(const BlockOpTable<bool>& alive, std::size_t b, std::optional<OpIndex> except = {}) const {
+    double m = std::numeric_limits<double>::infinity();
+    for (OpIndex k = 0; k < table_.num_ops(b); ++k)
+      if (alive(Eigen::Index(b), Eigen::Index(k)) && k != except) m = std::min(m, table_.op_size(b, k));
+    return m;
+  }
+
+  // The elimination policy's choice. Under a model-size budget, eliminations must leave an
+  // architecture within the budget reachable: Σ_b (smallest alive op of block b) ≤ max_size. Taken
+  // block by block in the policy's order, a removal that would break this makes the search withhold
+  // the ops whose removal raises that block's smallest size, and ask the policy again through its
+  // detected hook `select(space, state, removable)`. Each round withholds at least one op, and a block
+  // with two ops or more always keeps a removable one, so this ends.
+  std::vector<Elimination> select_eliminations() {
+    const auto budget = table_.max_size();
+    if (!budget) return elimination_.select(table_, state_);
+    const BlockOpTable<bool>& alive_now = state_.stats.alive;
+    BlockOpTable<bool> removable = alive_now;
+    for (;;) {
+      std::vector<Elimination> chosen;
+      if constexpr (detail::HasSelectRemovable<Elimination_>) chosen = elimination_.select(table_, state_, removable);
+      else chosen = elimination_.select(table_, state_);
+      double reachable = 0.0;  // Σ_b smallest alive size after the removals taken so far
+      for (std::size_t b = 0; b < table_.num_blocks(); ++b) reachable += smallest_alive_size(alive_now, b);
+      bool feasible = true;
+      for (const Elimination& e : chosen) {
+        if (e.block >= table_.num_blocks() || e.op >= table_.num_ops(e.block)) break;  // eliminate() reports it
+        const double before = smallest_alive_size(alive_now, e.block);
+        const double after = smallest_alive_size(alive_now, e.block, e.op);
+        if (reachable - before + after <= *budget) {
+          reachable += after - before;
+          continue;
+        }
+        if constexpr (!detail::HasSelectRemovable<Elimination_>) {
+          throw InvalidArgument(fmt::format(
+              "faunae::Search::step(): at epoch {} the elimination policy removes op {} of block {}, after which no "
+              "architecture within the space's max_size {} is reachable; the policy has no select(space, state, "
+              "removable) through which the search could keep that op",
+              state_.epoch, e.op, e.block, *budget));
+        } else {
+          for (OpIndex k = 0; k < table_.num_ops(e.block); ++k)
+            if (smallest_alive_size(alive_now, e.block, k) > before) removable(Eigen::Index(e.block), Eigen::Index(k)) = false;
+          feasible = false;
+          break;
+        }
+      }
+      if (feasible) return chosen;
+    }
+  }
+
+  // Brings an architecture over the model-size budget back within it after an elimination: moves,
+  // one block at a time, to a smaller alive op, the one with the lowest smoothed loss first (eq. 4;
+  // never sampled last; ties: the larger saving, then the lower block). Ends within the budget, since
+  // select_eliminations() kept the smallest ops reachable.
+  void shrink_to_budget(Architecture& next, const BlockOpTable<bool>& alive, std::vector<Elimination>& chosen) const {
+    const auto budget = table_.max_size();
+    if (!budget) return;
+    auto loss_of = [&](std::size_t b, OpIndex k) {
+      const double l = state_.stats.loss(Eigen::Index(b), Eigen::Index(k));
+      return std::isnan(l) ? std::numeric_limits<double>::infinity() : l;
+    };
+    while (table_.size_of(next) > *budget) {
+      std::optional<std::pair<std::size_t, OpIndex>> best;
+      for (std::size_t b = 0; b < next.size(); ++b)
+        for (OpIndex k = 0; k < table_.num_ops(b); ++k) {
+          if (!alive(Eigen::Index(b), Eigen::Index(k)) || table_.op_size(b, k) >= table_.op_size(b, next[b])) continue;
+          if (!best) {
+            best = {b, k};
+            continue;
+          }
+          const auto [bb, bk] = *best;
+          const double saving = table_.op_size(b, next[b]) - table_.op_size(b, k);
+          const double best_saving = table_.op_size(bb, next[bb]) - table_.op_size(bb, bk);
+          if (loss_of(b, k) < loss_of(bb, bk) || (loss_of(b, k) == loss_of(bb, bk) && saving > best_saving)) best = {b, k};
+        }
+      if (!best) break;  // cannot happen when the smallest ops are reachable; the caller reports it
+      next[best->first] = best->second;
+      for (Elimination& e : chosen)
+        if (e.block == best->first && e.replacement) e.replacement = best->second;
+    }
   }
 
   Proposal propose() {
@@ -310,7 +405,7 @@ class Search {
         if (p.architecture[b] >= table_.num_ops(b) || !state_.stats.is_alive(b, p.architecture[b]))
           throw std::logic_error(fmt::format(
               "faunae::Search: the mutation policy proposed op {} for block {}, which is not an alive op", p.architecture[b], b));
-      if (space_.is_valid(p.architecture)) return p;
+      if (allowed(p.architecture)) return p;
     }
     throw InvalidArgument(fmt::format("faunae::Search::step(): no valid architecture in {} proposals at epoch {}; the "
                                       "search space's is_valid() rejects what the mutation policy draws",
@@ -354,7 +449,7 @@ class Search {
       if (m.accepted) next[b] = to;
       record.mutations.push_back(m);
     }
-    if (!record.mutations.empty() && !space_.is_valid(next)) {
+    if (!record.mutations.empty() && !allowed(next)) {
       // Per-block decisions can combine into an architecture the space forbids: keep α_{n−1}.
       record.reverted_as_invalid = true;
       for (auto& m : record.mutations) m.accepted = false;
@@ -365,7 +460,7 @@ class Search {
 
   // eq. (10): Ω^i ← Ω^i − {selected op}; the block's current op moves to the named replacement.
   void eliminate(EpochRecord& record) {
-    std::vector<Elimination> chosen = elimination_.select(table_, state_);
+    std::vector<Elimination> chosen = select_eliminations();
     Architecture next = state_.current;
     BlockOpTable<bool> alive = state_.stats.alive;
     std::vector<bool> seen(table_.num_blocks(), false);
@@ -390,7 +485,8 @@ class Search {
         e.replacement.reset();
       }
     }
-    if (!space_.is_valid(next)) repair_after_elimination(next, alive, chosen);
+    shrink_to_budget(next, alive, chosen);
+    if (!allowed(next)) repair_after_elimination(next, alive, chosen);
     state_.stats.alive = std::move(alive);
     state_.current = std::move(next);
     state_.epochs_since_elimination = 0;
@@ -416,7 +512,7 @@ class Search {
       for (OpIndex k : candidates) {
         Architecture trial = next;
         trial[b] = k;
-        if (space_.is_valid(trial)) {
+        if (allowed(trial)) {
           next = std::move(trial);
           e.replacement = k;
           return;
