@@ -136,3 +136,27 @@ TEST_CASE("a policy without select(space, state, removable) stops with a clear e
   CHECK(result.finished);
   CHECK(space.size_of(result.architecture) <= 10.0);
 }
+
+TEST_CASE("a checkpoint under a budget resumes to the same result, and not under another budget", "[budget][checkpoint]") {
+  const BlockSpace free_space = synthetic_space(5, 5);
+  const BlockSpace space = free_space.with_max_size(50.0);
+  const BlockSpace other = free_space.with_max_size(60.0);
+  TempDir dir;
+  const auto path = dir / "search.ckpt";
+  BiggerIsBetter evaluator{&space};
+  Search<BlockSpace> uninterrupted(space, {.seed = 9}, faunae::FaunaeMutation(), UcbElimination(2));
+  const auto expected = uninterrupted.run(evaluator);
+
+  Search<BlockSpace> first(space, {.seed = 9}, faunae::FaunaeMutation(), UcbElimination(2));
+  faunae::StopAfter stop(17);
+  first.run(evaluator, stop);
+  first.save(path);
+  Search<BlockSpace> wrong(other, {.seed = 9}, faunae::FaunaeMutation(), UcbElimination(2));
+  REQUIRE_THROWS_MATCHES(wrong.load(path), faunae::IoError, What(Contains("max_size")));
+  Search<BlockSpace> resumed(space, {.seed = 9}, faunae::FaunaeMutation(), UcbElimination(2));
+  resumed.load(path);
+  const auto result = resumed.run(evaluator);
+  CHECK(result.architecture == expected.architecture);
+  CHECK(result.history.size() == expected.history.size());
+  CHECK(faunae::detail::state_to_json(resumed.state()) == faunae::detail::state_to_json(uninterrupted.state()));
+}

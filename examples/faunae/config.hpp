@@ -16,6 +16,7 @@
 #include <cmath>
 #include <cstdint>
 #include <filesystem>
+#include <optional>
 #include <set>
 #include <string>
 #include <string_view>
@@ -60,6 +61,8 @@ struct SearchConfig {
   double lr = 0.03, momentum = 0.9, weight_decay = 1e-4, tau = 0.2, m = 0.99;
   double epsilon = 0.5, lambda1 = 0.9, lambda2 = 0.3;
   std::int64_t head_hidden = 512, head_out = 128;
+  /// Budget on the evolved network's parameters: "alpha0" (at most α0's), "none", or a number.
+  std::string max_params = "alpha0";
 };
 
 struct TrainConfig {
@@ -133,6 +136,12 @@ class Reader {
     }
   }
 
+  /// The raw value of `key`, or nullptr if absent (for keys that take more than one type).
+  const nlohmann::json* raw(std::string_view key) {
+    seen_.insert(std::string(key));
+    return j_.contains(key) ? &j_.at(std::string(key)) : nullptr;
+  }
+
   /// A sub-object (absent: empty).
   nlohmann::json object(std::string_view key) {
     seen_.insert(std::string(key));
@@ -165,6 +174,24 @@ inline void one_of(std::string_view key, const std::string& value, std::initiali
 }
 
 }  // namespace detail
+
+/// search.max_params: std::nullopt for "none", 0 for "alpha0" (resolved once α0 is known), else the
+/// number of parameters (> 0).
+inline std::optional<double> parse_max_params(const std::string& text) {
+  if (text == "none") return std::nullopt;
+  if (text == "alpha0") return 0.0;
+  double v = 0.0;
+  std::size_t used = 0;
+  try {
+    v = std::stod(text, &used);
+  } catch (const std::exception&) {
+    used = 0;
+  }
+  if (used != text.size() || !std::isfinite(v) || v <= 0.0)
+    throw InvalidArgument(fmt::format("config: 'search.max_params' must be alpha0, none or a positive number of parameters, "
+                                      "got {}", text));
+  return v;
+}
 
 /// Parses and validates a configuration (every key optional; defaults above).
 inline Config config_from_json(const nlohmann::json& j) {
@@ -236,6 +263,12 @@ inline Config config_from_json(const nlohmann::json& j) {
     r.read("lambda2", s.lambda2);
     r.read("head_hidden", s.head_hidden);
     r.read("head_out", s.head_out);
+    if (const nlohmann::json* v = r.raw("max_params")) {
+      if (v->is_string()) s.max_params = v->get<std::string>();
+      else if (v->is_number()) s.max_params = fmt::format("{}", v->get<double>());
+      else s.max_params = v->dump();
+      parse_max_params(s.max_params);  // validates
+    }
     r.finish();
     require(s.epochs_per_op >= 1 && s.epochs_per_op <= 1000, "search.epochs_per_op", "in [1, 1000]", s.epochs_per_op);
     require(s.max_epochs >= 0, "search.max_epochs", ">= 0 (0 = until one op per block is left)", s.max_epochs);
@@ -332,7 +365,7 @@ inline nlohmann::json config_to_json(const Config& c) {
             {"lr", c.search.lr},                       {"momentum", c.search.momentum},      {"weight_decay", c.search.weight_decay},
             {"tau", c.search.tau},                     {"m", c.search.m},                    {"epsilon", c.search.epsilon},
             {"lambda1", c.search.lambda1},             {"lambda2", c.search.lambda2},        {"head_hidden", c.search.head_hidden},
-            {"head_out", c.search.head_out}}},
+            {"head_out", c.search.head_out},           {"max_params", c.search.max_params}}},
           {"train",
            {{"epochs", c.train.epochs},
             {"batch_size", c.train.batch_size},
@@ -354,6 +387,13 @@ inline void apply_override(nlohmann::json& j, std::string_view assignment) {
   const auto eq = assignment.find('=');
   if (eq == std::string_view::npos || eq == 0)
     throw InvalidArgument(fmt::format("--set: expects section.key=value, got '{}'", assignment));
+  // A configuration file cannot hold invalid UTF-8 (the JSON parser refuses it); neither may --set,
+  // whose key and string values go into the same JSON (and into error messages that dump it).
+  try {
+    (void)nlohmann::json(std::string(assignment)).dump();
+  } catch (const nlohmann::json::type_error&) {
+    throw InvalidArgument(fmt::format("--set: '{}' is not valid UTF-8", assignment));
+  }
   const std::string key(assignment.substr(0, eq)), text(assignment.substr(eq + 1));
   nlohmann::json value;
   try {

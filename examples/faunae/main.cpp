@@ -146,7 +146,8 @@ Architecture initial_architecture(const Config& c, const Net& supernet) {
     faunae::Rng rng(c.seed ^ 0xa1fa0ULL);
     return faunae::detail::sample_uniform(any, rng, "config: initial = random");
   }
-  const auto text = faunae::read_file(c.initial, fmt::format("config: 'initial' = '{}'", c.initial));
+  const auto text = faunae::read_file(c.initial, fmt::format("config: 'initial' = '{}'", c.initial),
+                                      faunae::architecture_file_limit(any.num_blocks()));
   try {
     return faunae::architecture_from_json(any, nlohmann::json::parse(text));
   } catch (const nlohmann::json::exception& e) {
@@ -186,6 +187,31 @@ nlohmann::json space_summary(const Config& c, const faunae::BlockSpace& space) {
   return out;
 }
 
+/// The space of the run: the supernet's blocks and ops, α0, and search.max_params as a model-size
+/// budget on Σ of the ops' parameters (the network's parameters minus the fixed stem and cell parts).
+template <class Net>
+faunae::BlockSpace run_space(const Config& c, const Net& net, const Architecture& alpha0) {
+  const faunae::BlockSpace space = net->space(alpha0);
+  const std::optional<double> max_params = faunae::program::parse_max_params(c.search.max_params);
+  if (!max_params) return space;
+  // parameters(a) = fixed + Σ_b op_size(b, a_b): the op sizes are the blocks' parameter counts.
+  const double fixed = static_cast<double>(net->parameters(alpha0)) - space.size_of(alpha0);
+  const Architecture first(std::vector<faunae::OpIndex>(space.num_blocks(), 0));
+  if (space.is_valid(first) && static_cast<double>(net->parameters(first)) - space.size_of(first) != fixed)
+    throw std::logic_error("faunae: the space's op sizes do not add up to the network's parameters; search.max_params cannot be used");
+  const double budget = *max_params == 0.0 ? static_cast<double>(net->parameters(alpha0)) : *max_params;
+  if (budget < fixed)
+    throw faunae::InvalidArgument(fmt::format("config: 'search.max_params' = {} is below the {} parameters that every network "
+                                              "of this space has (stem and fixed parts)",
+                                              c.search.max_params, fixed));
+  try {
+    return space.with_max_size(budget - fixed);
+  } catch (const faunae::InvalidArgument& e) {
+    throw faunae::InvalidArgument(fmt::format("config: 'search.max_params' = {} ({} parameters): {}", c.search.max_params,
+                                              budget, e.what()));
+  }
+}
+
 template <class Net>
 int search(const Config& c, const fs::path& run, bool resume, bool quiet) {
   const auto net_options = options_of<Net>(c);
@@ -193,7 +219,7 @@ int search(const Config& c, const fs::path& run, bool resume, bool quiet) {
   torch::manual_seed(c.seed);
   const Net probe(net_options);
   const Architecture alpha0 = initial_architecture(c, probe);
-  const faunae::BlockSpace space = probe->space(alpha0);
+  const faunae::BlockSpace space = run_space(c, probe, alpha0);
 
   // Unlabeled images: 90/10 (data.validation_fraction) into training and held-out validation.
   const auto images = without_labels(load_training_images(c));
@@ -290,7 +316,8 @@ template <class Net>
 std::vector<std::pair<std::string, Architecture>> compared_architectures(const Config& c, const fs::path& run, const Net& probe,
                                                                          const std::vector<std::string>& which) {
   const auto summary = read_json(run / "search.json", "run `faunae search` first");
-  const auto space = probe->space(Architecture(summary["initial"]["architecture"].get<std::vector<faunae::OpIndex>>()));
+  // The random architecture obeys the same budget as the search (search.max_params).
+  const auto space = run_space(c, probe, Architecture(summary["initial"]["architecture"].get<std::vector<faunae::OpIndex>>()));
   std::vector<std::pair<std::string, Architecture>> out;
   for (const auto& name : which) {
     if (name == "evolved") out.emplace_back(name, Architecture(summary["found"]["architecture"].get<std::vector<faunae::OpIndex>>()));

@@ -53,6 +53,8 @@ assert whole["found"] == resumed["found"], (whole["found"], resumed["found"])
 assert strip(whole["history"]) == strip(resumed["history"]), "histories differ"
 assert whole["alive"] == resumed["alive"]
 print("same architecture and history:", whole["found"]["ops"])
+# search.max_params defaults to alpha0: the evolved network is no larger than α0.
+assert whole["found"]["params"] <= whole["initial"]["params"], (whole["found"]["params"], whole["initial"]["params"])
 PY
 
 # A bad key is refused, naming it; nothing is written over the run.
@@ -64,4 +66,8 @@ if "$faunae" search --run "$work/bad" --config "$work/tiny.json" --set search.ba
   echo "FAIL: queue_size 64 with batch 15 was accepted"; exit 1
 fi
 grep -q "search.queue_size" "$work/bad.out" || { echo "FAIL: message"; cat "$work/bad.out"; exit 1; }
+if "$faunae" search --run "$work/bad" --config "$work/tiny.json" --set search.max_params=big > "$work/bad.out" 2>&1; then
+  echo "FAIL: search.max_params=big was accepted"; exit 1
+fi
+grep -q "'search.max_params' must be alpha0, none or a positive number" "$work/bad.out" || { echo "FAIL: message"; cat "$work/bad.out"; exit 1; }
 echo PASS

@@ -195,7 +195,8 @@ class Search {
         save(options_.checkpoint, evaluator);
       } catch (const IoError& e) {
         throw IoError(fmt::format("faunae::Search::step(): epoch {} is complete in memory, but its checkpoint could not "
-                                  "be written (the previous checkpoint is intact; save() again or run() on): {}",
+                                  "be written; the previous checkpoint is intact (resume from it, or save() or run() again once the "
+                                  "disk is writable): {}",
                                   done.epoch, e.what()));
       }
 
@@ -531,6 +532,7 @@ class Search {
     if constexpr (detail::HasConfig<Mutation>) c["mutation"] = mutation_.config();
     if constexpr (detail::HasConfig<Elimination_>) c["elimination"] = elimination_.config();
     if (options_.initial) c["initial"] = options_.initial->ops();
+    if (const auto budget = table_.max_size()) c["max_size"] = *budget;  // a resume under another budget is refused
     return c;
   }
 
