@@ -1,8 +1,11 @@
 // Ready-made hooks: a JSON-lines logger, a console progress display, and a stop condition.
 #pragma once
 
+#include <cerrno>
 #include <chrono>
+#include <cstdint>
 #include <cstdio>
+#include <cstring>
 #include <filesystem>
 #include <fstream>
 #include <ostream>
@@ -20,11 +23,16 @@ namespace faunae {
 
 /// Writes one JSON object per epoch (the full EpochRecord plus the ops left per block) to a stream or
 /// a file opened in append mode, flushed after every line so that a killed run keeps its log.
+/// Opening a file whose last line was cut short (a crash or a full disk in the middle of a line)
+/// drops that partial line first, so that the next line does not run into it.
 class JsonLinesLogger {
  public:
   explicit JsonLinesLogger(std::ostream& out) : out_(&out) {}
-  explicit JsonLinesLogger(const std::filesystem::path& path) : file_(path, std::ios::app), out_(&file_) {
+  explicit JsonLinesLogger(const std::filesystem::path& path) : path_(path) {
+    drop_partial_last_line(path);
+    file_.open(path, std::ios::app);
     if (!file_) throw IoError(fmt::format("faunae::JsonLinesLogger: cannot open '{}' for appending", path.string()));
+    out_ = &file_;
   }
 
   void on_epoch(const EpochRecord& record, const SearchState& state) {
@@ -33,14 +41,46 @@ class JsonLinesLogger {
     for (std::size_t b = 0; b < state.stats.num_blocks(); ++b) left.push_back(state.stats.ops_left(b));
     line["ops_left"] = std::move(left);
     line["evaluations"] = state.evaluations;
+    errno = 0;
     *out_ << line.dump() << '\n';
     out_->flush();
-    if (!*out_) throw IoError("faunae::JsonLinesLogger: writing the log failed (disk full?)");
+    if (!*out_) {
+      const int err = errno;
+      throw IoError(fmt::format("faunae::JsonLinesLogger: writing the log{} failed at epoch {}: {}",
+                                path_.empty() ? std::string() : " '" + path_.string() + "'", record.epoch,
+                                err != 0 ? std::strerror(err) : "stream error"));
+    }
   }
 
  private:
+  static void drop_partial_last_line(const std::filesystem::path& path) {
+    std::error_code ec;
+    const auto size = std::filesystem::file_size(path, ec);
+    if (ec || size == 0) return;
+    std::ifstream in(path, std::ios::binary);
+    // Only the tail is read: the last newline is normally within the last line's length.
+    std::uintmax_t keep = 0;
+    for (std::uintmax_t chunk = 4096;; chunk *= 4) {
+      const std::uintmax_t from = size > chunk ? size - chunk : 0;
+      std::string tail(static_cast<std::size_t>(size - from), '\0');
+      in.seekg(static_cast<std::streamoff>(from));
+      in.read(tail.data(), static_cast<std::streamsize>(tail.size()));
+      if (!in) throw IoError(fmt::format("faunae::JsonLinesLogger: cannot read '{}'", path.string()));
+      if (tail.back() == '\n') return;
+      if (const auto nl = tail.rfind('\n'); nl != std::string::npos) {
+        keep = from + nl + 1;
+        break;
+      }
+      if (from == 0) break;  // one line and no newline: all of it is the cut line
+    }
+    in.close();
+    std::filesystem::resize_file(path, keep, ec);
+    if (ec) throw IoError(fmt::format("faunae::JsonLinesLogger: cannot drop the cut last line of '{}': {}", path.string(), ec.message()));
+  }
+
+  std::filesystem::path path_;
   std::ofstream file_;
-  std::ostream* out_;
+  std::ostream* out_ = nullptr;
 };
 
 /// A one-line progress display for a terminal: epoch, ops left, loss, elapsed and remaining time.
