@@ -31,6 +31,7 @@
 #include <fmt/ranges.h>
 #include <torch/torch.h>
 
+#include "faunae/core/atomic_file.hpp"
 #include "faunae/core/error.hpp"
 
 namespace faunae::torch_backend {
@@ -78,9 +79,29 @@ class KeyQueue {
     constexpr std::string_view where = "faunae::torch_backend::KeyQueue";
     if (size < 1) throw InvalidArgument(fmt::format("{}: the queue size K must be positive, got {}", where, size));
     if (dim < 1) throw InvalidArgument(fmt::format("{}: the key dimension D must be positive, got {}", where, dim));
+    // The keys are made on the CPU (then moved to `device`): refuse a queue the host cannot hold
+    // before allocating it.
+    const std::uint64_t memory = physical_memory_bytes();
+    if (const std::uint64_t bytes = queue_bytes(size, dim); memory > 0 && bytes > memory)
+      throw InvalidArgument(fmt::format("{}: a queue of K = {} keys of dimension D = {} needs {} bytes, more than the {} bytes of "
+                                        "physical memory",
+                                        where, size, dim, bytes, memory));
     torch::NoGradGuard no_grad;
     const auto init = gen.defined() ? torch::randn({size, dim}, gen, torch::kFloat) : torch::randn({size, dim}, torch::kFloat);
-    keys_ = torch::nn::functional::normalize(init, torch::nn::functional::NormalizeFuncOptions().dim(1)).to(device);
+    try {
+      keys_ = torch::nn::functional::normalize(init, torch::nn::functional::NormalizeFuncOptions().dim(1)).to(device);
+    } catch (const c10::Error& e) {  // e.g. out of memory on the GPU
+      throw InvalidArgument(fmt::format("{}: the queue of K = {} keys of dimension D = {} ({} bytes) does not fit on {}: {}", where, size,
+                                        dim, queue_bytes(size, dim), device.str(), std::string(e.what_without_backtrace()).substr(0, 300)));
+    }
+  }
+
+  /// Bytes of a K × D queue of float keys (saturating: never wraps around).
+  static std::uint64_t queue_bytes(std::int64_t size, std::int64_t dim) noexcept {
+    if (size <= 0 || dim <= 0) return 0;
+    const auto k = static_cast<std::uint64_t>(size), d = static_cast<std::uint64_t>(dim);
+    constexpr std::uint64_t max = ~std::uint64_t{0};
+    return k > max / d / sizeof(float) ? max : k * d * sizeof(float);
   }
 
   /// Writes `keys` (B×D, B dividing K) at the pointer and advances it by B, modulo K.

@@ -76,6 +76,11 @@ struct MocoOptions {
     if (queue_size % batch_size != 0)
       throw InvalidArgument(fmt::format("{}: the queue size K = {} must be a multiple of the batch size, got a batch of {}", where, queue_size,
                                         batch_size));
+    if (const std::uint64_t bytes = KeyQueue::queue_bytes(queue_size, head_out), memory = physical_memory_bytes();
+        memory > 0 && bytes > memory)
+      throw InvalidArgument(fmt::format("{}: MocoOptions::queue_size = {} keys of head_out = {} floats need {} bytes, more than the {} "
+                                        "bytes of physical memory",
+                                        where, queue_size, head_out, bytes, memory));
     if ((batch_size / world_size) % shuffle_groups != 0)
       throw InvalidArgument(fmt::format("{}: the batch size per process {} must be a multiple of shuffle_groups, got {}", where,
                                         batch_size / world_size, shuffle_groups));
@@ -122,14 +127,13 @@ class MocoLearner {
  public:
   /// `student` is used as it is (its weights are trained in place); the teacher starts as a copy.
   MocoLearner(Net student, MocoOptions options, Comm comm = {})
-      : o_(std::move(options)), comm_(std::move(comm)), student_(std::move(student)), teacher_(detail::twin(student_)),
+      : o_(checked(std::move(options), comm.world_size())), comm_(std::move(comm)), student_(std::move(student)), teacher_(detail::twin(student_)),
         student_head_(ContrastiveHeadOptions(student_->feature_dim()).hidden(o_.head_hidden).out(o_.head_out)),
         teacher_head_(ContrastiveHeadOptions(student_->feature_dim()).hidden(o_.head_hidden).out(o_.head_out)),
         queue_(o_.queue_size, o_.head_out, make_generator(o_.seed), o_.device),
         gen_(make_generator(o_.seed + 1 + 7919ULL * static_cast<std::uint64_t>(comm_.rank()))),
         scaler_(o_.device, o_.precision == Precision::fp16) {
     constexpr std::string_view where = "faunae::torch_backend::MocoLearner";
-    o_.check(where, comm_.world_size());
     for (torch::nn::Module* m : modules()) m->to(o_.device);
     if (o_.channels_last && o_.device.is_cuda())
       for (torch::nn::Module* m : modules()) to_channels_last(*m);
@@ -360,6 +364,12 @@ class MocoLearner {
       if (!it->second.sizes().equals(t.sizes()))
         throw IoError(fmt::format("{}: '{}' has shape {} in the file, {} here", where, name, it->second.sizes().vec(), t.sizes().vec()));
     }
+  }
+
+  // Checked before any member is built: a bad option (a queue larger than memory) allocates nothing.
+  static MocoOptions checked(MocoOptions o, int world_size) {
+    o.check("faunae::torch_backend::MocoLearner", world_size);
+    return o;
   }
 
   MocoOptions o_;
