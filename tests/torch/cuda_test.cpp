@@ -8,8 +8,13 @@
 #include <filesystem>
 
 #include "catch_torch.hpp"
+#include "fixtures.hpp"
 
 using namespace faunae::torch_backend;
+
+using faunae_test::random_images;
+using faunae_test::TempDir;
+using faunae_test::tiny_space;
 
 namespace {
 
@@ -17,22 +22,6 @@ bool have_cuda() {
   if (torch::cuda::is_available()) return true;
   WARN("no CUDA device: this case checks nothing here (scripts/gpu-check.sh runs it on a GPU)");
   return false;
-}
-
-ResNetSpaceOptions tiny_space() {
-  ResNetSpaceOptions space;
-  space.blocks_per_stage = {1, 2};
-  space.width = 0.125;
-  space.ops = {"conv3", "sa_k3r2", "identity"};
-  return space;
-}
-
-ImageDataset random_images(std::int64_t n, std::uint64_t seed) {
-  auto gen = make_generator(seed);
-  ImageDataset d;
-  d.images = torch::randint(0, 256, {n, 1, 28, 28}, gen, torch::kLong).to(torch::kUInt8);
-  d.name = "random";
-  return d;
 }
 
 ContrastiveEvaluatorOptions tiny_options(torch::Device device) {

@@ -28,12 +28,17 @@
 
 #include "catch_torch.hpp"
 #include "what_matcher.hpp"
+#include "fixtures.hpp"
 
 extern char** environ;
 
 using namespace faunae::torch_backend;
 using Catch::Matchers::Contains;
 using faunae_test::What;
+
+using faunae_test::random_images;
+using faunae_test::TempDir;
+using faunae_test::tiny_space;
 
 namespace {
 
@@ -85,15 +90,6 @@ int free_port() {
   ::close(fd);
   return ntohs(address.sin_port);
 }
-
-struct TempDir {
-  std::filesystem::path path;
-  explicit TempDir(const std::string& name) : path(std::filesystem::temp_directory_path() / name) {
-    std::filesystem::remove_all(path);
-    std::filesystem::create_directories(path);
-  }
-  ~TempDir() { std::filesystem::remove_all(path); }
-};
 
 /// What each rank of a worker group left: its exit status, its log and its report.
 struct Rank {
@@ -183,14 +179,6 @@ std::vector<Rank> run_workers(int world, const std::filesystem::path& dir, const
     if (std::filesystem::exists(report)) ranks[r].report = nlohmann::json::parse(read_text(report));
   }
   return ranks;
-}
-
-ResNetSpaceOptions tiny_space() {
-  ResNetSpaceOptions space;
-  space.blocks_per_stage = {1, 2};
-  space.width = 0.125;
-  space.ops = {"conv3", "sa_k3r2", "identity"};
-  return space;
 }
 
 }  // namespace

@@ -28,26 +28,15 @@
 #include <faunae/search/search.hpp>
 #include <faunae/torch/contrastive_evaluator.hpp>
 #include <faunae/torch/distributed.hpp>
+#include "fixtures.hpp"
 
 using namespace faunae::torch_backend;
 
+using faunae_test::random_images;
+using faunae_test::TempDir;
+using faunae_test::tiny_space;
+
 namespace {
-
-ResNetSpaceOptions tiny_space() {
-  ResNetSpaceOptions space;
-  space.blocks_per_stage = {1, 2};
-  space.width = 0.125;
-  space.ops = {"conv3", "sa_k3r2", "identity"};
-  return space;
-}
-
-ImageDataset random_images(std::int64_t n, std::uint64_t seed) {
-  auto gen = make_generator(seed);
-  ImageDataset d;
-  d.images = torch::randint(0, 256, {n, 1, 28, 28}, gen, torch::kLong).to(torch::kUInt8);
-  d.name = "random";
-  return d;
-}
 
 /// The smallest margin by which any decision of the search was taken: |l(new) − l(old)| of every
 /// eq. (5) comparison, and for every elimination the gap in w (eq. 9) between the removed op and the

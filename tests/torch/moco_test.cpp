@@ -12,28 +12,17 @@
 
 #include "catch_torch.hpp"
 #include "what_matcher.hpp"
+#include "fixtures.hpp"
 
 using namespace faunae::torch_backend;
 using Catch::Matchers::Contains;
 using faunae_test::What;
 
+using faunae_test::random_images;
+using faunae_test::TempDir;
+using faunae_test::tiny_space;
+
 namespace {
-
-ResNetSpaceOptions tiny_space() {
-  ResNetSpaceOptions space;
-  space.blocks_per_stage = {1, 2};
-  space.width = 0.125;
-  space.ops = {"conv3", "sa_k3r2", "identity"};
-  return space;
-}
-
-ImageDataset random_images(std::int64_t n, std::uint64_t seed) {
-  auto gen = make_generator(seed);
-  ImageDataset d;
-  d.images = torch::randint(0, 256, {n, 1, 28, 28}, gen, torch::kLong).to(torch::kUInt8);
-  d.name = "random";
-  return d;
-}
 
 ContrastiveEvaluatorOptions tiny_options() {
   ContrastiveEvaluatorOptions o;
@@ -54,15 +43,6 @@ bool same_tensors(const std::vector<std::pair<std::string, torch::Tensor>>& a, c
     if (a[i].first != b[i].first || !torch::equal(a[i].second, b[i].second)) return false;
   return true;
 }
-
-struct TempDir {
-  std::filesystem::path path;
-  explicit TempDir(const std::string& name) : path(std::filesystem::temp_directory_path() / name) {
-    std::filesystem::remove_all(path);
-    std::filesystem::create_directories(path);
-  }
-  ~TempDir() { std::filesystem::remove_all(path); }
-};
 
 }  // namespace
 
@@ -173,6 +153,20 @@ TEST_CASE("MocoLearner: save then load continues exactly; a damaged file changes
   }
   CHECK_THROWS_AS(second.load(dir.path / "cut.pt"), faunae::IoError);
   CHECK_THROWS_AS(second.load(dir.path / "missing.pt"), faunae::IoError);
+  CHECK(same_tensors(before, second.state()));
+
+  // Found by tests/fuzz/evaluator_state: entries with the right names and the wrong content are an
+  // IoError naming the entry (item() of an empty tensor threw c10::Error; a scaler of another shape
+  // failed after the networks had been overwritten), and change nothing.
+  for (const auto& [name, bad] : {std::pair<std::string, torch::Tensor>{"queue.pointer", torch::zeros({0}, torch::kLong)},
+                                  {"steps", torch::tensor({1.5})},
+                                  {"scaler.scale", torch::ones({3})}}) {
+    c10::Dict<std::string, torch::Tensor> dict;
+    for (const auto& [n, t] : first.state()) dict.insert(n, n == name ? bad : t.detach().contiguous());
+    const std::vector<char> bytes = torch::pickle_save(dict);
+    std::ofstream(dir.path / "bad.pt", std::ios::binary).write(bytes.data(), static_cast<std::streamsize>(bytes.size()));
+    CHECK_THROWS_MATCHES(second.load(dir.path / "bad.pt"), faunae::IoError, What(Contains("'" + name + "'")));
+  }
   CHECK(same_tensors(before, second.state()));
 }
 
