@@ -34,6 +34,7 @@
 #include "faunae/torch/collective.hpp"
 #include "faunae/torch/darts_space.hpp"
 #include "faunae/torch/data.hpp"
+#include "faunae/torch/export.hpp"
 #include "faunae/torch/moco.hpp"
 #include "faunae/torch/resnet_space.hpp"
 
@@ -147,7 +148,7 @@ class BasicContrastiveEvaluator {
     const std::string text = read_file(o_.state_directory / (name + ".order"), where);
     torch::IValue value;
     try {
-      value = torch::pickle_load(std::vector<char>(text.begin(), text.end()));
+      value = detail::pickle_load(text);  // export.hpp: reads bounded by the file
     } catch (const std::exception& e) {
       throw IoError(fmt::format("{}: '{}.order' is damaged: {}", where, name, std::string(e.what()).substr(0, 200)));
     }

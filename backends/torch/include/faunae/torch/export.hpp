@@ -8,13 +8,20 @@
 // torch.save(model.state_dict()) — so Python's torch.load returns a state_dict-like dict.
 #pragma once
 
+#include <algorithm>
+#include <cstdint>
+#include <cstring>
 #include <filesystem>
 #include <map>
+#include <memory>
 #include <set>
 #include <string>
 #include <vector>
 
+#include <caffe2/serialize/inline_container.h>
+#include <caffe2/serialize/read_adapter_interface.h>
 #include <fmt/format.h>
+#include <torch/csrc/jit/serialization/import_read.h>
 #include <torch/torch.h>
 
 #include "faunae/core/atomic_file.hpp"
@@ -32,6 +39,33 @@ inline std::vector<std::pair<std::string, torch::Tensor>> state_dict(const torch
 }
 
 namespace detail {
+/// Reads of a zip archive in memory that stop at its end. LibTorch 1.13's pickle_load reads through
+/// an adapter that copies whatever range the archive's (possibly corrupt) directory names, past the
+/// end of the buffer (found by tests/fuzz/evaluator_state); a short read here is an error the zip
+/// reader reports instead.
+class BoundedReadAdapter final : public caffe2::serialize::ReadAdapterInterface {
+ public:
+  explicit BoundedReadAdapter(const std::string& data) : data_(data) {}
+  std::size_t size() const override { return data_.size(); }
+  std::size_t read(std::uint64_t pos, void* buf, std::size_t n, const char* /*what*/ = "") const override {
+    if (pos >= data_.size()) return 0;
+    n = static_cast<std::size_t>(std::min<std::uint64_t>(n, data_.size() - pos));
+    std::memcpy(buf, data_.data() + pos, n);
+    return n;
+  }
+
+ private:
+  const std::string& data_;
+};
+
+/// torch::pickle_load of `bytes` (what torch::pickle_save and Python's torch.save write), the same
+/// steps with BoundedReadAdapter. Throws what LibTorch throws (c10::Error) for a damaged archive.
+inline torch::IValue pickle_load(const std::string& bytes) {
+  caffe2::serialize::PyTorchStreamReader reader(std::make_shared<BoundedReadAdapter>(bytes));
+  return torch::jit::readArchiveAndTensors("data", /*pickle_prefix=*/"", /*tensor_prefix=*/"", /*type_resolver=*/c10::nullopt,
+                                           /*obj_loader=*/c10::nullopt, /*device=*/c10::nullopt, reader);
+}
+
 /// Copies every parameter and buffer of `target` from the entry of `source` with the same name and
 /// shape, after checking them all (nothing is half-copied). `Error` is the exception type; `origin`
 /// says what the source is in messages ("the source", "the file"). With `exact`, entries of the source
@@ -95,7 +129,7 @@ inline void load_weights(torch::nn::Module& m, const std::filesystem::path& path
   const std::string text = read_file(path, where);
   torch::IValue value;
   try {
-    value = torch::pickle_load(std::vector<char>(text.begin(), text.end()));
+    value = detail::pickle_load(text);
   } catch (const std::exception& e) {
     throw IoError(fmt::format("{}: not a weights file written by torch.save / pickle_save: {}", where,
                               std::string(e.what()).substr(0, 200)));

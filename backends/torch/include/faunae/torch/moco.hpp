@@ -299,7 +299,7 @@ class MocoLearner {
     const std::string text = read_file(path, where);
     torch::IValue value;
     try {
-      value = torch::pickle_load(std::vector<char>(text.begin(), text.end()));
+      value = detail::pickle_load(text);  // export.hpp: reads bounded by the file
     } catch (const std::exception& e) {
       throw IoError(fmt::format("{}: not a file written by MocoLearner::save: {}", where, std::string(e.what()).substr(0, 200)));
     }
@@ -313,13 +313,26 @@ class MocoLearner {
     const auto& keys = detail::entry(all, "queue.keys", where);
     if (!keys.sizes().equals(queue_.keys().sizes()))
       throw IoError(fmt::format("{}: the queue has shape {}, this learner's {}", where, keys.sizes().vec(), queue_.keys().sizes().vec()));
-    const auto pointer = detail::entry(all, "queue.pointer", where).item<std::int64_t>();
+    // One integer each; an empty, longer or floating-point tensor is a damaged file (found by
+    // tests/fuzz/evaluator_state: item() threw c10::Error past this function's IoError contract).
+    const auto integer = [&](const std::string& name) {
+      const auto& t = detail::entry(all, name, where);
+      if (t.numel() != 1 || !c10::isIntegralType(t.scalar_type(), /*includeBool=*/false))
+        throw IoError(fmt::format("{}: '{}' must hold one integer, got a {} tensor of shape {}", where, name,
+                                  std::string(c10::toString(t.scalar_type())), t.sizes().vec()));
+      return t.item<std::int64_t>();
+    };
+    const auto pointer = integer("queue.pointer");
     if (pointer < 0 || pointer >= queue_.size()) throw IoError(fmt::format("{}: queue pointer {} outside [0, {})", where, pointer, queue_.size()));
-    const auto steps = detail::entry(all, "steps", where).item<std::int64_t>();
+    const auto steps = integer("steps");
     if (steps < 0) throw IoError(fmt::format("{}: negative step count {}", where, steps));
     const auto& generator_state = detail::entry(all, "generator", where);
     const auto& scale = detail::entry(all, "scaler.scale", where);
     const auto& growth = detail::entry(all, "scaler.growth", where);
+    if (!scale.sizes().equals(scaler_.scale_tensor().sizes()) || !growth.sizes().equals(scaler_.growth_tracker().sizes()))
+      throw IoError(fmt::format("{}: 'scaler.scale' and 'scaler.growth' have shapes {} and {}, this learner's {} and {}", where,
+                                scale.sizes().vec(), growth.sizes().vec(), scaler_.scale_tensor().sizes().vec(),
+                                scaler_.growth_tracker().sizes().vec()));
     std::vector<std::pair<std::string, torch::Tensor>> momentum;
     for (const auto& [name, t] : detail::strip(all, "momentum")) momentum.emplace_back(name, t);
     for (auto [prefix, module] : {std::pair<std::string_view, torch::nn::Module*>{"student", student_.ptr().get()},
