@@ -298,6 +298,23 @@ TEST_CASE("bad table files are refused with an IoError that names the problem", 
   }
 }
 
+TEST_CASE("sizes near the largest double give finite op sizes and a usable space", "[tabular]") {
+  // Caught by tests/fuzz/benchmark_table: the per-op sums of two finite sizes overflowed to inf, and
+  // op_size became inf or NaN (inf − inf), which the search then refused as a space with a bad size.
+  const double huge = 0.9 * std::numeric_limits<double>::max();
+  nlohmann::json j;
+  j["00"] = {{"test_acc", {1.0}}, {"mean_acc", 1.0}, {"params", huge}};
+  j["01"] = {{"test_acc", {2.0}}, {"mean_acc", 2.0}, {"params", huge}};
+  j["10"] = {{"test_acc", {3.0}}, {"mean_acc", 3.0}, {"params", 0.0}};
+  const auto table = BenchmarkTable::from_json(j, TableFormat{});
+  CHECK(table.op_size(0, 0) == huge);  // block 0: op '0' (mean huge) over op '1' (mean 0)
+  CHECK(table.op_size(0, 1) == 0.0);
+  CHECK(table.op_size(1, 0) == 0.0);       // block 1: op '0' (mean huge/2), op '1' (mean huge)
+  CHECK(table.op_size(1, 1) == huge / 2);
+  const TabularSpace space(table, "10");
+  CHECK_NOTHROW(faunae::FaUNAE<TabularSpace>(space, {.seed = 1}));
+}
+
 TEST_CASE("non-finite measurements are refused with the key named", "[tabular][errors]") {
   // JSON files cannot hold NaN or Inf literally; a json value built in memory can.
   const double nan = std::numeric_limits<double>::quiet_NaN();
