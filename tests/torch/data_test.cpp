@@ -362,6 +362,27 @@ TEST_CASE("image folders: empty, missing, corrupt and foreign files are named", 
   write_bytes(dir / "cut.png", png.substr(0, 40));
   CHECK_THROWS_MATCHES(load_image_folder(dir.path(), 3, 8), faunae::IoError, What(Contains("cut.png") && Contains("cannot be decoded")));
   std::filesystem::remove(dir / "cut.png");
+  // Content other than PNG or JPEG, whatever its name (stb_image would decode this BMP header).
+  write_bytes(dir / "bitmap.png", std::string("BM") + std::string(60, '\0'));
+  CHECK_THROWS_MATCHES(load_image_folder(dir.path(), 3, 8), faunae::IoError, What(Contains("bitmap.png") && Contains("neither PNG nor JPEG")));
+  std::filesystem::remove(dir / "bitmap.png");
+  // Found by tests/fuzz/image_folder: a JPEG Huffman table whose 16 code counts add up to more than
+  // 256 symbols; Debian 12's stb_image writes past the table (nothings/stb#1289).
+  const std::vector<unsigned char> gray(8 * 8 * 3, 77);
+  REQUIRE(stbi_write_jpg((dir / "source.jpg").string().c_str(), 8, 8, 3, gray.data(), /*quality=*/90) != 0);
+  std::string jpg;
+  {
+    std::ifstream in(dir / "source.jpg", std::ios::binary);
+    jpg.assign(std::istreambuf_iterator<char>(in), {});
+  }
+  std::filesystem::remove(dir / "source.jpg");
+  const auto dht = jpg.find("\xFF\xC4");
+  REQUIRE(dht != std::string::npos);
+  for (std::size_t k = 0; k < 16; ++k) jpg[dht + 5 + k] = '\xFF';  // after the marker, the length and the class/id byte
+  write_bytes(dir / "huffman.jpg", jpg);
+  CHECK_THROWS_MATCHES(load_image_folder(dir.path(), 3, 8), faunae::IoError,
+                       What(Contains("huffman.jpg") && Contains("Huffman table") && Contains("more than 256")));
+  std::filesystem::remove(dir / "huffman.jpg");
   CHECK(load_image_folder(dir.path(), 3, 8).size() == 1);
   CHECK_THROWS_MATCHES(load_image_folder(dir.path(), 3, 8, ReadLimits{.max_bytes = 100}), faunae::IoError, What(Contains("ReadLimits")));
 }

@@ -387,6 +387,43 @@ inline bool has_image_extension(const std::filesystem::path& p) {
   return ext == ".png" || ext == ".jpg" || ext == ".jpeg";
 }
 
+/// Why `bytes` must not reach stb_image, or "" if they may. Only PNG and JPEG content is decoded
+/// (stb_image sniffs many more formats, whatever the extension; the others are not promised and
+/// widen what a hostile file can reach). And Debian 12's stb_image (2.27) writes past a JPEG Huffman
+/// table when a DHT segment's 16 code counts add up to more than the 256 symbols a table holds
+/// (nothings/stb#1289, fixed after 2.27; found by tests/fuzz/image_folder): every DHT segment is
+/// checked first, walking the segments as stb_image does (by their lengths; byte by byte through
+/// entropy-coded data, where it also looks for the next marker; zeros past the end).
+inline std::string image_content_problem(std::string_view bytes) {
+  const auto* b = reinterpret_cast<const unsigned char*>(bytes.data());
+  const std::size_t n = bytes.size();
+  if (n >= 8 && bytes.substr(0, 8) == std::string_view("\x89PNG\r\n\x1a\n", 8)) return {};
+  if (n < 2 || b[0] != 0xFF || b[1] != 0xD8) return "its content is neither PNG nor JPEG";
+  const auto at = [&](std::size_t i) -> std::size_t { return i < n ? b[i] : 0; };
+  for (std::size_t i = 2; i + 1 < n;) {
+    if (b[i] != 0xFF || b[i + 1] == 0xFF) {  // entropy-coded data, or fill bytes before a marker
+      ++i;
+      continue;
+    }
+    const unsigned marker = b[i + 1];
+    if (marker == 0x00 || marker == 0x01 || (marker >= 0xD0 && marker <= 0xD9)) {  // no length: stuffed 0, TEM, RSTn, SOI, EOI
+      i += 2;
+      continue;
+    }
+    const std::size_t length = at(i + 2) << 8 | at(i + 3);  // counts its own two bytes
+    if (marker == 0xC4) {  // DHT: tables of one class/id byte, 16 code counts and their symbols
+      for (std::size_t p = i + 4, end = i + 2 + length; p < end;) {
+        std::size_t symbols = 0;
+        for (std::size_t k = 1; k <= 16; ++k) symbols += at(p + k);
+        if (symbols > 256) return fmt::format("a JPEG Huffman table (DHT) at byte {} holds {} symbols, more than 256", i, symbols);
+        p += 17 + symbols;
+      }
+    }
+    i += 2 + length;
+  }
+  return {};
+}
+
 /// Frees what stb_image returns.
 struct StbFree {
   void operator()(unsigned char* p) const noexcept { stbi_image_free(p); }
@@ -438,6 +475,8 @@ inline ImageDataset load_image_folder(const std::filesystem::path& dir, std::int
     const std::string bytes = read_file(paths[i], where);
     if (bytes.size() > static_cast<std::size_t>(INT_MAX))
       throw IoError(fmt::format("{}: '{}' has {} bytes, more than stb_image reads", where, paths[i].string(), bytes.size()));
+    if (const std::string problem = detail::image_content_problem(bytes); !problem.empty())
+      throw IoError(fmt::format("{}: '{}' is not an image faunae decodes: {}", where, paths[i].string(), problem));
     const auto* data = reinterpret_cast<const stbi_uc*>(bytes.data());
     const int length = static_cast<int>(bytes.size());
     int w = 0, h = 0, in_file = 0;
