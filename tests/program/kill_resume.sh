@@ -70,4 +70,10 @@ if "$faunae" search --run "$work/bad" --config "$work/tiny.json" --set search.ma
   echo "FAIL: search.max_params=big was accepted"; exit 1
 fi
 grep -q "'search.max_params' must be alpha0, none or a positive number" "$work/bad.out" || { echo "FAIL: message"; cat "$work/bad.out"; exit 1; }
+# Found by tests/fuzz/config: a --set value that is neither JSON nor UTF-8 is refused as such (it
+# escaped as nlohmann's type_error from the error message that dumped it).
+if "$faunae" search --run "$work/bad" --config "$work/tiny.json" --set $'search.lr=\xff' > "$work/bad.out" 2>&1; then
+  echo "FAIL: a --set value of invalid UTF-8 was accepted"; exit 1
+fi
+grep -q "is not valid UTF-8" "$work/bad.out" || { echo "FAIL: message"; cat "$work/bad.out"; exit 1; }
 echo PASS
