@@ -170,12 +170,7 @@ class MocoLearner {
       throw InvalidArgument(fmt::format("{}: needs a batch of {} images (N×C×H×W) on this process, got shape {}", where, local_batch(),
                                         images.defined() ? images.sizes().vec() : std::vector<std::int64_t>{}));
     set_training(true);
-    const auto x = to_device(images, o_.device);
-    auto x_s = augment(x, augment_options, gen_), x_t = augment(x, augment_options, gen_);
-    if (o_.channels_last && o_.device.is_cuda()) {
-      x_s = x_s.contiguous(torch::MemoryFormat::ChannelsLast);
-      x_t = x_t.contiguous(torch::MemoryFormat::ChannelsLast);
-    }
+    const auto [x_s, x_t] = two_views(to_device(images, o_.device), augment_options, gen_);
     torch::Tensor q, k;
     {
       AutocastGuard autocast(o_.device, o_.precision);
@@ -221,12 +216,7 @@ class MocoLearner {
     auto total = torch::zeros({2}, torch::TensorOptions().dtype(torch::kFloat64).device(o_.device));  // Σ loss, count
     for (std::int64_t start = begin; start < end; start += batch_size) {
       const auto n = std::min(batch_size, end - start);
-      const auto x = to_device(data.images.narrow(0, start, n), o_.device);
-      auto x_s = augment(x, augment_options, views), x_t = augment(x, augment_options, views);
-      if (o_.channels_last && o_.device.is_cuda()) {
-        x_s = x_s.contiguous(torch::MemoryFormat::ChannelsLast);
-        x_t = x_t.contiguous(torch::MemoryFormat::ChannelsLast);
-      }
+      const auto [x_s, x_t] = two_views(to_device(data.images.narrow(0, start, n), o_.device), augment_options, views);
       torch::Tensor q, k;
       {
         AutocastGuard autocast(o_.device, o_.precision);
@@ -360,6 +350,19 @@ class MocoLearner {
   }
 
  private:
+  /// The student's and the teacher's views of `x`, drawn in that order from `gen` (channels-last on
+  /// CUDA when asked).
+  std::pair<torch::Tensor, torch::Tensor> two_views(const torch::Tensor& x, const AugmentOptions& augment_options,
+                                                    torch::Generator& gen) const {
+    auto student_view = augment(x, augment_options, gen);
+    auto teacher_view = augment(x, augment_options, gen);
+    if (o_.channels_last && o_.device.is_cuda()) {
+      student_view = student_view.contiguous(torch::MemoryFormat::ChannelsLast);
+      teacher_view = teacher_view.contiguous(torch::MemoryFormat::ChannelsLast);
+    }
+    return {std::move(student_view), std::move(teacher_view)};
+  }
+
   static torch::Tensor normalize_rows(const torch::Tensor& x) {
     return torch::nn::functional::normalize(x, torch::nn::functional::NormalizeFuncOptions().dim(1));
   }
