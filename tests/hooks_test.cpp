@@ -217,12 +217,31 @@ TEST_CASE("ProgressDisplay prints one line per epoch and a final line", "[hooks]
   std::fclose(f);
   const auto lines = lines_of(text);
   REQUIRE(lines.size() == r.history.size() + 1);
-  CHECK_THAT(lines[0], Contains("epoch 0/15"));
-  CHECK_THAT(lines[15], Contains("epoch 15/15"));
+  CHECK_THAT(lines[0], Contains("[faunae] search | epoch 0/15 | ops left 3 3 | loss"));
+  CHECK_THAT(lines[15], Contains("epoch 15/15 | ops left 1 1 |") && Contains("0s left"));
   CHECK_THAT(lines.back(), Contains("finished after 16 evaluations"));
   CHECK_THAT(lines.back(), Contains(r.architecture.to_string()));
   CHECK(text.find('\r') == std::string::npos);
   CHECK_FALSE(ProgressDisplay::is_terminal(nullptr));
+}
+
+TEST_CASE("ProgressDisplay names its phase, and shows the most ops left beyond 16 blocks", "[hooks]") {
+  const BlockSpace space = synthetic_space(17, 3);
+  NoisyEvaluator e(1);
+  Search<BlockSpace> search(space);
+  std::FILE* f = std::tmpfile();
+  REQUIRE(f != nullptr);
+  ProgressDisplay display(search.planned_epochs(), f, /*in_place=*/false);
+  display.phase("warm search");
+  faunae::StopAfter stop(1);
+  search.run(e, display, stop);
+  std::fflush(f);
+  std::rewind(f);
+  char buffer[4096];
+  const std::size_t n = std::fread(buffer, 1, sizeof buffer, f);
+  std::fclose(f);
+  const std::string text(buffer, n);
+  CHECK_THAT(text, Contains("[faunae] warm search | epoch 1/15 | ops left ≤3 |"));
 }
 
 TEST_CASE("ProgressDisplay formats durations", "[hooks]") {

@@ -354,9 +354,13 @@ int train(const Config& c, const fs::path& run, const std::vector<std::string>& 
     o.seed = c.seed;
     fmt::print(stderr, "[faunae] train {}: {} params, {} epochs of {} images\n", name, net->parameters(a), c.train.epochs, images.size());
     nlohmann::json epochs = nlohmann::json::array();
+    double elapsed = 0.0;
     auto learner = ft::train_contrastive(net, images, ft::default_augment_options(stem_of(c)), o, c.train.epochs, [&](const ft::EpochReport& r) {
-      fmt::print(stderr, "[faunae] train {} epoch {}/{} | InfoNCE {:.4f} | lr {:.4f} | {:.0f} images/s\n", name, r.epoch, c.train.epochs,
-                 r.loss, r.learning_rate, static_cast<double>(r.images) / r.seconds);
+      elapsed += r.seconds;
+      const double left = elapsed / static_cast<double>(r.epoch) * static_cast<double>(c.train.epochs - r.epoch);
+      fmt::print(stderr, "[faunae] train {} | epoch {}/{} | InfoNCE {:.4f} | lr {:.4f} | {:.0f} images/s | {} elapsed, {} left\n", name,
+                 r.epoch, c.train.epochs, r.loss, r.learning_rate, static_cast<double>(r.images) / r.seconds,
+                 faunae::ProgressDisplay::format_seconds(elapsed), faunae::ProgressDisplay::format_seconds(left));
       epochs.push_back({{"epoch", r.epoch}, {"loss", r.loss}, {"seconds", r.seconds}});
       return !interrupted.load();
     });

@@ -8,6 +8,7 @@
 #include <cstring>
 #include <filesystem>
 #include <fstream>
+#include <optional>
 #include <ostream>
 #include <string>
 
@@ -83,14 +84,24 @@ class JsonLinesLogger {
   std::ostream* out_ = nullptr;
 };
 
-/// A one-line progress display for a terminal: epoch, ops left, loss, elapsed and remaining time.
-/// Redraws in place ('\r') on a terminal; prints one line per epoch elsewhere (logs, pipes).
+/// A one-line progress display for a terminal: phase, epoch, ops left per block (up to 16 blocks;
+/// the most left in any block beyond that), loss, elapsed and remaining time, e.g.
+///   [faunae] search | epoch 6/18 | ops left 3 3 2 2 3 3 3 3 | loss 5.4526 | mutated 3 kept 1 | 4m02s elapsed, 8m05s left
+/// Redraws in place ('\r') on a terminal; prints one line per epoch elsewhere (logs, pipes). The
+/// remaining time is extrapolated from the epochs this display has seen, so it stays right after a
+/// resume.
 class ProgressDisplay {
  public:
   explicit ProgressDisplay(std::size_t planned_epochs = 0, std::FILE* out = stderr)
       : ProgressDisplay(planned_epochs, out, is_terminal(out)) {}
   ProgressDisplay(std::size_t planned_epochs, std::FILE* out, bool in_place)
       : planned_(planned_epochs), out_(out), in_place_(in_place), start_(std::chrono::steady_clock::now()) {}
+
+  /// Names the phase shown first on the line (default "search").
+  ProgressDisplay& phase(std::string name) {
+    phase_ = std::move(name);
+    return *this;
+  }
 
   static bool is_terminal(std::FILE* f) {
 #ifdef FAUNAE_HAVE_POSIX_IO
@@ -105,15 +116,22 @@ class ProgressDisplay {
     using namespace std::chrono;
     const double elapsed = duration<double>(steady_clock::now() - start_).count();
     const std::size_t done = record.epoch;
+    if (!first_epoch_) first_epoch_ = done;
+    const std::size_t seen = done - *first_epoch_ + 1;  // epochs run since this display started
     std::string remaining = "?";
-    if (planned_ > 0 && done > 0 && done <= planned_)
-      remaining = format_seconds(elapsed / static_cast<double>(done) * static_cast<double>(planned_ - done));
+    if (planned_ > 0 && done <= planned_)
+      remaining = format_seconds(elapsed / static_cast<double>(seen) * static_cast<double>(planned_ - done));
     std::size_t accepted = 0;
     for (const auto& m : record.mutations) accepted += m.accepted ? 1 : 0;
-    fmt::print(out_, "{}[faunae] epoch {}{} | ops left ≤{} | loss {:.4f} | mutated {} kept {} | {} elapsed, {} left{}",
-               in_place_ ? "\r" : "", done, planned_ > 0 ? fmt::format("/{}", planned_) : "", state.stats.max_ops_left(),
-               record.loss, record.mutations.size(), accepted, format_seconds(elapsed), remaining,
-               in_place_ ? "   " : "\n");
+    std::string left;
+    if (state.stats.num_blocks() <= 16) {
+      for (std::size_t b = 0; b < state.stats.num_blocks(); ++b) left += fmt::format("{}{}", b ? " " : "", state.stats.ops_left(b));
+    } else {
+      left = fmt::format("≤{}", state.stats.max_ops_left());
+    }
+    fmt::print(out_, "{}[faunae] {} | epoch {}{} | ops left {} | loss {:.4f} | mutated {} kept {} | {} elapsed, {} left{}",
+               in_place_ ? "\r" : "", phase_, done, planned_ > 0 ? fmt::format("/{}", planned_) : "", left, record.loss,
+               record.mutations.size(), accepted, format_seconds(elapsed), remaining, in_place_ ? "   " : "\n");
     std::fflush(out_);
   }
 
@@ -132,6 +150,8 @@ class ProgressDisplay {
 
  private:
   std::size_t planned_;
+  std::string phase_ = "search";
+  std::optional<std::size_t> first_epoch_;
   std::FILE* out_;
   bool in_place_;
   std::chrono::steady_clock::time_point start_;
