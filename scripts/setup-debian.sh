@@ -4,6 +4,8 @@
 set -euo pipefail
 packages=(g++ cmake make libeigen3-dev libfmt-dev nlohmann-json3-dev catch2 libbenchmark-dev libcli11-dev
           libtorch-dev libgloo-dev python3-torch libopenblas0-openmp zlib1g-dev pkgconf libstb-dev dataset-fashion-mnist)
+# scripts/fuzz.sh: clang with libFuzzer (libclang-rt-14-dev holds libclang_rt.fuzzer on Debian 12).
+packages+=(clang libclang-rt-14-dev)
 # `faunae report` inlines Chart.js, installed with npm (below); its test opens the page in headless Chromium.
 packages+=(chromium)
 command -v npm >/dev/null || packages+=(npm)  # Debian's npm, unless a Node.js with its own npm is installed
