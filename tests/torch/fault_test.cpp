@@ -13,6 +13,7 @@
 #include <faunae/search/search.hpp>
 
 #include "catch_torch.hpp"
+#include "fixtures.hpp"
 #include "what_matcher.hpp"
 
 using namespace faunae::torch_backend;
@@ -21,32 +22,8 @@ using faunae_test::What;
 
 namespace {
 
-ResNetSpaceOptions fault_space() {
-  ResNetSpaceOptions space;
-  space.blocks_per_stage = {1, 2};
-  space.width = 0.125;
-  space.ops = {"conv3", "sa_k3r2", "identity"};
-  return space;
-}
-
-ImageDataset fault_images(std::int64_t n, std::uint64_t seed) {
-  auto gen = make_generator(seed);
-  ImageDataset d;
-  d.images = torch::randint(0, 256, {n, 1, 28, 28}, gen, torch::kLong).to(torch::kUInt8);
-  d.name = "random";
-  return d;
-}
-
 ContrastiveEvaluatorOptions fault_options(const std::filesystem::path& state_directory) {
-  ContrastiveEvaluatorOptions o;
-  o.steps = 2;
-  o.batch_size = 4;
-  o.queue_size = 8;
-  o.shuffle_groups = 2;
-  o.head_hidden = 16;
-  o.head_out = 8;
-  o.m = 0.9;
-  o.validation_batch_size = 4;
+  ContrastiveEvaluatorOptions o = faunae_test::tiny_evaluator_options();
   o.state_directory = state_directory;
   return o;
 }
@@ -84,8 +61,8 @@ TEST_CASE("diverging training (NaN weights) stops the search at the last good ep
           "[fault]") {
   const std::filesystem::path dir = std::filesystem::temp_directory_path() / "faunae-torch-fault-test";
   std::filesystem::remove_all(dir);
-  const auto train = fault_images(16, 7), validation = fault_images(4, 8);
-  const ResNetSupernet probe(fault_space());
+  const auto train = faunae_test::random_images(16, 7), validation = faunae_test::random_images(4, 8);
+  const ResNetSupernet probe(faunae_test::tiny_space());
   const auto space = probe->space(faunae::Architecture({0, 0, 0}));
   const auto options = [&](const std::filesystem::path& checkpoint) {
     faunae::SearchOptions so;
@@ -96,7 +73,7 @@ TEST_CASE("diverging training (NaN weights) stops the search at the last good ep
   };
   const auto evaluator = [&](const std::filesystem::path& state_dir) {
     torch::manual_seed(1);
-    return ContrastiveEvaluator(fault_space(), train, validation, default_augment_options(Stem::gray28), fault_options(state_dir));
+    return ContrastiveEvaluator(faunae_test::tiny_space(), train, validation, default_augment_options(Stem::gray28), fault_options(state_dir));
   };
   const auto without_seconds = [](nlohmann::json state) {
     for (auto& epoch : state["history"]) epoch["metrics"].erase(2);  // wall-clock seconds differ
@@ -160,12 +137,12 @@ TEST_CASE("a key queue larger than memory is refused before it is allocated, nam
   auto eo = fault_options({});
   eo.batch_size = 4;
   eo.queue_size = huge;
-  CHECK_THROWS_MATCHES(ContrastiveEvaluator(fault_space(), fault_images(8, 1), fault_images(4, 2), default_augment_options(Stem::gray28), eo),
+  CHECK_THROWS_MATCHES(ContrastiveEvaluator(faunae_test::tiny_space(), faunae_test::random_images(8, 1), faunae_test::random_images(4, 2), default_augment_options(Stem::gray28), eo),
                        faunae::InvalidArgument, What(Contains("MocoOptions::queue_size")));
 }
 
 TEST_CASE("a ResNet space of 10^9 blocks is refused before any block is built", "[fault][bounds]") {
-  auto o = fault_space();
+  auto o = faunae_test::tiny_space();
   o.blocks_per_stage = {1, 1'000'000'000};
   CHECK_THROWS_MATCHES(ResNetSupernet(o), faunae::InvalidArgument, What(Contains("blocks_per_stage[1] must be in [1, 64], got 1000000000")));
 }

@@ -1,5 +1,6 @@
 // Small shared fixtures of the Torch backend's tests and test workers (no Catch2 here, so that the
-// distributed worker can use them too): a tiny supernet space, random images, a temporary folder.
+// distributed worker can use them too): a tiny supernet space, its evaluator options, random images,
+// a temporary folder.
 #pragma once
 
 #include <cstdint>
@@ -8,6 +9,7 @@
 
 #include <faunae/torch/data.hpp>
 #include <faunae/torch/augment.hpp>
+#include <faunae/torch/contrastive_evaluator.hpp>
 #include <faunae/torch/resnet_space.hpp>
 
 namespace faunae_test {
@@ -28,6 +30,20 @@ inline faunae::torch_backend::ImageDataset random_images(std::int64_t n, std::ui
   d.images = torch::randint(0, 256, {n, 1, 28, 28}, gen, torch::kLong).to(torch::kUInt8);
   d.name = "random";
   return d;
+}
+
+/// Evaluator (and MocoLearner) options for tiny_space(): 2 steps of 4 images, a queue of 8.
+inline faunae::torch_backend::ContrastiveEvaluatorOptions tiny_evaluator_options() {
+  faunae::torch_backend::ContrastiveEvaluatorOptions o;
+  o.steps = 2;
+  o.batch_size = 4;
+  o.queue_size = 8;
+  o.shuffle_groups = 2;
+  o.head_hidden = 16;
+  o.head_out = 8;
+  o.m = 0.9;
+  o.validation_batch_size = 4;
+  return o;
 }
 
 /// A folder under the system's temp dir, emptied on creation and removed at scope exit.

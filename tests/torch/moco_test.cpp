@@ -20,22 +20,10 @@ using faunae_test::What;
 
 using faunae_test::random_images;
 using faunae_test::TempDir;
+using faunae_test::tiny_evaluator_options;
 using faunae_test::tiny_space;
 
 namespace {
-
-ContrastiveEvaluatorOptions tiny_options() {
-  ContrastiveEvaluatorOptions o;
-  o.steps = 2;
-  o.batch_size = 4;
-  o.queue_size = 8;
-  o.shuffle_groups = 2;
-  o.head_hidden = 16;
-  o.head_out = 8;
-  o.m = 0.9;
-  o.validation_batch_size = 4;
-  return o;
-}
 
 bool same_tensors(const std::vector<std::pair<std::string, torch::Tensor>>& a, const std::vector<std::pair<std::string, torch::Tensor>>& b) {
   if (a.size() != b.size()) return false;
@@ -71,7 +59,7 @@ TEST_CASE("MomentumSgd: the same steps as torch::optim::SGD, skipping parameters
 }
 
 TEST_CASE("MocoLearner: cosine schedule, k steps move student and teacher, queue filled", "[moco]") {
-  MocoOptions o = tiny_options();
+  MocoOptions o = tiny_evaluator_options();
   o.lr = 0.2;
   o.schedule_steps = 4;
   MocoLearner learner(ResNetSupernet(tiny_space()), o);
@@ -101,16 +89,16 @@ TEST_CASE("MocoLearner: cosine schedule, k steps move student and teacher, queue
 }
 
 TEST_CASE("MocoLearner: options are checked with the rule and the value", "[moco]") {
-  MocoOptions o = tiny_options();
+  MocoOptions o = tiny_evaluator_options();
   o.queue_size = 6;
   CHECK_THROWS_MATCHES(MocoLearner(ResNetSupernet(tiny_space()), o), faunae::InvalidArgument, What(Contains("K = 6") && Contains("batch of 4")));
-  o = tiny_options();
+  o = tiny_evaluator_options();
   o.shuffle_groups = 3;
   CHECK_THROWS_MATCHES(MocoLearner(ResNetSupernet(tiny_space()), o), faunae::InvalidArgument, What(Contains("shuffle_groups, got 3")));
-  o = tiny_options();
+  o = tiny_evaluator_options();
   o.precision = Precision::bf16;
   CHECK_THROWS_MATCHES(MocoLearner(ResNetSupernet(tiny_space()), o), faunae::InvalidArgument, What(Contains("needs a CUDA device")));
-  o = tiny_options();
+  o = tiny_evaluator_options();
   o.tau = 0.0;
   CHECK_THROWS_MATCHES(MocoLearner(ResNetSupernet(tiny_space()), o), faunae::InvalidArgument, What(Contains("tau")));
   CHECK_THROWS_MATCHES(parse_device("tpu"), faunae::InvalidArgument, What(Contains("'tpu'")));
@@ -121,7 +109,7 @@ TEST_CASE("MocoLearner: options are checked with the rule and the value", "[moco
 
 TEST_CASE("MocoLearner: save then load continues exactly; a damaged file changes nothing", "[moco]") {
   TempDir dir("faunae-moco-save-test");
-  const MocoOptions o = tiny_options();
+  const MocoOptions o = tiny_evaluator_options();
   const faunae::Architecture a({1, 0, 2});
   const auto data = random_images(8, 4);
   const auto aug = default_augment_options(Stem::gray28);
@@ -174,7 +162,7 @@ TEST_CASE("ContrastiveEvaluator: a finite validation InfoNCE; state and restore 
   static_assert(faunae::StatefulEvaluator<ContrastiveEvaluator>);
   static_assert(faunae::Evaluator<DartsContrastiveEvaluator>);
   TempDir dir("faunae-contrastive-state-test");
-  auto o = tiny_options();
+  auto o = tiny_evaluator_options();
   o.state_directory = dir.path;
   const auto train = random_images(16, 5), validation = random_images(6, 6);
   const faunae::Architecture a({0, 1, 2}), b({1, 1, 0});
@@ -208,7 +196,7 @@ TEST_CASE("ContrastiveEvaluator: a finite validation InfoNCE; state and restore 
   CHECK_THROWS_MATCHES(resumed.restore(nlohmann::json{{"kind", "contrastive"}, {"file", "../etc/passwd"}}), faunae::IoError,
                        What(Contains("plain name")));
   CHECK_THROWS_AS(resumed.restore(nlohmann::json{{"kind", "tabular"}}), faunae::IoError);
-  auto no_dir = tiny_options();
+  auto no_dir = tiny_evaluator_options();
   ContrastiveEvaluator without(tiny_space(), train, validation, default_augment_options(Stem::gray28), no_dir);
   CHECK_THROWS_MATCHES(without.state(), faunae::InvalidArgument, What(Contains("state_directory")));
   CHECK_THROWS_MATCHES(ContrastiveEvaluator(tiny_space(), random_images(3, 1), validation, default_augment_options(Stem::gray28), o),
@@ -224,7 +212,7 @@ TEST_CASE("ContrastiveEvaluator in a search: a resumed search ends where an unin
   so.seed = 3;
   so.max_epochs = 4;
   const auto run = [&](const std::filesystem::path& state_dir, std::int64_t stop_after, const std::filesystem::path* resume) {
-    auto o = tiny_options();
+    auto o = tiny_evaluator_options();
     o.state_directory = state_dir;
     torch::manual_seed(1);
     ContrastiveEvaluator e(tiny_space(), train, validation, default_augment_options(Stem::gray28), o);
@@ -249,7 +237,7 @@ TEST_CASE("train_contrastive: final training of a standalone network, epoch repo
   const auto data = random_images(12, 9);
   const faunae::Architecture a({1, 1, 2});
   const ResNetSupernet supernet(tiny_space());
-  auto o = static_cast<MocoOptions>(tiny_options());
+  auto o = static_cast<MocoOptions>(tiny_evaluator_options());
   std::vector<EpochReport> reports;
   auto learner = train_contrastive(extract(supernet, a), data, default_augment_options(Stem::gray28), o, 3, [&](const EpochReport& r) {
     reports.push_back(r);
