@@ -313,6 +313,12 @@ class Search {
     return static_cast<bool>(space_.is_valid(a));
   }
 
+  // l(o) of eq. (4) for ranking replacements: an op never sampled (NaN) ranks last.
+  double loss_for_ranking(std::size_t b, OpIndex k) const {
+    const double l = state_.stats.loss(Eigen::Index(b), Eigen::Index(k));
+    return std::isnan(l) ? std::numeric_limits<double>::infinity() : l;
+  }
+
   // The smallest size among the ops of block b alive in `alive`, leaving out op `except` if given.
   double smallest_alive_size(const BlockOpTable<bool>& alive, std::size_t b, std::optional<OpIndex> except = {}) const {
     double m = std::numeric_limits<double>::infinity();
@@ -371,10 +377,7 @@ class Search {
   void shrink_to_budget(Architecture& next, const BlockOpTable<bool>& alive, std::vector<Elimination>& chosen) const {
     const auto budget = table_.max_size();
     if (!budget) return;
-    auto loss_of = [&](std::size_t b, OpIndex k) {
-      const double l = state_.stats.loss(Eigen::Index(b), Eigen::Index(k));
-      return std::isnan(l) ? std::numeric_limits<double>::infinity() : l;
-    };
+    const auto loss_of = [this](std::size_t b, OpIndex k) { return loss_for_ranking(b, k); };
     while (table_.size_of(next) > *budget) {
       std::optional<std::pair<std::size_t, OpIndex>> best;
       for (std::size_t b = 0; b < next.size(); ++b)
@@ -505,10 +508,7 @@ class Search {
       std::vector<OpIndex> candidates;
       for (OpIndex k = 0; k < table_.num_ops(b); ++k)
         if (alive(Eigen::Index(b), Eigen::Index(k)) && k != *e.replacement) candidates.push_back(k);
-      auto loss_of = [&](OpIndex k) {
-        const double l = state_.stats.loss(Eigen::Index(b), Eigen::Index(k));
-        return std::isnan(l) ? std::numeric_limits<double>::infinity() : l;
-      };
+      const auto loss_of = [&](OpIndex k) { return loss_for_ranking(b, k); };
       std::stable_sort(candidates.begin(), candidates.end(), [&](OpIndex x, OpIndex y) { return loss_of(x) < loss_of(y); });
       for (OpIndex k : candidates) {
         Architecture trial = next;
