@@ -3,7 +3,8 @@
 // Why not std::mt19937 with std::uniform_real_distribution: the distributions of the standard
 // library are implementation-defined, so a seed would not reproduce a search across compilers.
 // xoshiro256** (Blackman & Vigna) is fast, its state is four 64-bit words that serialize exactly to
-// JSON, and the two draws we need (a uniform double, a categorical index) are written here.
+// JSON, and the draws we need (a uniform double, an integer below n, a categorical index, a standard
+// normal) are written here.
 #pragma once
 
 #include <array>
@@ -70,6 +71,21 @@ class Rng {
       }
     }
     return static_cast<std::uint64_t>(m >> 64);
+  }
+
+  /// Standard normal draw N(0, 1) by Marsaglia's polar method: (u, v) uniform in the square
+  /// [−1, 1)², rejected until 0 < s = u² + v² < 1, then u·sqrt(−2 ln s / s). The method yields two
+  /// independent normals per accepted pair; the second (v·sqrt(...)) is discarded so that the state
+  /// stays the four words of state() (no cached value to checkpoint). Consumes 2 uniform() per try,
+  /// 4/π tries on average. Besides IEEE arithmetic and sqrt (both exactly rounded), the draw depends
+  /// only on std::log, so a seed gives the same values wherever the C library's log agrees.
+  double normal() noexcept {
+    for (;;) {
+      const double u = 2.0 * uniform() - 1.0;
+      const double v = 2.0 * uniform() - 1.0;
+      const double s = u * u + v * v;
+      if (s > 0.0 && s < 1.0) return u * std::sqrt(-2.0 * std::log(s) / s);
+    }
   }
 
   /// Index drawn with probability proportional to `weights` (non-negative, positive sum).
