@@ -14,10 +14,14 @@
 
 using namespace faunae_test;
 using faunae::InvalidArchitecture;
+using faunae::InvalidArgument;
 using faunae::IoError;
+using faunae::Rng;
 using faunae::tabular::BenchmarkTable;
+using faunae::tabular::Fidelity;
 using faunae::tabular::TableFormat;
 using faunae::tabular::TabularEvaluator;
+using faunae::tabular::TabularEvaluatorOptions;
 using faunae::tabular::TabularSpace;
 
 namespace {
@@ -263,9 +267,14 @@ TEST_CASE("bad table files are refused with an IoError that names the problem", 
     refused(j.dump(), "key '012' has 3 characters");
   }
   SECTION("the empty key") { refused(R"({"": {"test_acc": [1], "mean_acc": 1, "params": 1}})", "empty key"); }
-  SECTION("missing runs") {
+  SECTION("runs in some entries only") {
     nlohmann::json j = small_table();
     j["01"].erase("test_acc");
+    refused(j.dump(), "entry '01': missing 'test_acc', which entry '00' has");
+  }
+  SECTION("runs that are not an array") {
+    nlohmann::json j = small_table();
+    j["01"]["test_acc"] = 90.0;
     refused(j.dump(), "entry '01': 'test_acc' must be a non-empty array");
   }
   SECTION("empty runs") {
@@ -343,4 +352,254 @@ TEST_CASE("non-finite measurements are refused with the key named", "[tabular][e
     REQUIRE_THROWS_MATCHES(BenchmarkTable::from_json(j, TableFormat{}), IoError,
                            What(Contains("entry '00'") && Contains("'flops'")));
   }
+}
+
+namespace {
+
+/// `j` with a low-fidelity score "proxy_acc" in every entry (ranked unlike the truth: "01" is best).
+nlohmann::json with_proxy(nlohmann::json j) {
+  const std::map<std::string, double> proxy{{"00", 60.0}, {"01", 70.0}, {"10", 50.0}, {"11", 65.0}};
+  for (auto& [key, value] : j.items()) value["proxy_acc"] = proxy.at(key);
+  return j;
+}
+
+TableFormat proxy_format() {
+  TableFormat f;
+  f.proxy_field = "proxy_acc";
+  return f;
+}
+
+}  // namespace
+
+TEST_CASE("size is optional: without it in any entry (or with no size field) every size is 0", "[tabular]") {
+  nlohmann::json j = small_table();
+  for (auto& [key, value] : j.items()) value.erase("params");
+  const auto table = BenchmarkTable::from_json(j, TableFormat{});
+  CHECK_FALSE(table.has_sizes());
+  CHECK(table.has_runs());
+  for (std::size_t b = 0; b < 2; ++b)
+    for (faunae::OpIndex k = 0; k < 2; ++k) CHECK(table.op_size(b, k) == 0.0);
+  CHECK(table.at(table.architecture("11")).size == 0.0);
+  // a neutral size restriction: the search runs
+  const TabularSpace space(table, "00");
+  TabularEvaluator evaluator(table, 1);
+  faunae::FaUNAE<TabularSpace> search(space, {.seed = 2});
+  CHECK(search.run(evaluator).finished);
+
+  TableFormat no_size;
+  no_size.size_field = "";
+  const auto ignored = BenchmarkTable::from_json(small_table(), no_size);  // params present, but not read
+  CHECK_FALSE(ignored.has_sizes());
+  CHECK(ignored.at(ignored.architecture("11")).size == 0.0);
+  CHECK(ignored.op_size(0, 1) == 0.0);
+  CHECK(BenchmarkTable::from_json(small_table(), TableFormat{}).has_sizes());
+}
+
+TEST_CASE("an optional field in some entries only is refused with the first key that lacks it", "[tabular][errors]") {
+  {
+    nlohmann::json j = small_table();
+    j["01"].erase("params");
+    j["11"].erase("params");
+    REQUIRE_THROWS_MATCHES(BenchmarkTable::from_json(j, TableFormat{}), IoError,
+                           What(Contains("entry '01': missing 'params', which entry '00' has") &&
+                                Contains("every entry or in none")));
+  }
+  {
+    nlohmann::json j = small_table();
+    j["00"].erase("params");
+    REQUIRE_THROWS_MATCHES(BenchmarkTable::from_json(j, TableFormat{}), IoError,
+                           What(Contains("entry '00': missing 'params', which entry '01' has")));
+  }
+  {
+    nlohmann::json j = small_table();
+    for (const char* key : {"00", "10", "11"}) j[key].erase("test_acc");
+    REQUIRE_THROWS_MATCHES(BenchmarkTable::from_json(j, TableFormat{}), IoError,
+                           What(Contains("entry '00': missing 'test_acc', which entry '01' has")));
+  }
+  {  // the existing checks still hold where the field is present
+    nlohmann::json j = small_table();
+    j["10"]["params"] = -1.0;
+    REQUIRE_THROWS_MATCHES(BenchmarkTable::from_json(j, TableFormat{}), IoError,
+                           What(Contains("entry '10'") && Contains("'params' must be >= 0, got -1")));
+    j["10"]["params"] = "big";
+    REQUIRE_THROWS_MATCHES(BenchmarkTable::from_json(j, TableFormat{}), IoError,
+                           What(Contains("entry '10'") && Contains("'params' must be a finite number")));
+  }
+}
+
+TEST_CASE("runs are optional: without them the run fidelity is refused, the truth and proxy work", "[tabular]") {
+  nlohmann::json j = with_proxy(small_table());
+  for (auto& [key, value] : j.items()) value.erase("test_acc");
+  const auto table = BenchmarkTable::from_json(j, proxy_format());
+  CHECK_FALSE(table.has_runs());
+  CHECK(table.at(table.architecture("10")).runs.empty());
+  REQUIRE_THROWS_MATCHES(TabularEvaluator(table, 1), InvalidArgument,
+                         What(Contains("TabularEvaluator") && Contains("fidelity run") && Contains("'test_acc'") &&
+                              Contains("Fidelity::mean")));
+  TabularEvaluator truth(table, {.fidelity = Fidelity::mean});
+  CHECK(truth.evaluate(table.architecture("01")).loss == 100.0 - 81.0);
+  TabularEvaluator proxy(table, {.fidelity = Fidelity::proxy});
+  CHECK(proxy.evaluate(table.architecture("01")).loss == 100.0 - 70.0);
+
+  TableFormat no_runs;
+  no_runs.runs_field = "";
+  CHECK_FALSE(BenchmarkTable::from_json(small_table(), no_runs).has_runs());
+}
+
+TEST_CASE("a proxy field: in every entry, finite, reported, and a fidelity of its own", "[tabular]") {
+  const auto table = BenchmarkTable::from_json(with_proxy(small_table()), proxy_format());
+  REQUIRE(table.has_proxy());
+  const Architecture a = table.architecture("10");
+  CHECK(table.at(a).proxy == 50.0);
+  CHECK(table.at(a).mean == 95.0);
+  CHECK(table.rank(a) == 1);  // ranks stay by the truth
+
+  TabularEvaluator on_proxy(table, {.seed = 4, .fidelity = Fidelity::proxy});
+  const auto r = on_proxy.evaluate(a);
+  CHECK(r.loss == 100.0 - 50.0);
+  REQUIRE(r.metrics.size() == 2);
+  CHECK(r.metrics[0] == std::pair<std::string, double>{"mean_score", 95.0});
+  CHECK(r.metrics[1] == std::pair<std::string, double>{"proxy_score", 50.0});
+  // the default fidelity reports the proxy too
+  CHECK(TabularEvaluator(table, 4).evaluate(a).metrics.size() == 2);
+
+  // a search run on the proxy: what it returns is judged by the truth
+  const TabularSpace space(table, "00");
+  faunae::FaUNAE<TabularSpace> search(space, {.seed = 5});
+  const auto found = search.run(on_proxy);
+  CHECK(found.finished);
+  CHECK(table.rank(found.architecture) >= 1);
+
+  // without a proxy field, the proxy fidelity is refused
+  const auto plain = BenchmarkTable::from_json(small_table(), TableFormat{});
+  CHECK_FALSE(plain.has_proxy());
+  CHECK(TabularEvaluator(plain, 4).evaluate(a).metrics.size() == 1);
+  REQUIRE_THROWS_MATCHES(TabularEvaluator(plain, {.fidelity = Fidelity::proxy}), InvalidArgument,
+                         What(Contains("fidelity proxy") && Contains("proxy_field")));
+}
+
+TEST_CASE("a proxy field missing or not finite in an entry is refused with the key named", "[tabular][errors]") {
+  {
+    nlohmann::json j = with_proxy(small_table());
+    j["11"].erase("proxy_acc");
+    REQUIRE_THROWS_MATCHES(BenchmarkTable::from_json(j, proxy_format()), IoError,
+                           What(Contains("entry '11'") && Contains("missing 'proxy_acc'") && Contains("proxy_field")));
+  }
+  {
+    nlohmann::json j = with_proxy(small_table());
+    j["01"]["proxy_acc"] = std::numeric_limits<double>::quiet_NaN();
+    REQUIRE_THROWS_MATCHES(BenchmarkTable::from_json(j, proxy_format()), IoError,
+                           What(Contains("entry '01'") && Contains("'proxy_acc' must be a finite number")));
+  }
+  {
+    nlohmann::json j = with_proxy(small_table());
+    j["00"]["proxy_acc"] = "fast";
+    REQUIRE_THROWS_MATCHES(BenchmarkTable::from_json(j, proxy_format()), IoError,
+                           What(Contains("entry '00'") && Contains("'proxy_acc' must be a finite number")));
+  }
+}
+
+TEST_CASE("TabularSpace without α0: initial_architecture() asks for SearchOptions::initial", "[tabular][errors]") {
+  const auto& table = nas_bench_macro();
+  const TabularSpace space(table);
+  CHECK_FALSE(space.initial().has_value());
+  CHECK(space.num_blocks() == 8);
+  CHECK(space.is_valid(table.architecture("22212202")));
+  REQUIRE_THROWS_MATCHES(space.initial_architecture(), InvalidArgument,
+                         What(Contains("initial_architecture()") && Contains("no α0") &&
+                              Contains("SearchOptions::initial")));
+  const TabularSpace with(table, "11111111");
+  CHECK(with.initial() == table.architecture("11111111"));
+}
+
+TEST_CASE("TabularEvaluator options: the seed constructor is {.seed}, the truth is noise-free", "[tabular]") {
+  const auto& table = nas_bench_macro();
+  TabularEvaluator by_seed(table, 21);
+  TabularEvaluator by_options(table, {.seed = 21});
+  TabularEvaluator truth(table, {.seed = 21, .fidelity = Fidelity::mean});
+  const auto fresh_rng = truth.state()["rng"];
+  for (std::size_t i = 0; i < 40; ++i) {
+    const Architecture a = table.architecture(key_of_index(i * 157));
+    REQUIRE(by_seed.evaluate(a).loss == by_options.evaluate(a).loss);
+    const auto r = truth.evaluate(a);
+    CHECK(r.loss == 100.0 - table.at(a).mean);
+    CHECK(r.metrics[0].second == table.at(a).mean);
+  }
+  CHECK(by_seed.state() == by_options.state());
+  CHECK(truth.state()["rng"] == fresh_rng);  // no draw without runs or noise
+  CHECK(truth.options().fidelity == Fidelity::mean);
+  // the default state reads as it always has (checkpoint compatibility)
+  CHECK(by_seed.state().size() == 2);
+  CHECK(by_seed.state().contains("rng"));
+  CHECK(by_seed.state().contains("evaluations"));
+}
+
+TEST_CASE("TabularEvaluator noise: noise_sd · N(0, 1) on the loss, drawn after the run", "[tabular]") {
+  const auto& table = nas_bench_macro();
+  const Architecture a = table.architecture("01201201");
+  const auto& e = table.at(a);
+  {  // the draws, replayed with an Rng of the same seed: the run index first, then the normal
+    TabularEvaluator noisy(table, {.seed = 8, .noise_sd = 0.5});
+    Rng replay(8);
+    for (int i = 0; i < 20; ++i) {
+      const double run = e.runs[static_cast<std::size_t>(replay.below(e.runs.size()))];
+      const double expected = 100.0 - run + 0.5 * replay.normal();
+      REQUIRE(noisy.evaluate(a).loss == expected);
+    }
+  }
+  {  // on the truth: loss − (100 − mean) has mean ≈ 0 and sd ≈ noise_sd
+    TabularEvaluator noisy(table, {.seed = 9, .fidelity = Fidelity::mean, .noise_sd = 2.0});
+    constexpr int n = 20000;
+    double sum = 0.0, sum_sq = 0.0;
+    for (int i = 0; i < n; ++i) {
+      const double d = noisy.evaluate(a).loss - (100.0 - e.mean);
+      sum += d;
+      sum_sq += d * d;
+    }
+    CHECK(sum / n == Approx(0.0).margin(0.05));  // standard error 0.014
+    CHECK(std::sqrt(sum_sq / n - (sum / n) * (sum / n)) == Approx(2.0).margin(0.05));
+  }
+  const double nan = std::numeric_limits<double>::quiet_NaN();
+  const double inf = std::numeric_limits<double>::infinity();
+  for (double bad : {-0.1, nan, inf}) {
+    CAPTURE(bad);
+    REQUIRE_THROWS_MATCHES(TabularEvaluator(table, {.noise_sd = bad}), InvalidArgument,
+                           What(Contains("TabularEvaluator") && Contains("noise_sd must be finite and >= 0") &&
+                                Contains(fmt::format("got {}", bad))));
+  }
+}
+
+TEST_CASE("TabularEvaluator with noise: a restored state continues the same draws", "[tabular][checkpoint]") {
+  const auto& table = nas_bench_macro();
+  const TabularEvaluatorOptions options{.seed = 13, .fidelity = Fidelity::run, .noise_sd = 0.3};
+  TabularEvaluator first(table, options);
+  for (std::size_t i = 0; i < 11; ++i) first.evaluate(table.architecture(key_of_index(i * 97)));
+  const nlohmann::json saved = nlohmann::json::parse(first.state().dump());  // as a checkpoint holds it
+  CHECK(saved["noise_sd"] == 0.3);
+  CHECK_FALSE(saved.contains("fidelity"));
+  TabularEvaluator resumed(table, TabularEvaluatorOptions{.seed = 999, .noise_sd = 0.3});
+  resumed.restore(saved);
+  CHECK(resumed.evaluations() == 11);
+  for (std::size_t i = 0; i < 30; ++i) {
+    const Architecture a = table.architecture(key_of_index(i * 211));
+    REQUIRE(first.evaluate(a).loss == resumed.evaluate(a).loss);
+  }
+  CHECK(first.state() == resumed.state());
+
+  // a state of another fidelity or noise is refused, and leaves the evaluator as it was
+  TabularEvaluator other(table, {.seed = 1, .fidelity = Fidelity::mean});
+  const auto before = other.state();
+  CHECK(before["fidelity"] == "mean");
+  REQUIRE_THROWS_MATCHES(other.restore(saved), IoError,
+                         What(Contains("restore()") && Contains("fidelity run") && Contains("this one has mean")));
+  TabularEvaluator quieter(table, {.seed = 1, .noise_sd = 0.1});
+  REQUIRE_THROWS_MATCHES(quieter.restore(saved), IoError, What(Contains("noise_sd 0.3") && Contains("has 0.1")));
+  REQUIRE_THROWS_MATCHES(TabularEvaluator(table, 1).restore(saved), IoError, What(Contains("noise_sd 0.3")));
+  nlohmann::json bad = saved;
+  bad["fidelity"] = 3;
+  REQUIRE_THROWS_MATCHES(resumed.restore(bad), IoError, What(Contains("\"fidelity\" must be a string")));
+  bad = saved;
+  bad["noise_sd"] = "loud";
+  REQUIRE_THROWS_MATCHES(resumed.restore(bad), IoError, What(Contains("\"noise_sd\" must be a number")));
+  CHECK(other.state() == before);
 }

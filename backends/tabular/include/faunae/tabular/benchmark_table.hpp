@@ -5,6 +5,18 @@
 //   {"<key>": {"test_acc": [run, run, ...], "mean_acc": m, "params": p, "flops": f}, ...}
 // Field names and the character → op-name map are set by a TableFormat (nas_bench_macro_format()
 // for ../shared/data/nas-bench-macro/).
+//
+// Fidelities. Every score is in the table's units (higher is better; loss = score_ceiling − score):
+//   - mean_field  (required): the TRUTH, the high-fidelity score of an architecture. Whatever a search
+//     was run on, what it returns is judged by this: rank() and best_mean().
+//   - runs_field  (optional): measured runs, noisy evaluations of the truth. The evaluator's default
+//     fidelity draws one of them at random, as a real training run would give.
+//   - proxy_field (optional, off by default): a cheap LOW-fidelity score (e.g. accuracy after a few
+//     epochs, or a zero-cost proxy) that a search may be run on instead.
+//   - size_field  (optional): model size MS of eq. (2). Without it every size is 0 and the size
+//     restriction of eq. (2) is neutral (uniform).
+// An optional field is in every entry or in none; a table that has it in some entries only is
+// refused with the first key that lacks it.
 #pragma once
 
 #include <algorithm>
@@ -32,10 +44,13 @@ namespace faunae::tabular {
 
 /// How to read a table: which fields hold what, and what each key character means.
 struct TableFormat {
-  std::string runs_field = "test_acc";   ///< array of measured scores (higher is better), one per run
-  std::string mean_field = "mean_acc";   ///< their mean, the "true" score of the architecture
-  std::string size_field = "params";     ///< model size: MS of eq. (2)
+  std::string runs_field = "test_acc";   ///< array of measured scores (higher is better), one per run;
+                                         ///< in every entry or in none (then no run fidelity); "" = none
+  std::string mean_field = "mean_acc";   ///< the true (high-fidelity) score: what results are judged by
+  std::string size_field = "params";     ///< model size, MS of eq. (2); in every entry or in none
+                                         ///< (then every size is 0); "" = none
   std::string flops_field = "flops";     ///< optional; 0 where absent
+  std::string proxy_field;               ///< a low-fidelity score; "" = none, else required in every entry
   std::map<char, std::string> op_names;  ///< key character → op name; unlisted characters name themselves
   std::optional<char> identity;          ///< the character of the op that skips a block, if any
   double score_ceiling = 100.0;          ///< loss = score_ceiling − score (accuracy in %: 100)
@@ -51,16 +66,18 @@ inline TableFormat nas_bench_macro_format() {
 
 /// One measured architecture.
 struct Entry {
-  std::vector<double> runs;
-  double mean = 0.0;
-  double size = 0.0;
+  std::vector<double> runs;  ///< measured runs (noisy evaluations of `mean`); empty if the table has none
+  double mean = 0.0;         ///< the truth
+  double size = 0.0;         ///< 0 if the table has no sizes
   double flops = 0.0;
+  double proxy = 0.0;        ///< the low-fidelity score; 0 if the table has no proxy field
 };
 
 class BenchmarkTable {
  public:
   /// Reads and validates a table file: every key of the same non-zero length, every entry with a
-  /// non-empty array of finite runs, a finite mean and a finite non-negative size. Errors name the key.
+  /// finite mean; runs (a non-empty array of finite numbers) and size (finite, >= 0) in every entry or
+  /// in none; a finite proxy in every entry if format.proxy_field is set. Errors name the key.
   static BenchmarkTable load(const std::filesystem::path& path, TableFormat format = nas_bench_macro_format()) {
     const std::string where = fmt::format("faunae::tabular::BenchmarkTable::load('{}')", path.string());
     const std::string text = read_file(path, where);
@@ -81,12 +98,15 @@ class BenchmarkTable {
     t.format_ = std::move(format);
     t.num_blocks_ = j.begin().key().size();
     if (t.num_blocks_ == 0) throw IoError(fmt::format("{}: the empty key \"\" is not an architecture", where));
+    t.first_with_runs_ = field_in_any_entry(j, t.format_.runs_field);
+    t.first_with_size_ = field_in_any_entry(j, t.format_.size_field);
+    t.has_proxy_ = !t.format_.proxy_field.empty();
     std::vector<std::vector<char>> tokens(t.num_blocks_);
     for (const auto& [key, value] : j.items()) {
       if (key.size() != t.num_blocks_)
         throw IoError(fmt::format("{}: key '{}' has {} characters, the first key has {}", where, key, key.size(),
                                   t.num_blocks_));
-      t.entries_.emplace(key, parse_entry(key, value, t.format_, where));
+      t.entries_.emplace(key, t.parse_entry(key, value, where));
       for (std::size_t b = 0; b < key.size(); ++b) tokens[b].push_back(key[b]);
     }
     for (std::size_t b = 0; b < t.num_blocks_; ++b) {
@@ -102,6 +122,23 @@ class BenchmarkTable {
   std::size_t num_blocks() const noexcept { return num_blocks_; }
   std::size_t size() const noexcept { return entries_.size(); }
   const TableFormat& format() const noexcept { return format_; }
+  /// Whether the entries hold measured runs (format.runs_field in every entry; else in none).
+  bool has_runs() const noexcept { return first_with_runs_.has_value(); }
+  /// Whether the entries hold model sizes (format.size_field in every entry; else every size is 0).
+  bool has_sizes() const noexcept { return first_with_size_.has_value(); }
+  /// Whether the entries hold a low-fidelity score (format.proxy_field is set).
+  bool has_proxy() const noexcept { return has_proxy_; }
+
+  /// Calls f(architecture, entry) for every entry, in key order (so the order does not depend on the
+  /// hash map's, and sums over the table are reproducible).
+  template <class F>
+  void for_each(F&& f) const {
+    std::vector<const std::string*> keys;
+    keys.reserve(entries_.size());
+    for (const auto& kv : entries_) keys.push_back(&kv.first);
+    std::sort(keys.begin(), keys.end(), [](const std::string* x, const std::string* y) { return *x < *y; });
+    for (const std::string* k : keys) f(architecture(*k), entries_.at(*k));
+  }
   /// The characters used at block b, sorted: op k of block b is tokens(b)[k].
   const std::vector<char>& tokens(std::size_t b) const { return tokens_.at(b); }
 
@@ -152,7 +189,8 @@ class BenchmarkTable {
     return *e;
   }
 
-  /// 1 + the number of table entries with a strictly higher mean score (1 = best).
+  /// 1 + the number of table entries with a strictly higher mean score (1 = best): the truth,
+  /// whichever fidelity the search was run on.
   std::size_t rank(const Architecture& a) const {
     const double m = at(a).mean;
     return 1 + static_cast<std::size_t>(std::upper_bound(sorted_means_.begin(), sorted_means_.end(), m,
@@ -180,19 +218,39 @@ class BenchmarkTable {
   }
 
  private:
-  static Entry parse_entry(const std::string& key, const nlohmann::json& v, const TableFormat& f, std::string_view where) {
+  /// The first key (in the table's order) whose entry is an object holding `field`; none for "".
+  static std::optional<std::string> field_in_any_entry(const nlohmann::json& j, const std::string& field) {
+    if (field.empty()) return std::nullopt;
+    for (const auto& [key, value] : j.items())
+      if (value.is_object() && value.contains(field)) return key;
+    return std::nullopt;
+  }
+
+  Entry parse_entry(const std::string& key, const nlohmann::json& v, std::string_view where) const {
+    const TableFormat& f = format_;
     auto fail = [&](std::string_view what) {
       return IoError(fmt::format("{}: entry '{}': {}", where, key, what));
     };
     if (!v.is_object()) throw fail("must be an object");
+    // An optional field found in some entry (`example`) must be in this one too.
+    auto require_everywhere = [&](const std::string& field, const std::optional<std::string>& example) {
+      if (example && !v.contains(field))
+        throw fail(fmt::format("missing '{}', which entry '{}' has (an optional field must be in every entry or "
+                               "in none)",
+                               field, *example));
+    };
     Entry e;
-    const auto runs = v.find(f.runs_field);
-    if (runs == v.end() || !runs->is_array() || runs->empty())
-      throw fail(fmt::format("'{}' must be a non-empty array of numbers", f.runs_field));
-    for (const auto& r : *runs) {
-      if (!r.is_number() || !std::isfinite(r.get<double>()))
-        throw fail(fmt::format("'{}' holds {}, not a finite number", f.runs_field, r.dump()));
-      e.runs.push_back(r.get<double>());
+    require_everywhere(f.runs_field, first_with_runs_);
+    if (first_with_runs_) {
+      const auto runs = v.find(f.runs_field);
+      if (!runs->is_array() || runs->empty())
+        throw fail(fmt::format("'{}' must be a non-empty array of numbers, got {}", f.runs_field,
+                               runs->dump().substr(0, 80)));
+      for (const auto& r : *runs) {
+        if (!r.is_number() || !std::isfinite(r.get<double>()))
+          throw fail(fmt::format("'{}' holds {}, not a finite number", f.runs_field, r.dump()));
+        e.runs.push_back(r.get<double>());
+      }
     }
     auto number = [&](const std::string& field, bool required) -> double {
       const auto it = v.find(field);
@@ -205,9 +263,17 @@ class BenchmarkTable {
       return it->get<double>();
     };
     e.mean = number(f.mean_field, true);
-    e.size = number(f.size_field, true);
-    if (e.size < 0) throw fail(fmt::format("'{}' must be >= 0, got {}", f.size_field, e.size));
-    e.flops = number(f.flops_field, false);
+    require_everywhere(f.size_field, first_with_size_);
+    if (first_with_size_) {
+      e.size = number(f.size_field, true);
+      if (e.size < 0) throw fail(fmt::format("'{}' must be >= 0, got {}", f.size_field, e.size));
+    }
+    e.flops = f.flops_field.empty() ? 0.0 : number(f.flops_field, false);
+    if (has_proxy_) {
+      if (!v.contains(f.proxy_field))
+        throw fail(fmt::format("missing '{}' (TableFormat::proxy_field: every entry must have it)", f.proxy_field));
+      e.proxy = number(f.proxy_field, true);
+    }
     return e;
   }
 
@@ -247,6 +313,9 @@ class BenchmarkTable {
   }
 
   TableFormat format_;
+  std::optional<std::string> first_with_runs_;  // the first key whose entry has runs; none: no runs
+  std::optional<std::string> first_with_size_;  // the first key whose entry has a size; none: sizes 0
+  bool has_proxy_ = false;
   std::size_t num_blocks_ = 0;
   std::vector<std::vector<char>> tokens_;
   std::unordered_map<std::string, Entry> entries_;
@@ -258,13 +327,18 @@ class BenchmarkTable {
 /// is valid iff the table has it. The table must outlive the space.
 class TabularSpace {
  public:
-  TabularSpace(const BenchmarkTable& table, Architecture initial) : table_(&table), initial_(std::move(initial)) {
-    if (!is_valid(initial_))
-      throw InvalidArchitecture(fmt::format("faunae::tabular::TabularSpace: the initial architecture {} is not in the table",
-                                            initial_.to_string()));
+  /// Without α0: initial_architecture() throws, so a search over this space takes α0 from
+  /// SearchOptions::initial.
+  explicit TabularSpace(const BenchmarkTable& table) : table_(&table) {
     sizes_.resize(table.num_blocks());
     for (std::size_t b = 0; b < table.num_blocks(); ++b)
       for (OpIndex k = 0; k < table.tokens(b).size(); ++k) sizes_[b].push_back(table.op_size(b, k));
+  }
+  TabularSpace(const BenchmarkTable& table, Architecture initial) : TabularSpace(table) {
+    if (!is_valid(initial))
+      throw InvalidArchitecture(fmt::format("faunae::tabular::TabularSpace: the initial architecture {} is not in the table",
+                                            initial.to_string()));
+    initial_ = std::move(initial);
   }
   TabularSpace(const BenchmarkTable& table, std::string_view initial_key)
       : TabularSpace(table, table.architecture(initial_key)) {}
@@ -280,7 +354,16 @@ class TabularSpace {
     if (it == t.end()) return std::nullopt;
     return static_cast<OpIndex>(it - t.begin());
   }
-  Architecture initial_architecture() const { return initial_; }
+  Architecture initial_architecture() const {
+    if (!initial_)
+      throw InvalidArgument(
+          "faunae::tabular::TabularSpace::initial_architecture(): no α0 was given (the space was made with "
+          "TabularSpace(table) alone); pass it as SearchOptions::initial, or make the space with "
+          "TabularSpace(table, initial)");
+    return *initial_;
+  }
+  /// α0 if the space was given one.
+  const std::optional<Architecture>& initial() const noexcept { return initial_; }
   bool is_valid(const Architecture& a) const { return table_->find(a) != nullptr; }
   std::string block_name(std::size_t b) const { return fmt::format("layer{}", b); }
 
@@ -288,29 +371,118 @@ class TabularSpace {
 
  private:
   const BenchmarkTable* table_;
-  Architecture initial_;
+  std::optional<Architecture> initial_;
   std::vector<std::vector<double>> sizes_;
 };
 
-/// Scores an architecture as `score_ceiling − one of its measured runs`, the run drawn at random (a
-/// real evaluation is noisy too). Reports the true mean score as the metric "mean_score". Stateful: its
-/// RNG goes into checkpoints, so a resumed search sees the same draws.
+/// What a TabularEvaluator scores an architecture by (see the fidelities at the top of this file).
+enum class Fidelity {
+  run,    ///< one measured run (format.runs_field), drawn at random: a noisy evaluation of the truth
+  mean,   ///< the truth (format.mean_field), noise-free
+  proxy,  ///< the low-fidelity score (format.proxy_field)
+};
+
+inline std::string_view to_string(Fidelity f) noexcept {
+  switch (f) {
+    case Fidelity::run: return "run";
+    case Fidelity::mean: return "mean";
+    case Fidelity::proxy: return "proxy";
+  }
+  return "?";
+}
+
+struct TabularEvaluatorOptions {
+  std::uint64_t seed = 0;             ///< seed of the evaluator's own Rng (the run draws and the noise)
+  Fidelity fidelity = Fidelity::run;  ///< which score the loss is made of
+  double noise_sd = 0.0;              ///< sd of Gaussian noise added to the loss, in score units (0: none)
+};
+
+/// Scores an architecture as `score_ceiling − score + noise`, where the score is, by
+/// `options.fidelity`, one of its measured runs drawn at random (default: a real evaluation is noisy
+/// too), its true mean, or its low-fidelity proxy; and noise = noise_sd · N(0, 1), drawn after the run
+/// (none when noise_sd is 0, so no draw). Reports the true score as the metric "mean_score", and the
+/// proxy as "proxy_score" when the table has one. Stateful: its Rng goes into checkpoints, so a resumed
+/// search sees the same draws.
 class TabularEvaluator {
  public:
-  TabularEvaluator(const BenchmarkTable& table, std::uint64_t seed) : table_(&table), rng_(seed) {}
+  /// The same as TabularEvaluator(table, {.seed = seed}): one measured run per evaluation, no noise.
+  TabularEvaluator(const BenchmarkTable& table, std::uint64_t seed)
+      : TabularEvaluator(table, TabularEvaluatorOptions{.seed = seed}) {}
+
+  TabularEvaluator(const BenchmarkTable& table, TabularEvaluatorOptions options)
+      : table_(&table), options_(options), rng_(options.seed) {
+    constexpr std::string_view where = "faunae::tabular::TabularEvaluator";
+    if (!std::isfinite(options_.noise_sd) || options_.noise_sd < 0.0)
+      throw InvalidArgument(fmt::format("{}: noise_sd must be finite and >= 0, got {}", where, options_.noise_sd));
+    switch (options_.fidelity) {
+      case Fidelity::run:
+        if (!table.has_runs())
+          throw InvalidArgument(fmt::format(
+              "{}: fidelity run needs measured runs, but no entry of the table has the runs field '{}'; choose "
+              "Fidelity::mean (the truth) or Fidelity::proxy",
+              where, table.format().runs_field));
+        break;
+      case Fidelity::mean: break;
+      case Fidelity::proxy:
+        if (!table.has_proxy())
+          throw InvalidArgument(fmt::format(
+              "{}: fidelity proxy needs a low-fidelity score, but the table was read without one "
+              "(TableFormat::proxy_field is empty)",
+              where));
+        break;
+      default:
+        throw InvalidArgument(fmt::format("{}: fidelity must be run, mean or proxy, got {}", where,
+                                          static_cast<int>(options_.fidelity)));
+    }
+  }
 
   Evaluation evaluate(const Architecture& a) {
     const Entry& e = table_->at(a);
-    const double run = e.runs[static_cast<std::size_t>(rng_.below(e.runs.size()))];
+    double score = e.mean;
+    if (options_.fidelity == Fidelity::run) score = e.runs[static_cast<std::size_t>(rng_.below(e.runs.size()))];
+    else if (options_.fidelity == Fidelity::proxy) score = e.proxy;
+    double loss = table_->format().score_ceiling - score;
+    if (options_.noise_sd > 0.0) loss += options_.noise_sd * rng_.normal();
     ++evaluations_;
-    return Evaluation{table_->format().score_ceiling - run, {{"mean_score", e.mean}}};
+    Evaluation out{loss, {{"mean_score", e.mean}}};
+    if (table_->has_proxy()) out.metrics.emplace_back("proxy_score", e.proxy);
+    return out;
   }
 
+  const TabularEvaluatorOptions& options() const noexcept { return options_; }
   std::size_t evaluations() const noexcept { return evaluations_; }
-  nlohmann::json state() const { return {{"rng", rng_}, {"evaluations", evaluations_}}; }
+
+  /// {"rng": [...], "evaluations": n}, plus "fidelity" and "noise_sd" when they are not the defaults
+  /// (so the state of a default evaluator reads as it always has, and old checkpoints load).
+  nlohmann::json state() const {
+    nlohmann::json j = {{"rng", rng_}, {"evaluations", evaluations_}};
+    if (options_.fidelity != Fidelity::run) j["fidelity"] = to_string(options_.fidelity);
+    if (options_.noise_sd != 0.0) j["noise_sd"] = options_.noise_sd;
+    return j;
+  }
+
+  /// Restores a state() of an evaluator with the same fidelity and noise_sd (an IoError otherwise);
+  /// leaves this evaluator unchanged when it throws.
   void restore(const nlohmann::json& j) {
+    constexpr std::string_view where = "faunae::tabular::TabularEvaluator::restore()";
     if (!j.is_object() || !j.contains("rng") || !j.contains("evaluations") || !j["evaluations"].is_number_unsigned())
-      throw IoError("faunae::tabular::TabularEvaluator::restore(): expected {\"rng\": [...], \"evaluations\": n}");
+      throw IoError(fmt::format("{}: expected {{\"rng\": [...], \"evaluations\": n}}", where));
+    std::string_view fidelity = "run";
+    if (const auto it = j.find("fidelity"); it != j.end()) {
+      if (!it->is_string()) throw IoError(fmt::format("{}: \"fidelity\" must be a string, got {}", where, it->dump()));
+      fidelity = it->get_ref<const std::string&>();
+    }
+    if (fidelity != to_string(options_.fidelity))
+      throw IoError(fmt::format("{}: the state was saved by an evaluator with fidelity {}, this one has {}", where,
+                                fidelity, to_string(options_.fidelity)));
+    double noise_sd = 0.0;
+    if (const auto it = j.find("noise_sd"); it != j.end()) {
+      if (!it->is_number()) throw IoError(fmt::format("{}: \"noise_sd\" must be a number, got {}", where, it->dump()));
+      noise_sd = it->get<double>();
+    }
+    if (noise_sd != options_.noise_sd)
+      throw IoError(fmt::format("{}: the state was saved by an evaluator with noise_sd {}, this one has {}", where,
+                                noise_sd, options_.noise_sd));
     Rng rng = j["rng"].get<Rng>();
     rng_ = rng;
     evaluations_ = j["evaluations"].get<std::size_t>();
@@ -318,6 +490,7 @@ class TabularEvaluator {
 
  private:
   const BenchmarkTable* table_;
+  TabularEvaluatorOptions options_;
   Rng rng_;
   std::size_t evaluations_ = 0;
 };
