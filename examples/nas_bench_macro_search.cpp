@@ -42,7 +42,7 @@ int main(int argc, char** argv) {
     if (alpha0 == "random") {
       faunae::Rng rng(seed ^ 0x5eedULL);
       const faunae::tabular::TabularSpace any(table, "11111111");
-      initial = faunae::detail::sample_uniform(any, rng, "--alpha0 random");
+      initial = faunae::random_architecture(any, rng);
     } else {
       initial = table.architecture(alpha0);
     }
@@ -50,7 +50,7 @@ int main(int argc, char** argv) {
     faunae::tabular::TabularEvaluator evaluator(table, seed + 1);
     faunae::FaUNAE<faunae::tabular::TabularSpace> search(space, {.seed = seed, .checkpoint = checkpoint},
                                                          faunae::FaunaeMutation({.epsilon = epsilon}),
-                                                         faunae::UcbElimination(epochs_per_op));
+                                                         faunae::UcbElimination({.epochs_per_op = epochs_per_op}));
     if (resume && std::filesystem::exists(checkpoint)) {
       search.load(checkpoint, evaluator);
       std::cerr << fmt::format("resumed from {} at epoch {}\n", checkpoint, search.state().epoch);

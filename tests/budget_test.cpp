@@ -38,7 +38,7 @@ struct BudgetedSpace {
 
 /// UcbElimination without the `removable` hook.
 struct PlainUcb {
-  UcbElimination inner{1};
+  UcbElimination inner{{.epochs_per_op = 1}};
   bool due(const BlockSpace& s, const SearchState& st) const { return inner.due(s, st); }
   std::vector<Elimination> select(const BlockSpace& s, const SearchState& st) const { return inner.select(s, st); }
   bool finished(const BlockSpace& s, const SearchState& st) const { return inner.finished(s, st); }
@@ -87,7 +87,7 @@ TEST_CASE("a full search under a budget never leaves it, though bigger ops score
   for (std::uint64_t seed : {1u, 2u, 3u, 4u, 5u, 6u, 7u, 8u}) {
     INFO("seed " << seed);
     BiggerIsBetter evaluator{&space};
-    Search<BlockSpace> search(space, {.seed = seed}, faunae::FaunaeMutation(), UcbElimination(2));
+    Search<BlockSpace> search(space, {.seed = seed}, faunae::FaunaeMutation(), UcbElimination({.epochs_per_op = 2}));
     const auto result = search.run(evaluator);
     CHECK(result.finished);
     CHECK(result.epochs == faunae::schedule_length(5, 2));
@@ -99,7 +99,7 @@ TEST_CASE("a full search under a budget never leaves it, though bigger ops score
     }
     // Without the budget the same search ends well above it: the budget is what kept it small.
     BiggerIsBetter free_evaluator{&free_space};
-    Search<BlockSpace> unconstrained(free_space, {.seed = seed}, faunae::FaunaeMutation(), UcbElimination(2));
+    Search<BlockSpace> unconstrained(free_space, {.seed = seed}, faunae::FaunaeMutation(), UcbElimination({.epochs_per_op = 2}));
     CHECK(free_space.size_of(unconstrained.run(free_evaluator).architecture) > 50.0);
   }
 }
@@ -108,7 +108,7 @@ TEST_CASE("a budget from a user space's max_size() binds the search too", "[budg
   const BudgetedSpace user;
   for (std::uint64_t seed : {1u, 2u, 3u}) {
     BiggerIsBetter evaluator{&user.inner};
-    Search<BudgetedSpace> search(user, {.seed = seed}, faunae::FaunaeMutation(), UcbElimination(2));
+    Search<BudgetedSpace> search(user, {.seed = seed}, faunae::FaunaeMutation(), UcbElimination({.epochs_per_op = 2}));
     const auto result = search.run(evaluator);
     CHECK(result.finished);
     for (const auto& r : result.history) CHECK(user.inner.size_of(r.architecture) <= 40.0);
@@ -131,7 +131,7 @@ TEST_CASE("a policy without select(space, state, removable) stops with a clear e
   REQUIRE_THROWS_MATCHES(plain.run(evaluator), faunae::InvalidArgument,
                          What(Contains("max_size 10") && Contains("removable")));
   // UcbElimination is told which ops must stay and ends within the budget.
-  Search<BlockSpace, faunae::FaunaeMutation, UcbElimination> ucb(space, {.seed = 3}, faunae::FaunaeMutation(), UcbElimination(1));
+  Search<BlockSpace, faunae::FaunaeMutation, UcbElimination> ucb(space, {.seed = 3}, faunae::FaunaeMutation(), UcbElimination({.epochs_per_op = 1}));
   const auto result = ucb.run(evaluator);
   CHECK(result.finished);
   CHECK(space.size_of(result.architecture) <= 10.0);
@@ -144,16 +144,16 @@ TEST_CASE("a checkpoint under a budget resumes to the same result, and not under
   TempDir dir;
   const auto path = dir / "search.ckpt";
   BiggerIsBetter evaluator{&space};
-  Search<BlockSpace> uninterrupted(space, {.seed = 9}, faunae::FaunaeMutation(), UcbElimination(2));
+  Search<BlockSpace> uninterrupted(space, {.seed = 9}, faunae::FaunaeMutation(), UcbElimination({.epochs_per_op = 2}));
   const auto expected = uninterrupted.run(evaluator);
 
-  Search<BlockSpace> first(space, {.seed = 9}, faunae::FaunaeMutation(), UcbElimination(2));
+  Search<BlockSpace> first(space, {.seed = 9}, faunae::FaunaeMutation(), UcbElimination({.epochs_per_op = 2}));
   faunae::StopAfter stop(17);
   first.run(evaluator, stop);
   first.save(path);
-  Search<BlockSpace> wrong(other, {.seed = 9}, faunae::FaunaeMutation(), UcbElimination(2));
+  Search<BlockSpace> wrong(other, {.seed = 9}, faunae::FaunaeMutation(), UcbElimination({.epochs_per_op = 2}));
   REQUIRE_THROWS_MATCHES(wrong.load(path), faunae::IoError, What(Contains("max_size")));
-  Search<BlockSpace> resumed(space, {.seed = 9}, faunae::FaunaeMutation(), UcbElimination(2));
+  Search<BlockSpace> resumed(space, {.seed = 9}, faunae::FaunaeMutation(), UcbElimination({.epochs_per_op = 2}));
   resumed.load(path);
   const auto result = resumed.run(evaluator);
   CHECK(result.architecture == expected.architecture);

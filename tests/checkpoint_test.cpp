@@ -47,12 +47,12 @@ void check_resume(const Space& space, MakeEvaluator make_evaluator, std::size_t 
   TempDir dir;
   const auto path = dir / "search.ckpt";
 
-  Search<Space> uninterrupted(space, options, FaunaeMutation(), UcbElimination(epochs_per_op));
+  Search<Space> uninterrupted(space, options, FaunaeMutation(), UcbElimination({.epochs_per_op = epochs_per_op}));
   auto e1 = make_evaluator(1000);
   const auto expected = uninterrupted.run(e1);
   REQUIRE(expected.finished);
 
-  Search<Space> first(space, options, FaunaeMutation(), UcbElimination(epochs_per_op));
+  Search<Space> first(space, options, FaunaeMutation(), UcbElimination({.epochs_per_op = epochs_per_op}));
   auto e2 = make_evaluator(1000);
   StopAfter stop(stop_at);
   const auto partial = first.run(e2, stop);
@@ -60,7 +60,7 @@ void check_resume(const Space& space, MakeEvaluator make_evaluator, std::size_t 
   first.save(path, e2);
   CHECK(folder_entries(dir.path()) == std::vector<std::string>{"search.ckpt"});  // no .tmp left
 
-  Search<Space> resumed(space, options, FaunaeMutation(), UcbElimination(epochs_per_op));
+  Search<Space> resumed(space, options, FaunaeMutation(), UcbElimination({.epochs_per_op = epochs_per_op}));
   auto e3 = make_evaluator(777);
   resumed.load(path, e3);
   CHECK(resumed.to_json(&e3) == first.to_json(&e2));
@@ -329,7 +329,7 @@ TEST_CASE("a checkpoint of another space or other parameters is refused", "[chec
     CHECK_FALSE(search.state().started());
   }
   SECTION("another E") {
-    Search<BlockSpace> search(space, {.seed = 3}, FaunaeMutation(), UcbElimination(4));
+    Search<BlockSpace> search(space, {.seed = 3}, FaunaeMutation(), UcbElimination({.epochs_per_op = 4}));
     REQUIRE_THROWS_MATCHES(search.load(path, evaluator), IoError,
                            What(Contains("other parameters") && Contains("epochs_per_op")));
   }

@@ -123,7 +123,7 @@ TEST_CASE("eq. (10): which op each block loses in a crafted state", "[eliminatio
   //          so it is the replacement rather than op 1 (w = 0.1 - 1.0730...).
   set_row(s, 4, {6, 4, 0}, {2.0, 0.1, kNaN});
 
-  const UcbElimination policy(3);
+  const UcbElimination policy({.epochs_per_op = 3});
   const auto out = policy.select(space, s);
   CHECK(out.size() == 4);
 
@@ -162,7 +162,7 @@ TEST_CASE("an op never sampled is never removed while a sampled one is left", "[
   // op 0 sampled once with an excellent loss (w = -1e300), ops 1 and 2 never sampled (w = -inf):
   // op 0 goes; its replacement is the lowest w, a tie at -inf, so the lowest index: op 1.
   set_row(s, 0, {1, 0, 0}, {-1e300, kNaN, kNaN});
-  const auto out = UcbElimination(3).select(space, s);
+  const auto out = UcbElimination({.epochs_per_op = 3}).select(space, s);
   REQUIRE(out.size() == 1);
   CHECK(out[0].op == 0);
   CHECK(out[0].score == -1e300);
@@ -173,7 +173,7 @@ TEST_CASE("UcbElimination is due after K times E epochs and finished at one op p
   const BlockSpace space = synthetic_space(2, 3);
   SearchState s;
   s.stats.reset(space);
-  const UcbElimination policy(3);
+  const UcbElimination policy({.epochs_per_op = 3});
   CHECK(policy.total_epochs(space) == 15);
   s.epochs_since_elimination = 8;
   CHECK_FALSE(policy.due(space, s));
@@ -197,7 +197,7 @@ TEST_CASE("UcbElimination is due after K times E epochs and finished at one op p
 TEST_CASE("a full FaUNAE run uses 1 + schedule_length evaluations and ends with one op per block", "[elimination][search]") {
   const BlockSpace space = synthetic_space(4, 7);
   NoisyEvaluator evaluator(17);
-  Search<BlockSpace> search(space, {.seed = 11}, faunae::FaunaeMutation(), UcbElimination(3));
+  Search<BlockSpace> search(space, {.seed = 11}, faunae::FaunaeMutation(), UcbElimination({.epochs_per_op = 3}));
   CHECK(search.planned_epochs() == 81);
   EliminationChecker checker;
   const auto result = search.run(evaluator, checker);
@@ -234,7 +234,7 @@ TEST_CASE("blocks of different widths: K is the widest block, narrow blocks stop
   }
   const BlockSpace space(blocks, Architecture{1, 1, 1});
   NoisyEvaluator evaluator(3);
-  Search<BlockSpace> search(space, {.seed = 2}, faunae::FaunaeMutation(), UcbElimination(2));
+  Search<BlockSpace> search(space, {.seed = 2}, faunae::FaunaeMutation(), UcbElimination({.epochs_per_op = 2}));
   EliminationChecker checker;
   const auto result = search.run(evaluator, checker);
   CHECK(result.epochs == schedule_length(5, 2));  // 28
@@ -267,7 +267,7 @@ TEST_CASE("FaUNAE on NAS-Bench-Macro: 15 epochs, 16 evaluations, one op per laye
 TEST_CASE("NoElimination runs the same number of epochs and keeps every op", "[elimination][search]") {
   const BlockSpace space = synthetic_space(3, 4);
   NoisyEvaluator evaluator(1);
-  faunae::FaUNAENoElimination<BlockSpace> search(space, {.seed = 1}, faunae::FaunaeMutation(), NoElimination(3));
+  faunae::FaUNAENoElimination<BlockSpace> search(space, {.seed = 1}, faunae::FaunaeMutation(), NoElimination({.epochs_per_op = 3}));
   const auto result = search.run(evaluator);
   CHECK(result.finished);
   CHECK(result.epochs == schedule_length(4, 3));
@@ -275,7 +275,7 @@ TEST_CASE("NoElimination runs the same number of epochs and keeps every op", "[e
   CHECK(elimination_epochs(search.state()).empty());
   for (std::size_t b = 0; b < 3; ++b) CHECK(search.state().stats.ops_left(b) == 4);
 
-  faunae::FaUNAENoElimination<BlockSpace> fixed(space, {}, faunae::FaunaeMutation(), NoElimination(3, 10));
+  faunae::FaUNAENoElimination<BlockSpace> fixed(space, {}, faunae::FaunaeMutation(), NoElimination({.epochs_per_op = 3, .epochs = 10}));
   CHECK(fixed.planned_epochs() == 10);
   CHECK(fixed.run(evaluator).epochs == 10);
 }

@@ -48,7 +48,7 @@ struct RemoveCurrentAt {
 TEST_CASE("eq. (4): smoothed losses after scripted epochs equal the hand values", "[search][eq4]") {
   const BlockSpace space = abc_space();
   ScriptedSearch search(space, SearchOptions{.lambda2 = 0.3},
-                        ScriptedMutation({{1, 0}, {1, 2}, {0, 2}}), NoElimination(0, 3));
+                        ScriptedMutation({{1, 0}, {1, 2}, {0, 2}}), NoElimination({.epochs_per_op = 0, .epochs = 3}));
   ScriptedEvaluator evaluator({1.0, 0.5, 2.0, 0.1});
   const auto result = search.run(evaluator);
   REQUIRE(evaluator.calls() == 4);
@@ -117,7 +117,7 @@ TEST_CASE("eq. (4): lambda2 = 0 keeps only the last loss, lambda2 = 1 only the f
   const BlockSpace space = abc_space();
   for (const double lambda2 : {0.0, 1.0}) {
     ScriptedSearch search(space, SearchOptions{.lambda2 = lambda2}, ScriptedMutation({{0, 0}, {0, 0}}),
-                          NoElimination(0, 2));
+                          NoElimination({.epochs_per_op = 0, .epochs = 2}));
     ScriptedEvaluator evaluator({4.0, 2.0, 1.0});
     search.run(evaluator);
     CHECK(loss_at(search.state(), 0, 0) == (lambda2 == 0.0 ? 1.0 : 4.0));
@@ -128,7 +128,7 @@ TEST_CASE("eq. (4): lambda2 = 0 keeps only the last loss, lambda2 = 1 only the f
 TEST_CASE("eq. (5): equal smoothed losses keep the old op", "[search][eq5]") {
   const BlockSpace space = abc_space();
   // epoch 0: [0,0] a = 1 -> l(1,a) = 1. epoch 1: [0,1] a = 1 -> l(1,b) = 1 (first sample) = l(1,a): kept a.
-  ScriptedSearch search(space, {}, ScriptedMutation({{0, 1}}), NoElimination(0, 1));
+  ScriptedSearch search(space, {}, ScriptedMutation({{0, 1}}), NoElimination({.epochs_per_op = 0, .epochs = 1}));
   ScriptedEvaluator evaluator({1.0, 1.0});
   search.run(evaluator);
   const auto& m = search.state().history.at(1).mutations;
@@ -170,7 +170,7 @@ TEST_CASE("eq. (5): accepted blocks that combine into an invalid architecture ar
   // epoch 0: [0,0] a = 1                  -> l(0,a) = 1, l(1,a) = 1
   // epoch 1: [0,2] a = 3: block 1 a->c, 3 >= 1 reverted; l(0,a) = .3 + 2.1 = 2.4
   // epoch 2: [1,1] a = 2: block 0 a->b 2 < 2.4 accepted, block 1 a->b 2 >= 1 reverted -> [1,0] invalid
-  ScriptedSearch search(space, {}, ScriptedMutation({{0, 2}, {1, 1}}), NoElimination(0, 2));
+  ScriptedSearch search(space, {}, ScriptedMutation({{0, 2}, {1, 1}}), NoElimination({.epochs_per_op = 0, .epochs = 2}));
   ScriptedEvaluator evaluator({1.0, 3.0, 2.0});
   search.run(evaluator);
   const auto& r = search.state().history.at(2);
@@ -185,7 +185,7 @@ TEST_CASE("eq. (5): accepted blocks that combine into an invalid architecture ar
 
 TEST_CASE("mutations to or from the identity op are depth mutations", "[search][eq5]") {
   const BlockSpace space = synthetic_space(3, 3);  // identity, op1, op2; α0 = [1,1,1]
-  ScriptedSearch search(space, {}, ScriptedMutation({{0, 2, 1}, {1, 2, 0}}), NoElimination(0, 2));
+  ScriptedSearch search(space, {}, ScriptedMutation({{0, 2, 1}, {1, 2, 0}}), NoElimination({.epochs_per_op = 0, .epochs = 2}));
   ScriptedEvaluator evaluator({1.0, 0.5, 0.2});
   search.run(evaluator);
   const auto& h = search.state().history;
@@ -290,7 +290,7 @@ TEST_CASE("step after the end does nothing and says stop", "[search]") {
   const BlockSpace space = synthetic_space(2, 2);  // schedule_length(2, 1) = 2 mutation epochs
   auto fn = [](const Architecture& a) { return synthetic_loss(a); };
   faunae::FunctionEvaluator evaluator(fn);
-  Search<BlockSpace> search(space, {}, FaunaeMutation(), UcbElimination(1));
+  Search<BlockSpace> search(space, {}, FaunaeMutation(), UcbElimination({.epochs_per_op = 1}));
   const auto r = search.run(evaluator);
   REQUIRE(r.finished);
   REQUIRE(r.evaluations == 3);
@@ -338,9 +338,9 @@ TEST_CASE("bad search options are rejected with the bad value in the message", "
                          What(Contains("options.initial") && Contains("2 blocks") && Contains("3")));
   REQUIRE_THROWS_MATCHES(Search<BlockSpace>(space, {.initial = Architecture{0, 7, 0}}), InvalidArchitecture,
                          What(Contains("block 1") && Contains("op index 7")));
-  REQUIRE_THROWS_MATCHES(UcbElimination(0), InvalidArgument, What(Contains("epochs_per_op") && Contains("got 0")));
-  REQUIRE_THROWS_MATCHES(NoElimination(0, 0), InvalidArgument, What(Contains("epochs_per_op")));
-  CHECK_NOTHROW(NoElimination(0, 5));
+  REQUIRE_THROWS_MATCHES(UcbElimination({.epochs_per_op = 0}), InvalidArgument, What(Contains("epochs_per_op") && Contains("got 0")));
+  REQUIRE_THROWS_MATCHES(NoElimination({.epochs_per_op = 0, .epochs = 0}), InvalidArgument, What(Contains("epochs_per_op")));
+  CHECK_NOTHROW(NoElimination({.epochs_per_op = 0, .epochs = 5}));
   CHECK_NOTHROW(Search<BlockSpace>(space, {.lambda2 = 0.0}));
   CHECK_NOTHROW(Search<BlockSpace>(space, {.lambda2 = 1.0}));
 }

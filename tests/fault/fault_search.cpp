@@ -63,7 +63,7 @@ class SleepyEvaluator {
 using FaultSearch = faunae::FaUNAE<faunae::BlockSpace>;
 
 FaultSearch make_search(const faunae::BlockSpace& space, std::uint64_t seed, const fs::path& checkpoint) {
-  return FaultSearch(space, {.seed = seed, .checkpoint = checkpoint}, faunae::FaunaeMutation(), faunae::UcbElimination(6));
+  return FaultSearch(space, {.seed = seed, .checkpoint = checkpoint}, faunae::FaunaeMutation(), faunae::UcbElimination({.epochs_per_op = 6}));
 }
 
 int run(const fs::path& dir, bool resume, long sleep_us, std::uint64_t seed) {

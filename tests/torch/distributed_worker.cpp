@@ -127,7 +127,7 @@ int main(int argc, char** argv) {
     faunae::SearchOptions so;
     so.seed = seed;
     if (lambda2_rank1 >= 0.0 && rank == 1) so.lambda2 = lambda2_rank1;
-    faunae::FaUNAE<faunae::BlockSpace> search(space, so, faunae::FaunaeMutation(), faunae::UcbElimination(/*epochs_per_op=*/1));
+    faunae::FaUNAE<faunae::BlockSpace> search(space, so, faunae::FaunaeMutation(), faunae::UcbElimination({.epochs_per_op = 1}));
     faunae::RanksAgree agree(evaluator.learner().collective());
     DecisionMargins margins;
     const auto start = std::chrono::steady_clock::now();

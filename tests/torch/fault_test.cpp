@@ -81,7 +81,7 @@ TEST_CASE("diverging training (NaN weights) stops the search at the last good ep
   };
 
   ContrastiveEvaluator clean = evaluator(dir / "whole");
-  faunae::FaUNAE<faunae::BlockSpace> whole(space, options(dir / "whole" / "search.json"), faunae::FaunaeMutation(), faunae::UcbElimination(1));
+  faunae::FaUNAE<faunae::BlockSpace> whole(space, options(dir / "whole" / "search.json"), faunae::FaunaeMutation(), faunae::UcbElimination({.epochs_per_op = 1}));
   whole.run(clean);
   const auto expected = without_seconds(whole.to_json()["state"]);
 
@@ -89,7 +89,7 @@ TEST_CASE("diverging training (NaN weights) stops the search at the last good ep
   const auto checkpoint = dir / "diverged" / "search.json";
   ContrastiveEvaluator e = evaluator(dir / "diverged");
   DivergingEvaluator diverging{e, 3};
-  faunae::FaUNAE<faunae::BlockSpace> search(space, options(checkpoint), faunae::FaunaeMutation(), faunae::UcbElimination(1));
+  faunae::FaUNAE<faunae::BlockSpace> search(space, options(checkpoint), faunae::FaunaeMutation(), faunae::UcbElimination({.epochs_per_op = 1}));
   std::string before;
   REQUIRE_THROWS_MATCHES(
       [&] {
@@ -106,7 +106,7 @@ TEST_CASE("diverging training (NaN weights) stops the search at the last good ep
   CHECK(text_if_exists(checkpoint) == before);  // ... the checkpoint is not
 
   ContrastiveEvaluator fresh = evaluator(dir / "diverged");
-  faunae::FaUNAE<faunae::BlockSpace> resumed(space, options(checkpoint), faunae::FaunaeMutation(), faunae::UcbElimination(1));
+  faunae::FaUNAE<faunae::BlockSpace> resumed(space, options(checkpoint), faunae::FaunaeMutation(), faunae::UcbElimination({.epochs_per_op = 1}));
   resumed.load(checkpoint, fresh);
   CHECK(resumed.state().epoch == 2);
   CHECK(all_finite(fresh));

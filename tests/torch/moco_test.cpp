@@ -216,7 +216,7 @@ TEST_CASE("ContrastiveEvaluator in a search: a resumed search ends where an unin
     o.state_directory = state_dir;
     torch::manual_seed(1);
     ContrastiveEvaluator e(tiny_space(), train, validation, default_augment_options(Stem::gray28), o);
-    faunae::FaUNAE<faunae::BlockSpace> search(space, so, faunae::FaunaeMutation(), faunae::UcbElimination(1));
+    faunae::FaUNAE<faunae::BlockSpace> search(space, so, faunae::FaunaeMutation(), faunae::UcbElimination({.epochs_per_op = 1}));
     if (resume) search.load(*resume, e);
     while (!search.finished() && static_cast<std::int64_t>(search.state().history.size()) < stop_after &&
            search.state().epoch < so.max_epochs)

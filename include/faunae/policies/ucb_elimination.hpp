@@ -22,6 +22,10 @@ constexpr std::size_t schedule_length(std::size_t max_ops, std::size_t epochs_pe
   return total;
 }
 
+struct UcbEliminationOptions {
+  std::size_t epochs_per_op = 3;  ///< E of Algorithm 1: eliminate after K·E epochs (paper: 3)
+};
+
 /// UcbElimination: after K·E epochs with K ops left (K = the most ops left in any block), every block
 /// with more than one op drops argmax_k w(o_k) (eq. 10), where (eq. 9)
 ///     w(o_k^i) = l(o_k^i) − sqrt(2 log N / sa_k^i).
@@ -33,18 +37,22 @@ constexpr std::size_t schedule_length(std::size_t max_ops, std::size_t epochs_pe
 /// promising one under the same score).
 class UcbElimination {
  public:
-  explicit UcbElimination(std::size_t epochs_per_op = 3) : epochs_per_op_(epochs_per_op) {
-    if (epochs_per_op_ == 0)
+  UcbElimination() : UcbElimination(UcbEliminationOptions{}) {}
+  explicit UcbElimination(UcbEliminationOptions options) : options_(options) {
+    if (options_.epochs_per_op == 0)
       throw InvalidArgument("faunae::UcbElimination: epochs_per_op (E) must be at least 1, got 0");
   }
 
-  std::size_t epochs_per_op() const noexcept { return epochs_per_op_; }
-  nlohmann::json config() const { return {{"policy", "UcbElimination"}, {"epochs_per_op", epochs_per_op_}}; }
-  std::size_t total_epochs(const BlockSpace& space) const { return schedule_length(space.max_ops(), epochs_per_op_); }
+  const UcbEliminationOptions& options() const noexcept { return options_; }
+  std::size_t epochs_per_op() const noexcept { return options_.epochs_per_op; }
+  nlohmann::json config() const { return {{"policy", "UcbElimination"}, {"epochs_per_op", options_.epochs_per_op}}; }
+  std::size_t total_epochs(const BlockSpace& space) const {
+    return schedule_length(space.max_ops(), options_.epochs_per_op);
+  }
 
   bool due(const BlockSpace&, const SearchState& s) const {
     const std::size_t k = s.stats.max_ops_left();
-    return k > 1 && s.epochs_since_elimination >= k * epochs_per_op_;
+    return k > 1 && s.epochs_since_elimination >= k * options_.epochs_per_op;
   }
 
   bool finished(const BlockSpace&, const SearchState& s) const { return s.stats.max_ops_left() <= 1; }
@@ -97,31 +105,40 @@ class UcbElimination {
   }
 
  private:
-  std::size_t epochs_per_op_;
+  UcbEliminationOptions options_;
+};
+
+struct NoEliminationOptions {
+  std::size_t epochs_per_op = 3;  ///< E: run as many epochs as UcbElimination({.epochs_per_op = E}) would
+  std::size_t epochs = 0;         ///< a fixed number of mutation epochs instead (0: use epochs_per_op)
 };
 
 /// NoElimination (ablation): never removes an op; the search runs a fixed number of mutation epochs,
-/// by default as many as UcbElimination(E) would on the same space, so both use equal evaluations.
+/// by default as many as UcbElimination({.epochs_per_op = E}) would on the same space, so both use
+/// equal evaluations.
 class NoElimination {
  public:
-  explicit NoElimination(std::size_t epochs_per_op = 3, std::size_t epochs = 0)
-      : epochs_per_op_(epochs_per_op), epochs_(epochs) {
-    if (epochs_per_op_ == 0 && epochs_ == 0)
-      throw InvalidArgument("faunae::NoElimination: give epochs_per_op > 0 or a fixed number of epochs > 0");
+  NoElimination() : NoElimination(NoEliminationOptions{}) {}
+  explicit NoElimination(NoEliminationOptions options) : options_(options) {
+    if (options_.epochs_per_op == 0 && options_.epochs == 0)
+      throw InvalidArgument(
+          "faunae::NoElimination: give epochs_per_op > 0 or a fixed number of epochs > 0, got epochs_per_op 0 and "
+          "epochs 0");
   }
+
+  const NoEliminationOptions& options() const noexcept { return options_; }
   nlohmann::json config() const {
-    return {{"policy", "NoElimination"}, {"epochs_per_op", epochs_per_op_}, {"epochs", epochs_}};
+    return {{"policy", "NoElimination"}, {"epochs_per_op", options_.epochs_per_op}, {"epochs", options_.epochs}};
   }
   std::size_t total_epochs(const BlockSpace& space) const {
-    return epochs_ > 0 ? epochs_ : schedule_length(space.max_ops(), epochs_per_op_);
+    return options_.epochs > 0 ? options_.epochs : schedule_length(space.max_ops(), options_.epochs_per_op);
   }
   bool due(const BlockSpace&, const SearchState&) const { return false; }
   std::vector<Elimination> select(const BlockSpace&, const SearchState&) const { return {}; }
   bool finished(const BlockSpace& space, const SearchState& s) const { return s.epoch >= total_epochs(space); }
 
  private:
-  std::size_t epochs_per_op_;
-  std::size_t epochs_;
+  NoEliminationOptions options_;
 };
 
 static_assert(EliminationPolicy<UcbElimination>);
