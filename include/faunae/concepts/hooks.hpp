@@ -19,6 +19,8 @@ struct SearchResult {
   std::size_t epochs = 0;            ///< mutation epochs run
   bool finished = false;             ///< the policy's end was reached (not stopped by a hook or a cap)
   std::vector<EpochRecord> history;  ///< every epoch, epoch 0 being α0's evaluation
+  bool evaluated = false;            ///< `architecture` is one the search evaluated (the faithful
+                                     ///< FaUNAE may return one it never evaluated)
 };
 
 /// Hook: any type with at least one of these members (each may return void, or bool to stop):

@@ -59,7 +59,30 @@ concept EliminationPolicy = requires(P& p, const BlockSpace& space, const Search
   { p.finished(space, s) } -> std::convertible_to<bool>;
 };
 
+/// AcceptancePolicy: decides, after α_n has been evaluated, which architecture the next epoch mutates
+/// from (eq. 5 and its variants), and what the search returns.
+///
+/// Requirements, for `P p`, the space snapshot `space`, the state `s` after eq. (4) of this epoch
+/// (`s.history.back()` is this epoch's record: `evaluated` = α_n and its `loss`; `s.current` = α_{n−1})
+/// and `s.evaluations` counting α_n:
+///  1. `p.accept(space, s)` → the next base architecture: any architecture of alive ops; a block
+///     where α_n differs from α_{n−1} counts as an accepted mutation iff the result holds α_n's op.
+///     The driver keeps α_{n−1} if the result is not allowed by the space (is_valid, budget).
+/// Optional (detected): `p.result(space, s)` → the architecture the search returns (default:
+/// `s.current`); `p.config()` → nlohmann::json of its parameters.
+///
+/// Satisfied by: faunae::BlockwiseAcceptance (eq. 5, the paper's), faunae::ArchitectureAcceptance,
+/// faunae::IncumbentAcceptance, faunae::LocalSearchAcceptance.
+template <class P>
+concept AcceptancePolicy = requires(P& p, const BlockSpace& space, const SearchState& s) {
+  { p.accept(space, s) } -> std::same_as<Architecture>;
+};
+
 namespace detail {
+template <class P>
+concept HasResult = requires(const P& p, const BlockSpace& space, const SearchState& s) {
+  { p.result(space, s) } -> std::same_as<Architecture>;
+};
 template <class P>
 concept HasConfig = requires(const P& p) {
   { p.config() } -> std::convertible_to<nlohmann::json>;

@@ -62,9 +62,10 @@ class BlockSpace {
 
   /// Snapshot of any SearchSpace, checked the same way. `is_valid` is forwarded to `space`, which
   /// must therefore outlive the snapshot if it has cross-block rules (pass `keep_validity = false`
-  /// to drop them).
+  /// to drop them). `initial`, if given, stands for space.initial_architecture() (which is then not
+  /// called: a space may have no α0 of its own, e.g. tabular::TabularSpace(table)).
   template <SearchSpace S>
-  static BlockSpace snapshot(const S& space, bool keep_validity = true) {
+  static BlockSpace snapshot(const S& space, bool keep_validity = true, const std::optional<Architecture>& initial = {}) {
     const std::size_t n = space.num_blocks();
     if (n == 0) throw InvalidArgument("faunae::BlockSpace::snapshot(): the search space has no blocks (num_blocks() == 0)");
     std::vector<Block> blocks(n);
@@ -79,7 +80,7 @@ class BlockSpace {
     }
     Validity validity;
     if (keep_validity) validity = [&space](const Architecture& a) { return static_cast<bool>(space.is_valid(a)); };
-    BlockSpace out(std::move(blocks), space.initial_architecture(), std::move(validity));
+    BlockSpace out(std::move(blocks), initial ? *initial : space.initial_architecture(), std::move(validity));
     if constexpr (HasSizeBudget<S>) {
       if (const std::optional<double> budget = space.max_size()) return out.with_max_size(*budget);
     }

@@ -7,7 +7,8 @@
 //   1. α_n ← MutationPolicy::propose(α_{n−1}, statistics)          eqs. (1)–(3)
 //   2. a   ← Evaluator::evaluate(α_n)                               eq. (6) in the paper's evaluator
 //   3. l(o) ← λ2·l(o) + (1−λ2)·a for the op o of every block in α_n eq. (4); sa(o) += 1
-//   4. each mutated block keeps its new op iff l(new) < l(old)       eq. (5)
+//   4. AcceptancePolicy::accept: the next base α_n                   eq. (5): each mutated block
+//                                                                   keeps its new op iff l(new) < l(old)
 //   5. if EliminationPolicy::due: every block drops its selected op  eqs. (9)–(10)
 // Epoch 0 evaluates α0 alone (Algorithm 1: f_θ0 is trained and scored before evolving).
 #pragma once
@@ -29,6 +30,7 @@
 #include "faunae/core/error.hpp"
 #include "faunae/core/search_state.hpp"
 #include "faunae/core/serialization.hpp"
+#include "faunae/policies/acceptance.hpp"
 #include "faunae/policies/faunae_mutation.hpp"
 #include "faunae/policies/ucb_elimination.hpp"
 
@@ -46,20 +48,43 @@ struct SearchOptions {
 
 inline constexpr std::string_view kCheckpointFormat = "faunae.checkpoint";
 
-template <SearchSpace Space, MutationPolicy Mutation = FaunaeMutation, EliminationPolicy Elimination_ = UcbElimination>
+/// The number of evaluations a search with this elimination policy plans on `space` (α0's included),
+/// without constructing a Search: 1 + the policy's total_epochs, capped by `max_epochs` (0 = no cap).
+/// Throws InvalidArgument when the policy cannot tell (it has no total_epochs) and no cap is given.
+template <SearchSpace Space, EliminationPolicy Elimination>
+std::size_t planned_evaluations(const Space& space, const Elimination& elimination, std::size_t max_epochs = 0) {
+  if constexpr (detail::HasTotalEpochs<Elimination>) {
+    // The schedule depends only on the blocks and their ops: a shape without α0 or budget will do.
+    std::vector<Block> blocks(space.num_blocks());
+    for (std::size_t b = 0; b < blocks.size(); ++b)
+      for (std::size_t k = 0; k < space.num_ops(b); ++k) blocks[b].ops.push_back(Op{std::string(space.op_name(b, k)), 0.0});
+    const BlockSpace shape(std::move(blocks), Architecture(std::vector<OpIndex>(space.num_blocks(), 0)));
+    const std::size_t planned = elimination.total_epochs(shape);
+    return 1 + (max_epochs > 0 ? std::min(planned, max_epochs) : planned);
+  } else {
+    if (max_epochs == 0)
+      throw InvalidArgument("faunae::planned_evaluations(): the elimination policy has no total_epochs(); give max_epochs");
+    return 1 + max_epochs;
+  }
+}
+
+template <SearchSpace Space, MutationPolicy Mutation = FaunaeMutation, EliminationPolicy Elimination_ = UcbElimination,
+          AcceptancePolicy Acceptance_ = BlockwiseAcceptance>
 class Search {
  public:
   using MutationPolicyType = Mutation;
   using EliminationPolicyType = Elimination_;
+  using AcceptancePolicyType = Acceptance_;
 
   /// `space` must outlive the search (its is_valid() is consulted).
   explicit Search(const Space& space, SearchOptions options = {}, Mutation mutation = Mutation(),
-                  Elimination_ elimination = Elimination_())
+                  Elimination_ elimination = Elimination_(), Acceptance_ acceptance = Acceptance_())
       : space_(space),
-        table_(BlockSpace::snapshot(space, /*keep_validity=*/false)),
+        table_(snapshot_of(space, options.initial)),
         options_(std::move(options)),
         mutation_(std::move(mutation)),
-        elimination_(std::move(elimination)) {
+        elimination_(std::move(elimination)),
+        acceptance_(std::move(acceptance)) {
     if (!(options_.lambda2 >= 0.0 && options_.lambda2 <= 1.0))
       throw InvalidArgument(fmt::format("faunae::Search: lambda2 (eq. 4) must be in [0, 1], got {}", options_.lambda2));
     if (options_.checkpoint_every == 0)
@@ -84,8 +109,12 @@ class Search {
   const SearchOptions& options() const noexcept { return options_; }
   Mutation& mutation_policy() noexcept { return mutation_; }
   Elimination_& elimination_policy() noexcept { return elimination_; }
+  Acceptance_& acceptance_policy() noexcept { return acceptance_; }
 
   bool finished() const { return state_.started() && elimination_.finished(table_, state_); }
+
+  /// Evaluations the search plans, α0's included (planned_epochs() + 1; 1 if the policy cannot tell).
+  std::size_t planned_evaluations() const { return planned_epochs() + 1; }
 
   /// Mutation epochs the policy plans (0 if it cannot tell).
   std::size_t planned_epochs() const {
@@ -164,28 +193,34 @@ class Search {
     }
     backup_current_ = state_.current;
     const SearchState::Counters counters = state_.counters();
+    const BlockOpTable<bool> alive_before = state_.stats.alive;
+    // The policies see this epoch's record as history.back() (acceptance and elimination use it).
+    state_.history.push_back(std::move(record));
     try {
-      smooth_losses(record.evaluated, record.loss);  // eq. (4)
+      EpochRecord& current_record = state_.history.back();
+      smooth_losses(current_record.evaluated, current_record.loss);  // eq. (4)
       ++state_.evaluations;
-      if (record.epoch > 0) {
-        accept_or_revert(record);  // eq. (5)
+      if (current_record.epoch > 0) {
+        accept_or_revert(current_record);  // eq. (5) or the acceptance policy's rule
         ++state_.epoch;
         ++state_.epochs_since_elimination;
-        if (elimination_.due(table_, state_)) eliminate(record);  // eqs. (9)–(10)
+        if (elimination_.due(table_, state_)) eliminate(state_.history.back());  // eqs. (9)–(10)
       }
     } catch (...) {
-      for (std::size_t b = 0; b < record.evaluated.size(); ++b) {
-        const auto row = static_cast<Eigen::Index>(b), col = static_cast<Eigen::Index>(record.evaluated[b]);
+      const EpochRecord& failed = state_.history.back();
+      for (std::size_t b = 0; b < failed.evaluated.size(); ++b) {
+        const auto row = static_cast<Eigen::Index>(b), col = static_cast<Eigen::Index>(failed.evaluated[b]);
         state_.stats.loss(row, col) = backup_cells_[b].first;
         state_.stats.samples(row, col) = backup_cells_[b].second;
       }
+      state_.stats.alive = alive_before;
+      state_.history.pop_back();
       std::swap(state_.current, backup_current_);
       state_.set_counters(counters);
       state_.rng = rng_before;
       throw;
     }
-    record.architecture = state_.current;
-    state_.history.push_back(std::move(record));
+    state_.history.back().architecture = state_.current;
     const EpochRecord& done = state_.history.back();
 
     if (!options_.checkpoint.empty() &&
@@ -208,8 +243,13 @@ class Search {
     return stop;
   }
 
+  /// What the search found: the base α (or the acceptance policy's result(), e.g. the best evaluated
+  /// architecture for the baselines), whether that architecture was evaluated, and the history.
   SearchResult result() const {
-    return SearchResult{state_.current, state_.evaluations, state_.epoch, finished(), state_.history};
+    Architecture found = state_.current;
+    if constexpr (detail::HasResult<Acceptance_>) found = acceptance_.result(table_, state_);
+    const bool evaluated = detail::was_evaluated(state_, found);
+    return SearchResult{std::move(found), state_.evaluations, state_.epoch, finished(), state_.history, evaluated};
   }
 
   // --- checkpoints -----------------------------------------------------------------------------
@@ -296,6 +336,16 @@ class Search {
   }
 
  private:
+  // The space as a table; α0 from options.initial when given (a space may have none of its own).
+  static BlockSpace snapshot_of(const Space& space, const std::optional<Architecture>& initial) {
+    try {
+      return BlockSpace::snapshot(space, /*keep_validity=*/false, initial);
+    } catch (const InvalidArchitecture& e) {
+      if (!initial) throw;
+      throw InvalidArchitecture(fmt::format("faunae::Search: options.initial (α0): {}", e.what()));
+    }
+  }
+
   static std::nullptr_t& detail_null() {
     static std::nullptr_t none = nullptr;
     return none;
@@ -429,14 +479,21 @@ class Search {
     }
   }
 
-  // eq. (5): a mutated block keeps its new op iff l(new) < l(old); an old op never sampled loses.
+  // eq. (5), or the acceptance policy's rule: the next base α_n; every block where α_n differs from
+  // α_{n−1} is one mutation, accepted iff the next base holds α_n's op.
   void accept_or_revert(EpochRecord& record) {
+    Architecture& next = next_;  // reused buffer: no allocation per epoch
+    next = acceptance_.accept(table_, static_cast<const SearchState&>(state_));
+    if (next.size() != table_.num_blocks())
+      throw std::logic_error(fmt::format("faunae::Search: the acceptance policy returned {} blocks, the space has {}",
+                                         next.size(), table_.num_blocks()));
+    for (std::size_t b = 0; b < next.size(); ++b)
+      if (next[b] >= table_.num_ops(b) || !state_.stats.is_alive(b, next[b]))
+        throw std::logic_error(fmt::format(
+            "faunae::Search: the acceptance policy chose op {} for block {}, which is not an alive op", next[b], b));
     std::size_t changed = 0;
     for (std::size_t b = 0; b < state_.current.size(); ++b) changed += state_.current[b] != record.evaluated[b];
-    if (changed == 0) return;
     record.mutations.reserve(changed);
-    Architecture& next = next_;  // reused buffer: no allocation per epoch
-    next = state_.current;
     for (std::size_t b = 0; b < next.size(); ++b) {
       const OpIndex from = state_.current[b];
       const OpIndex to = record.evaluated[b];
@@ -449,11 +506,11 @@ class Search {
       m.kind = identity && (from == *identity || to == *identity) ? MutationKind::depth : MutationKind::op;
       m.loss_from = state_.stats.loss(Eigen::Index(b), Eigen::Index(from));
       m.loss_to = state_.stats.loss(Eigen::Index(b), Eigen::Index(to));
-      m.accepted = std::isnan(m.loss_from) || m.loss_to < m.loss_from;
-      if (m.accepted) next[b] = to;
+      m.accepted = next[b] == to;
       record.mutations.push_back(m);
     }
-    if (!record.mutations.empty() && !allowed(next)) {
+    if (next == state_.current) return;
+    if (!allowed(next)) {
       // Per-block decisions can combine into an architecture the space forbids: keep α_{n−1}.
       record.reverted_as_invalid = true;
       for (auto& m : record.mutations) m.accepted = false;
@@ -531,6 +588,9 @@ class Search {
     nlohmann::json c = {{"seed", options_.seed}, {"lambda2", options_.lambda2}};
     if constexpr (detail::HasConfig<Mutation>) c["mutation"] = mutation_.config();
     if constexpr (detail::HasConfig<Elimination_>) c["elimination"] = elimination_.config();
+    // The paper's eq. (5) adds nothing, so checkpoints written before acceptance policies still resume.
+    if constexpr (!std::is_same_v<Acceptance_, BlockwiseAcceptance> && detail::HasConfig<Acceptance_>)
+      c["acceptance"] = acceptance_.config();
     if (options_.initial) c["initial"] = options_.initial->ops();
     if (const auto budget = table_.max_size()) c["max_size"] = *budget;  // a resume under another budget is refused
     return c;
@@ -586,6 +646,7 @@ class Search {
   SearchOptions options_;
   Mutation mutation_;
   Elimination_ elimination_;
+  Acceptance_ acceptance_;
   SearchState state_;
   std::vector<std::pair<double, std::int64_t>> backup_cells_;
   Architecture backup_current_;

@@ -1,0 +1,194 @@
+// Acceptance policies: after α_n is evaluated, which architecture the next epoch mutates from, and
+// what the search returns (the AcceptancePolicy concept, concepts/policies.hpp).
+//
+//   BlockwiseAcceptance     eq. (5), the paper's: each mutated block keeps its new op iff
+//                           l(o_n) < l(o_{n−1}) under the smoothed losses of eq. (4).
+//   ArchitectureAcceptance  eq. (5) at the architecture level (NOT the paper's): α_n replaces
+//                           α_{n−1} iff its mean observed loss is lower. Used by the recommended
+//                           search (docs/baselines.md, docs/algorithm.md).
+//   IncumbentAcceptance     the base is always the best architecture evaluated so far (lowest mean
+//                           observed loss); what random search and regularized evolution return.
+//   LocalSearchAcceptance   White et al. (2020): move to the best of the current architecture's
+//                           neighbourhood once all of it is evaluated; restarts are accepted.
+#pragma once
+
+#include <cmath>
+#include <cstddef>
+#include <limits>
+#include <map>
+#include <optional>
+#include <set>
+
+#include <nlohmann/json.hpp>
+
+#include "faunae/concepts/policies.hpp"
+#include "faunae/core/error.hpp"
+
+namespace faunae {
+
+namespace detail {
+/// Mean observed loss of `a` over the history (NaN if it was never evaluated).
+inline double mean_observed_loss(const SearchState& s, const Architecture& a) {
+  double sum = 0.0;
+  std::size_t n = 0;
+  for (const EpochRecord& r : s.history)
+    if (r.evaluated == a) {
+      sum += r.loss;
+      ++n;
+    }
+  return n == 0 ? std::numeric_limits<double>::quiet_NaN() : sum / static_cast<double>(n);
+}
+
+/// The evaluated architecture with the lowest mean observed loss; ties go to the one evaluated first.
+/// Throws on an empty history.
+inline Architecture best_observed(const SearchState& s) {
+  if (s.history.empty()) throw InvalidArgument("faunae: no architecture has been evaluated yet (empty history)");
+  struct Tally {
+    double sum = 0.0;
+    std::size_t count = 0;
+    std::size_t first = 0;
+  };
+  std::map<Architecture, Tally> tally;
+  for (std::size_t i = 0; i < s.history.size(); ++i) {
+    auto [it, inserted] = tally.try_emplace(s.history[i].evaluated);
+    if (inserted) it->second.first = i;
+    it->second.sum += s.history[i].loss;
+    ++it->second.count;
+  }
+  const Architecture* best = nullptr;
+  double best_mean = std::numeric_limits<double>::infinity();
+  std::size_t best_first = 0;
+  for (const auto& [a, t] : tally) {
+    const double mean = t.sum / static_cast<double>(t.count);
+    if (!best || mean < best_mean || (mean == best_mean && t.first < best_first)) {
+      best = &a;
+      best_mean = mean;
+      best_first = t.first;
+    }
+  }
+  return *best;
+}
+
+/// Whether `a` was evaluated in the search so far.
+inline bool was_evaluated(const SearchState& s, const Architecture& a) {
+  for (const EpochRecord& r : s.history)
+    if (r.evaluated == a) return true;
+  return false;
+}
+}  // namespace detail
+
+/// eq. (5): a mutated block keeps its new op iff l(o_n) < l(o_{n−1}) (eq. 4's smoothed losses, read
+/// after this epoch's update); an old op never sampled loses. The paper's rule.
+class BlockwiseAcceptance {
+ public:
+  nlohmann::json config() const { return {{"policy", "BlockwiseAcceptance"}}; }
+
+  Architecture accept(const BlockSpace&, const SearchState& s) const {
+    const Architecture& evaluated = s.history.back().evaluated;
+    Architecture next = s.current;
+    for (std::size_t b = 0; b < next.size(); ++b) {
+      const OpIndex from = s.current[b], to = evaluated[b];
+      if (from == to) continue;
+      const double loss_from = s.stats.loss(Eigen::Index(b), Eigen::Index(from));
+      const double loss_to = s.stats.loss(Eigen::Index(b), Eigen::Index(to));
+      if (std::isnan(loss_from) || loss_to < loss_from) next[b] = to;
+    }
+    return next;
+  }
+};
+
+/// eq. (5) at the architecture level (a variant, NOT the paper's): α_n replaces α_{n−1} as a whole
+/// iff the mean of its observed losses is lower than that of α_{n−1} (α_{n−1} never evaluated, e.g.
+/// after an elimination moved it: α_n is accepted). Credit goes to the architecture that earned it,
+/// not to each block of it.
+class ArchitectureAcceptance {
+ public:
+  nlohmann::json config() const { return {{"policy", "ArchitectureAcceptance"}}; }
+
+  Architecture accept(const BlockSpace&, const SearchState& s) const {
+    const Architecture& evaluated = s.history.back().evaluated;
+    if (evaluated == s.current) return s.current;
+    const double old_loss = detail::mean_observed_loss(s, s.current);
+    const double new_loss = detail::mean_observed_loss(s, evaluated);
+    return std::isnan(old_loss) || new_loss < old_loss ? evaluated : s.current;
+  }
+};
+
+/// The base is the best architecture evaluated so far (lowest mean observed loss, ties: first
+/// evaluated), and so is the result. Random search and regularized evolution use it.
+class IncumbentAcceptance {
+ public:
+  nlohmann::json config() const { return {{"policy", "IncumbentAcceptance"}}; }
+  Architecture accept(const BlockSpace&, const SearchState& s) const { return detail::best_observed(s); }
+  Architecture result(const BlockSpace&, const SearchState& s) const {
+    return s.history.empty() ? s.current : detail::best_observed(s);
+  }
+};
+
+/// Local search (White, Nolen, Savani, "Local search is state of the art for neural architecture
+/// search benchmarks", 2020): the base α stays while its neighbours (every architecture one op away)
+/// are evaluated (LocalSearchMutation proposes them); once all are, the base moves to the best of α
+/// and its neighbours (mean observed loss); a proposal that is not a neighbour of α is a restart
+/// (α was a local optimum) and becomes the base. The result is the best architecture evaluated.
+class LocalSearchAcceptance {
+ public:
+  nlohmann::json config() const { return {{"policy", "LocalSearchAcceptance"}}; }
+
+  Architecture accept(const BlockSpace& space, const SearchState& s) const {
+    const Architecture& evaluated = s.history.back().evaluated;
+    std::size_t differing = 0;
+    for (std::size_t b = 0; b < evaluated.size(); ++b) differing += evaluated[b] != s.current[b];
+    if (differing > 1) return evaluated;  // a restart
+    std::set<Architecture> seen;
+    for (const EpochRecord& r : s.history) seen.insert(r.evaluated);
+    // Move while the base's whole neighbourhood (within the budget) is evaluated and holds a better
+    // architecture: a walk through already evaluated architectures costs no evaluation.
+    Architecture base = s.current;
+    for (;;) {
+      const auto next = best_of_evaluated_neighbourhood(space, s, seen, base);
+      if (!next || *next == base) return base;
+      base = *next;
+    }
+  }
+
+  Architecture result(const BlockSpace&, const SearchState& s) const {
+    return s.history.empty() ? s.current : detail::best_observed(s);
+  }
+
+ private:
+  // The best of `base` and its neighbours within the budget, if every such neighbour was evaluated;
+  // nullopt while some neighbour is still to be evaluated.
+  static std::optional<Architecture> best_of_evaluated_neighbourhood(const BlockSpace& space, const SearchState& s,
+                                                                     const std::set<Architecture>& seen,
+                                                                     const Architecture& base) {
+    const auto budget = space.max_size();
+    const double base_size = space.size_of(base);
+    Architecture best = base;
+    double best_loss = detail::mean_observed_loss(s, base);
+    if (std::isnan(best_loss)) best_loss = std::numeric_limits<double>::infinity();
+    Architecture n = base;
+    for (std::size_t b = 0; b < n.size(); ++b) {
+      for (OpIndex k = 0; k < space.num_ops(b); ++k) {
+        if (k == base[b] || !s.stats.is_alive(b, k)) continue;
+        if (budget && base_size - space.op_size(b, base[b]) + space.op_size(b, k) > *budget) continue;
+        n[b] = k;
+        if (!seen.contains(n)) return std::nullopt;  // the neighbourhood is not fully evaluated yet
+        const double l = detail::mean_observed_loss(s, n);
+        if (l < best_loss) {
+          best_loss = l;
+          best = n;
+        }
+      }
+      n[b] = base[b];
+    }
+    return best;
+  }
+};
+
+static_assert(AcceptancePolicy<BlockwiseAcceptance>);
+static_assert(AcceptancePolicy<ArchitectureAcceptance>);
+static_assert(AcceptancePolicy<IncumbentAcceptance>);
+static_assert(AcceptancePolicy<LocalSearchAcceptance>);
+static_assert(detail::HasResult<IncumbentAcceptance>);
+
+}  // namespace faunae
