@@ -1,0 +1,157 @@
+// AdditiveLossModel: Bayesian credit assignment over (block, op) cells (NOT the paper's; it replaces
+// the exponential smoothing of eq. (4) in the recommended search FaUNAE-TS, docs/algorithm.md).
+//
+// Every evaluated architecture h in the history is a row of an additive model of its loss
+//     (a_h − ā) / s_a  =  Σ_i β(o^i_h) + ε_h,        ε_h ~ N(0, σ²),   β(o) ~ N(0, τ²)
+// with ā, s_a the mean and standard deviation of the observed losses (so the model is the same on any
+// loss scale), τ² = 1/ν (the ν block effects of an architecture together explain the observed
+// variance) and σ² = noise_fraction (the share of the observed variance left to noise and to
+// interactions between blocks). The posterior of the effects is Gaussian:
+//     mean  μ = (XᵀX + λI)⁻¹ Xᵀy,   covariance  σ² (XᵀX + λI)⁻¹,   λ = σ²/τ² = ν·noise_fraction,
+// X holding one indicator per block in each row. An op seen in many architectures gets a narrow
+// posterior whatever the other blocks held; an op never sampled keeps its prior (mean 0: average).
+//
+// The model is incremental: update() absorbs the history records it has not seen, one rank-1 update
+// of the Cholesky factor of XᵀX + λI per record (O(p²), p = Σ_i |Ω^i|), always in history order, so a
+// model rebuilt from a resumed search's history holds the same numbers bit for bit. A draw from the
+// posterior costs p normal draws and two triangular solves.
+#pragma once
+
+#include <cmath>
+#include <cstddef>
+#include <cstdint>
+#include <vector>
+
+#include <Eigen/Cholesky>
+#include <Eigen/Core>
+#include <fmt/format.h>
+
+#include "faunae/core/block_space.hpp"
+#include "faunae/core/error.hpp"
+#include "faunae/core/rng.hpp"
+#include "faunae/core/search_state.hpp"
+
+namespace faunae {
+
+struct AdditiveModelOptions {
+  double noise_fraction = 0.5;  ///< σ²: share of the observed loss variance not explained by the op effects
+
+  void check(std::string_view who) const {
+    if (!(std::isfinite(noise_fraction) && noise_fraction > 0.0))
+      throw InvalidArgument(fmt::format("{}: noise_fraction must be finite and > 0, got {}", who, noise_fraction));
+  }
+};
+
+class AdditiveLossModel {
+ public:
+  AdditiveLossModel() = default;
+  explicit AdditiveLossModel(AdditiveModelOptions options) : options_(options) {
+    options_.check("faunae::AdditiveLossModel");
+  }
+
+  const AdditiveModelOptions& options() const noexcept { return options_; }
+
+  /// Absorbs the records of `s.history` not seen yet (all of them after a reset, or when the history
+  /// is not an extension of what was absorbed: another search, or a loaded checkpoint).
+  void update(const BlockSpace& space, const SearchState& s) {
+    const std::size_t h = s.history.size();
+    const bool extends = space_id_ == space.content_id() && absorbed_ <= h &&
+                         (absorbed_ == 0 || (s.history[absorbed_ - 1].evaluated == last_evaluated_ &&
+                                             s.history[absorbed_ - 1].loss == last_loss_));
+    if (!extends || offset_.empty()) reset(space);
+    for (; absorbed_ < h; ++absorbed_) absorb(s.history[absorbed_]);
+    if (absorbed_ > 0) {
+      last_evaluated_ = s.history[absorbed_ - 1].evaluated;
+      last_loss_ = s.history[absorbed_ - 1].loss;
+    }
+  }
+
+  std::size_t absorbed() const noexcept { return absorbed_; }
+  /// Incremented whenever the model starts over (a history that does not extend the absorbed one).
+  std::uint64_t generation() const noexcept { return generation_; }
+  std::size_t num_cells() const noexcept { return offset_.empty() ? 0 : offset_.back(); }
+  std::size_t cell(std::size_t block, OpIndex op) const { return offset_[block] + op; }
+
+  /// Posterior means of every cell's effect, in loss units (relative to the average op), cell order.
+  Eigen::VectorXd mean() const {
+    Eigen::VectorXd m = standardized_rhs();
+    llt_.matrixL().solveInPlace(m);
+    llt_.matrixU().solveInPlace(m);
+    return scale() * m;
+  }
+
+  /// Posterior standard deviation of one cell's effect, in loss units: σ·s_a·‖L⁻¹e_c‖.
+  double sd(std::size_t c) const {
+    const auto p = static_cast<Eigen::Index>(num_cells());
+    Eigen::VectorXd e = Eigen::VectorXd::Zero(p);
+    e(static_cast<Eigen::Index>(c)) = 1.0;
+    llt_.matrixL().solveInPlace(e);
+    return std::sqrt(options_.noise_fraction) * scale() * e.norm();
+  }
+
+  /// One draw of every effect from the posterior, in loss units, into `out` (cell order):
+  /// β̃ = L⁻ᵀ(L⁻¹r + σz) has mean (LLᵀ)⁻¹r = μ and covariance σ²(LLᵀ)⁻¹.
+  void sample(Rng& rng, Eigen::VectorXd& out) const {
+    const auto p = static_cast<Eigen::Index>(num_cells());
+    out = standardized_rhs();
+    llt_.matrixL().solveInPlace(out);
+    const double sigma = std::sqrt(options_.noise_fraction);
+    for (Eigen::Index i = 0; i < p; ++i) out(i) += sigma * rng.normal();
+    llt_.matrixU().solveInPlace(out);
+    out *= scale();
+  }
+
+ private:
+  void reset(const BlockSpace& space) {
+    const std::size_t blocks = space.num_blocks();
+    offset_.assign(blocks + 1, 0);
+    for (std::size_t b = 0; b < blocks; ++b) offset_[b + 1] = offset_[b] + space.num_ops(b);
+    const auto p = static_cast<Eigen::Index>(offset_[blocks]);
+    const double lambda = static_cast<double>(blocks) * options_.noise_fraction;
+    llt_.compute(Eigen::MatrixXd::Identity(p, p) * lambda);
+    sum_by_cell_.setZero(p);
+    count_by_cell_.setZero(p);
+    row_.setZero(p);
+    sum_ = sum_sq_ = 0.0;
+    absorbed_ = 0;
+    ++generation_;
+    space_id_ = space.content_id();
+  }
+
+  void absorb(const EpochRecord& r) {
+    for (std::size_t b = 0; b + 1 < offset_.size(); ++b) {
+      const auto c = static_cast<Eigen::Index>(offset_[b] + r.evaluated[b]);
+      row_(c) = 1.0;
+      sum_by_cell_(c) += r.loss;
+      count_by_cell_(c) += 1.0;
+    }
+    llt_.rankUpdate(row_, 1.0);  // XᵀX += x xᵀ
+    for (std::size_t b = 0; b + 1 < offset_.size(); ++b) row_(static_cast<Eigen::Index>(offset_[b] + r.evaluated[b])) = 0.0;
+    sum_ += r.loss;
+    sum_sq_ += r.loss * r.loss;
+  }
+
+  double average() const { return absorbed_ > 0 ? sum_ / static_cast<double>(absorbed_) : 0.0; }
+  // s_a: the standard deviation of the observed losses; 1 with fewer than two distinct losses.
+  double scale() const {
+    if (absorbed_ < 2) return 1.0;
+    const double n = static_cast<double>(absorbed_);
+    const double var = sum_sq_ / n - average() * average();
+    return var > 1e-24 * (1.0 + average() * average()) ? std::sqrt(var) : 1.0;
+  }
+  // Xᵀy with y = (a − ā)/s_a: (Σ_{h uses c} a_h − ā·n_c)/s_a.
+  Eigen::VectorXd standardized_rhs() const { return (sum_by_cell_ - average() * count_by_cell_) / scale(); }
+
+  AdditiveModelOptions options_;
+  std::vector<std::size_t> offset_;
+  Eigen::LLT<Eigen::MatrixXd> llt_;
+  Eigen::VectorXd sum_by_cell_, count_by_cell_, row_;
+  double sum_ = 0.0, sum_sq_ = 0.0;
+  std::size_t absorbed_ = 0;
+  std::uint64_t space_id_ = 0;
+  std::uint64_t generation_ = 0;
+  Architecture last_evaluated_;
+  double last_loss_ = 0.0;
+};
+
+}  // namespace faunae

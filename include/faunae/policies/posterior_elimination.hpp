@@ -1,0 +1,101 @@
+// PosteriorElimination: the elimination step of the recommended search FaUNAE-TS (NOT the paper's;
+// it replaces eq. (9), keeps Algorithm 1's K·E schedule and eq. (10)).
+//
+// After K·E epochs with K ops left, every block with more than one op drops the op whose additive
+// effect on the loss is worst even optimistically: argmax_k μ(o_k^i) − κ·sd(o_k^i) under the posterior
+// of AdditiveLossModel (μ, sd in loss units; κ = `optimism`). Unlike eq. (9), μ credits an op with what
+// it contributed across every architecture that used it, and sd shrinks with its own samples only.
+// The base architecture's op is never removed: the base is the best architecture the acceptance rule
+// kept, so the search ends on an architecture it evaluated (with ArchitectureAcceptance), consistent
+// with the surviving ops.
+#pragma once
+
+#include <cmath>
+#include <cstddef>
+#include <limits>
+#include <optional>
+#include <vector>
+
+#include <fmt/format.h>
+#include <nlohmann/json.hpp>
+
+#include "faunae/concepts/policies.hpp"
+#include "faunae/core/error.hpp"
+#include "faunae/policies/additive_model.hpp"
+#include "faunae/policies/ucb_elimination.hpp"
+
+namespace faunae {
+
+struct PosteriorEliminationOptions {
+  std::size_t epochs_per_op = 3;  ///< E of Algorithm 1: eliminate after K·E epochs (paper: 3)
+  double optimism = 1.0;          ///< κ: posterior standard deviations of benefit of the doubt
+  AdditiveModelOptions model;     ///< the credit model's prior (the same as ThompsonMutation's by default)
+};
+
+class PosteriorElimination {
+ public:
+  PosteriorElimination() : PosteriorElimination(PosteriorEliminationOptions{}) {}
+  explicit PosteriorElimination(PosteriorEliminationOptions options) : options_(options), model_(options.model) {
+    if (options_.epochs_per_op == 0)
+      throw InvalidArgument("faunae::PosteriorElimination: epochs_per_op (E) must be at least 1, got 0");
+    if (!(std::isfinite(options_.optimism) && options_.optimism >= 0.0))
+      throw InvalidArgument(fmt::format("faunae::PosteriorElimination: optimism must be finite and >= 0, got {}",
+                                        options_.optimism));
+    options_.model.check("faunae::PosteriorElimination");
+  }
+
+  const PosteriorEliminationOptions& options() const noexcept { return options_; }
+  nlohmann::json config() const {
+    return {{"policy", "PosteriorElimination"},
+            {"epochs_per_op", options_.epochs_per_op},
+            {"optimism", options_.optimism},
+            {"noise_fraction", options_.model.noise_fraction}};
+  }
+  std::size_t total_epochs(const BlockSpace& space) const { return schedule_length(space.max_ops(), options_.epochs_per_op); }
+
+  bool due(const BlockSpace&, const SearchState& s) const {
+    const std::size_t k = s.stats.max_ops_left();
+    return k > 1 && s.epochs_since_elimination >= k * options_.epochs_per_op;
+  }
+  bool finished(const BlockSpace&, const SearchState& s) const { return s.stats.max_ops_left() <= 1; }
+
+  std::vector<Elimination> select(const BlockSpace& space, const SearchState& s) const {
+    return select(space, s, s.stats.alive);
+  }
+
+  /// The same, choosing only among the ops marked in `removable` (the search withholds the ops a
+  /// model-size budget needs); a block with no removable op other than the base's keeps all its ops.
+  std::vector<Elimination> select(const BlockSpace& space, const SearchState& s, const BlockOpTable<bool>& removable) const {
+    model_.update(space, s);
+    const Eigen::VectorXd mean = model_.mean();
+    std::vector<Elimination> out;
+    for (std::size_t b = 0; b < s.stats.num_blocks(); ++b) {
+      if (s.stats.ops_left(b) <= 1) continue;
+      std::optional<OpIndex> worst;
+      double worst_score = -std::numeric_limits<double>::infinity();
+      for (OpIndex k = 0; k < space.num_ops(b); ++k) {
+        if (!s.stats.is_alive(b, k) || !removable(Eigen::Index(b), Eigen::Index(k)) || k == s.current[b]) continue;
+        const std::size_t c = model_.cell(b, k);
+        double score = mean(static_cast<Eigen::Index>(c));
+        if (options_.optimism > 0.0) score -= options_.optimism * model_.sd(c);
+        if (!worst || score > worst_score) {  // ties: the lowest op index
+          worst = k;
+          worst_score = score;
+        }
+      }
+      if (worst) out.push_back(Elimination{b, *worst, worst_score, std::nullopt});
+    }
+    return out;
+  }
+
+ private:
+  PosteriorEliminationOptions options_;
+  // The credit model, absorbing the history incrementally (the same numbers as a model built at once:
+  // records are absorbed one by one in history order either way).
+  mutable AdditiveLossModel model_;
+};
+
+static_assert(EliminationPolicy<PosteriorElimination>);
+static_assert(detail::HasSelectRemovable<PosteriorElimination>);
+
+}  // namespace faunae

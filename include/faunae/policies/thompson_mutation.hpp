@@ -1,0 +1,155 @@
+// ThompsonMutation: the mutation step of the recommended search FaUNAE-TS (NOT the paper's; it
+// replaces eqs. (1)–(3), docs/algorithm.md and docs/baselines.md).
+//
+// Each epoch draws the op effects once from the posterior of the additive credit model
+// (AdditiveLossModel) and mutates α_{n−1} where the draw promises the most: every block's best alive
+// op under the draw is a candidate, and the (at most `max_changes`) blocks with the largest promised
+// gain switch to it. This is Thompson sampling: an op is tried with the posterior probability that it
+// is its block's best, so ops tried rarely (wide posteriors) are explored, as eq. (1) intends, and
+// ops that have kept losing are not. A trust region of `max_changes` blocks keeps the search close to
+// α_{n−1}, so the trial-and-test of eq. (5) compares neighbours.
+//
+// When the draw's architecture was evaluated already (or the draw keeps α_{n−1}), the unevaluated
+// one-block neighbour of α_{n−1} with the lowest drawn loss is proposed instead; when every neighbour
+// was evaluated, an unevaluated architecture drawn uniformly. Proposals stay within the space's
+// model-size budget (max_size), which is FaUNAE's size restriction here.
+#pragma once
+
+#include <algorithm>
+#include <cmath>
+#include <limits>
+#include <set>
+#include <vector>
+
+#include <fmt/format.h>
+#include <nlohmann/json.hpp>
+
+#include "faunae/concepts/policies.hpp"
+#include "faunae/core/error.hpp"
+#include "faunae/policies/additive_model.hpp"
+
+namespace faunae {
+
+struct ThompsonMutationOptions {
+  std::size_t max_changes = 2;  ///< trust region: blocks changed per proposal (0 = any number)
+  AdditiveModelOptions model;   ///< the credit model's prior
+};
+
+class ThompsonMutation {
+ public:
+  ThompsonMutation() : ThompsonMutation(ThompsonMutationOptions{}) {}
+  explicit ThompsonMutation(ThompsonMutationOptions options) : options_(options), model_(options.model) {
+    options_.model.check("faunae::ThompsonMutation");
+  }
+
+  const ThompsonMutationOptions& options() const noexcept { return options_; }
+  nlohmann::json config() const {
+    return {{"policy", "ThompsonMutation"},
+            {"max_changes", options_.max_changes},
+            {"noise_fraction", options_.model.noise_fraction}};
+  }
+
+  Proposal propose(const BlockSpace& space, const SearchState& s, Rng& rng) {
+    refresh(space, s);
+    model_.sample(rng, draw_);
+    const std::size_t blocks = space.num_blocks();
+    const auto drawn = [&](std::size_t b, OpIndex k) { return draw_(static_cast<Eigen::Index>(model_.cell(b, k))); };
+    const auto budget = space.max_size();
+    double size = space.size_of(s.current);
+
+    // Every block's best alive op under the draw, and what switching to it gains.
+    gains_.clear();
+    for (std::size_t b = 0; b < blocks; ++b) {
+      const OpIndex c = s.current[b];
+      OpIndex best = c;
+      for (OpIndex k = 0; k < space.num_ops(b); ++k)
+        if (s.stats.is_alive(b, k) && drawn(b, k) < drawn(b, best)) best = k;
+      if (best != c) gains_.push_back({drawn(b, c) - drawn(b, best), b, best});
+    }
+    std::sort(gains_.begin(), gains_.end(), [](const Gain& x, const Gain& y) {
+      return x.gain > y.gain || (x.gain == y.gain && x.block < y.block);
+    });
+    Architecture proposal = s.current;
+    std::size_t changes = 0;
+    for (const Gain& g : gains_) {
+      if (options_.max_changes > 0 && changes == options_.max_changes) break;
+      const double new_size = size - space.op_size(g.block, proposal[g.block]) + space.op_size(g.block, g.op);
+      if (budget && new_size > *budget) continue;
+      proposal[g.block] = g.op;
+      size = new_size;
+      ++changes;
+    }
+    if (changes > 0 && !evaluated_.contains(proposal)) return {std::move(proposal), {}};
+
+    // Fallback 1: the unevaluated one-block neighbour of α_{n−1} with the lowest drawn loss.
+    std::optional<std::pair<std::size_t, OpIndex>> best_neighbour;
+    double best_delta = std::numeric_limits<double>::infinity();
+    const double current_size = space.size_of(s.current);
+    Architecture n = s.current;
+    for (std::size_t b = 0; b < blocks; ++b) {
+      for (OpIndex k = 0; k < space.num_ops(b); ++k) {
+        if (k == s.current[b] || !s.stats.is_alive(b, k)) continue;
+        if (budget && current_size - space.op_size(b, s.current[b]) + space.op_size(b, k) > *budget) continue;
+        const double delta = drawn(b, k) - drawn(b, s.current[b]);
+        if (delta >= best_delta) continue;
+        n[b] = k;
+        if (!evaluated_.contains(n)) {
+          best_delta = delta;
+          best_neighbour = {b, k};
+        }
+      }
+      n[b] = s.current[b];
+    }
+    if (best_neighbour) {
+      n[best_neighbour->first] = best_neighbour->second;
+      return {std::move(n), {}};
+    }
+    // Fallback 2: an unevaluated architecture of alive ops, drawn uniformly (bounded tries).
+    Architecture random = s.current;
+    for (int attempt = 0; attempt < 1000; ++attempt) {
+      for (std::size_t b = 0; b < blocks; ++b) {
+        const std::size_t left = s.stats.ops_left(b);
+        std::size_t pick = static_cast<std::size_t>(rng.below(left));
+        for (OpIndex k = 0; k < space.num_ops(b); ++k)
+          if (s.stats.is_alive(b, k) && pick-- == 0) {
+            random[b] = k;
+            break;
+          }
+      }
+      if ((!budget || space.size_of(random) <= *budget) && !evaluated_.contains(random)) break;
+    }
+    return {std::move(random), {}};
+  }
+
+ private:
+  struct Gain {
+    double gain;
+    std::size_t block;
+    OpIndex op;
+  };
+
+  // The model and the set of evaluated architectures absorb the history records they have not seen
+  // (both start over on a history that does not extend theirs): pure functions of the history, so a
+  // resumed search sees the same numbers bit for bit.
+  void refresh(const BlockSpace& space, const SearchState& s) {
+    model_.update(space, s);
+    if (model_.generation() != generation_) {
+      evaluated_.clear();
+      absorbed_ = 0;
+      generation_ = model_.generation();
+    }
+    for (; absorbed_ < s.history.size(); ++absorbed_) evaluated_.insert(s.history[absorbed_].evaluated);
+  }
+
+  ThompsonMutationOptions options_;
+  AdditiveLossModel model_;
+  Eigen::VectorXd draw_;
+  std::vector<Gain> gains_;
+  std::set<Architecture> evaluated_;
+  std::size_t absorbed_ = 0;
+  std::uint64_t generation_ = 0;
+};
+
+static_assert(MutationPolicy<ThompsonMutation>);
+
+}  // namespace faunae
