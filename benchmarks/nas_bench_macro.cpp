@@ -164,7 +164,7 @@ constexpr double kDefaultEpsilon = faunae::FaunaeMutationOptions{}.epsilon;
 Method faunae_method(std::string name, Start start, std::size_t e, double epsilon = kDefaultEpsilon,
                      Readout readout = Readout::last_base) {
   return {std::move(name), start, [=](const Run& r) {
-            return run_search(r, mutation(epsilon), faunae::UcbElimination(e), readout);
+            return run_search(r, mutation(epsilon), faunae::UcbElimination({.epochs_per_op = e}), readout);
           }};
 }
 
@@ -173,10 +173,10 @@ std::vector<Method> faunae_methods(std::size_t e) {
   for (const Start start : {Start::existing, Start::random}) {
     m.push_back(faunae_method("FaUNAE (faithful)", start, e));
     m.push_back({"FaUNAE w/o elimination", start, [=](const Run& r) {
-                   return run_search(r, mutation(kDefaultEpsilon), faunae::NoElimination(e), Readout::last_base);
+                   return run_search(r, mutation(kDefaultEpsilon), faunae::NoElimination({.epochs_per_op = e}), Readout::last_base);
                  }});
     m.push_back({"FaUNAE w/o size restriction (λ1 = 1)", start, [=](const Run& r) {
-                   return run_search(r, mutation(kDefaultEpsilon, 1.0), faunae::UcbElimination(e), Readout::last_base);
+                   return run_search(r, mutation(kDefaultEpsilon, 1.0), faunae::UcbElimination({.epochs_per_op = e}), Readout::last_base);
                  }});
     m.push_back(faunae_method("FaUNAE, best evaluated", start, e, kDefaultEpsilon, Readout::best_evaluated));
     for (const Readout readout : {Readout::last_base, Readout::best_evaluated})
@@ -190,21 +190,33 @@ std::vector<Method> faunae_methods(std::size_t e) {
   return m;
 }
 
+// The baselines start from a random α0 of their own (BaselineOptions::initial left empty), which
+// counts as their first evaluation.
 Method random_search(std::size_t evaluations) {
   return {"Random search", Start::none, [=](const Run& r) {
             TabularEvaluator evaluator(r.table, r.evaluator_seed);
-            const auto found = faunae::RandomSearch(evaluations, r.search_seed).run(r.space, evaluator);
-            return Outcome{found.architecture, found.evaluations};
+            auto search = faunae::random_search(r.space, {.evaluations = evaluations, .seed = r.search_seed});
+            const faunae::SearchResult found = search.run(evaluator);
+            return Outcome{found.architecture, found.evaluations, found.evaluated};
           }};
 }
 
 Method regularized_evolution(std::size_t evaluations, std::size_t population, std::size_t sample) {
   return {fmt::format("Regularized evolution (P = {}, S = {})", population, sample), Start::none, [=](const Run& r) {
             TabularEvaluator evaluator(r.table, r.evaluator_seed);
-            const faunae::RegularizedEvolution re({.evaluations = evaluations, .population = population,
-                                                   .sample = sample, .seed = r.search_seed});
-            const auto found = re.run(r.space, evaluator);
-            return Outcome{found.architecture, found.evaluations};
+            auto search = faunae::regularized_evolution(r.space, {.evaluations = evaluations, .seed = r.search_seed},
+                                                        {.population = population, .sample = sample});
+            const faunae::SearchResult found = search.run(evaluator);
+            return Outcome{found.architecture, found.evaluations, found.evaluated};
+          }};
+}
+
+Method local_search(std::size_t evaluations) {
+  return {"Local search", Start::none, [=](const Run& r) {
+            TabularEvaluator evaluator(r.table, r.evaluator_seed);
+            auto search = faunae::local_search(r.space, {.evaluations = evaluations, .seed = r.search_seed});
+            const faunae::SearchResult found = search.run(evaluator);
+            return Outcome{found.architecture, found.evaluations, found.evaluated};
           }};
 }
 
@@ -344,6 +356,7 @@ std::string comparison_section(const Bench& bench, const Budget& budget) {
   for (const Method& m : faunae_methods(e))
     rows.push_back(bench.measure(m, fmt::format("{}/{}/{}", tag, m.name, start_label(m.start))));
   rows.push_back(bench.measure(random_search(n), fmt::format("{}/random-search", tag)));
+  rows.push_back(bench.measure(local_search(n), fmt::format("{}/local-search", tag)));
 
   // Regularized evolution: a few (P, S) that fit the budget; the best by mean accuracy goes into the
   // main table (chosen on these same seeds, so it is slightly optimistic), all of them below it.
