@@ -12,6 +12,7 @@
 
 #include "faunae/faunae.hpp"
 #include "faunae/policies/regression_elimination.hpp"
+#include "faunae/search/variants.hpp"
 
 namespace {
 
@@ -47,7 +48,7 @@ constexpr std::size_t kStepsBeforeReset = std::size_t{1} << 16;  // bounds the h
 void BM_Step_NoElimination(benchmark::State& state) {
   const faunae::BlockSpace space = make_space();
   faunae::Search<faunae::BlockSpace, faunae::FaunaeMutation, faunae::NoElimination> search(
-      space, {.seed = 1}, faunae::FaunaeMutation(), faunae::NoElimination(0, std::size_t{1} << 40));
+      space, {.seed = 1}, faunae::FaunaeMutation(), faunae::NoElimination({.epochs_per_op = 0, .epochs = std::size_t{1} << 40}));
   TrivialEvaluator evaluator;
   search.step(evaluator);  // epoch 0: α0
   std::size_t steps = 0;
@@ -69,7 +70,7 @@ BENCHMARK(BM_Step_NoElimination);
 void BM_Propose(benchmark::State& state) {
   const faunae::BlockSpace space = make_space();
   faunae::Search<faunae::BlockSpace, faunae::FaunaeMutation, faunae::NoElimination> search(
-      space, {.seed = 1}, faunae::FaunaeMutation(), faunae::NoElimination(0, 1000));
+      space, {.seed = 1}, faunae::FaunaeMutation(), faunae::NoElimination({.epochs_per_op = 0, .epochs = 1000}));
   TrivialEvaluator evaluator;
   search.run(evaluator);
   faunae::FaunaeMutation mutation;
@@ -80,15 +81,16 @@ BENCHMARK(BM_Propose);
 
 // A whole faithful FaUNAE search (UcbElimination, E = 3: Σ_{m=2}^{7} 3m = 81 epochs), construction
 // excluded; the "per_epoch" counter is the time divided by the 81 epochs (+ α0's evaluation).
-template <class Elimination>
-void full_search(benchmark::State& state, Elimination elimination) {
+template <class Elimination, class Mutation = faunae::FaunaeMutation, class Acceptance = faunae::BlockwiseAcceptance>
+void full_search(benchmark::State& state, Elimination elimination, Mutation mutation = Mutation(),
+                 Acceptance acceptance = Acceptance()) {
   const faunae::BlockSpace space = make_space();
   TrivialEvaluator evaluator;
   std::size_t epochs = 0;
   for (auto _ : state) {
     state.PauseTiming();
-    faunae::Search<faunae::BlockSpace, faunae::FaunaeMutation, Elimination> search(space, {.seed = 1},
-                                                                                    faunae::FaunaeMutation(), elimination);
+    faunae::Search<faunae::BlockSpace, Mutation, Elimination, Acceptance> search(space, {.seed = 1}, mutation,
+                                                                                 elimination, acceptance);
     state.ResumeTiming();
     const faunae::SearchResult result = search.run(evaluator);
     epochs = result.epochs;
@@ -99,13 +101,21 @@ void full_search(benchmark::State& state, Elimination elimination) {
                                                    benchmark::Counter::kIsIterationInvariantRate | benchmark::Counter::kInvert);
 }
 
-void BM_FullSearch_FaUNAE(benchmark::State& state) { full_search(state, faunae::UcbElimination(3)); }
+void BM_FullSearch_FaUNAE(benchmark::State& state) { full_search(state, faunae::UcbElimination({.epochs_per_op = 3})); }
 BENCHMARK(BM_FullSearch_FaUNAE)->Unit(benchmark::kMicrosecond);
 
 void BM_FullSearch_RegressionElimination(benchmark::State& state) {
   full_search(state, faunae::RegressionElimination({.epochs_per_op = 3}));
 }
 BENCHMARK(BM_FullSearch_RegressionElimination)->Unit(benchmark::kMicrosecond);
+
+// The recommended FaUNAE-TS: Thompson-sampling mutation over the additive credit model, posterior
+// elimination, architecture-level acceptance (target: ≤ 10 µs per epoch at 16 blocks × 7 ops).
+void BM_FullSearch_FaUNAETS(benchmark::State& state) {
+  full_search(state, faunae::PosteriorElimination({.epochs_per_op = 3}), faunae::ThompsonMutation(),
+              faunae::ArchitectureAcceptance());
+}
+BENCHMARK(BM_FullSearch_FaUNAETS)->Unit(benchmark::kMicrosecond);
 
 }  // namespace
 
