@@ -252,6 +252,39 @@ static_assert(!faunae::EliminationPolicy<NoFinished>);
 static_assert(!faunae::EliminationPolicy<DueReturnsString>);
 static_assert(!faunae::EliminationPolicy<faunae::FaunaeMutation>);
 
+static_assert(faunae::MutationPolicy<faunae::ThompsonMutation>);
+static_assert(faunae::MutationPolicy<faunae::RandomMutation>);
+static_assert(faunae::MutationPolicy<faunae::RegularizedEvolutionMutation>);
+static_assert(faunae::MutationPolicy<faunae::LocalSearchMutation>);
+static_assert(faunae::EliminationPolicy<faunae::PosteriorElimination>);
+static_assert(faunae::EliminationPolicy<faunae::RegressionElimination>);
+static_assert(!faunae::EliminationPolicy<faunae::ThompsonMutation>);
+
+struct GoodAcceptance {
+  Architecture accept(const BlockSpace&, const SearchState& s) const { return s.current; }
+};
+struct AcceptReturnsBool {  // a yes/no cannot say which blocks keep their new op
+  bool accept(const BlockSpace&, const SearchState&) const { return true; }
+};
+struct AcceptsFromMutableState {
+  Architecture accept(const BlockSpace&, SearchState& s) const { return s.current; }
+};
+struct AcceptWithoutSpace {
+  Architecture accept(const SearchState& s) const { return s.current; }
+};
+static_assert(faunae::AcceptancePolicy<faunae::BlockwiseAcceptance>);
+static_assert(faunae::AcceptancePolicy<faunae::ArchitectureAcceptance>);
+static_assert(faunae::AcceptancePolicy<faunae::IncumbentAcceptance>);
+static_assert(faunae::AcceptancePolicy<faunae::LocalSearchAcceptance>);
+static_assert(faunae::AcceptancePolicy<GoodAcceptance>);
+static_assert(!faunae::AcceptancePolicy<AcceptReturnsBool>);
+static_assert(!faunae::AcceptancePolicy<AcceptsFromMutableState>);
+static_assert(!faunae::AcceptancePolicy<AcceptWithoutSpace>);
+static_assert(!faunae::AcceptancePolicy<faunae::UcbElimination>);
+static_assert(faunae::detail::HasResult<faunae::IncumbentAcceptance>);
+static_assert(faunae::detail::HasResult<faunae::LocalSearchAcceptance>);
+static_assert(!faunae::detail::HasResult<faunae::ArchitectureAcceptance>);
+
 static_assert(faunae::detail::HasConfig<faunae::FaunaeMutation>);
 static_assert(faunae::detail::HasConfig<faunae::UcbElimination>);
 static_assert(!faunae::detail::HasConfig<GoodMutation>);

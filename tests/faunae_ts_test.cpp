@@ -1,0 +1,232 @@
+// FaUNAE-TS, the recommended search: the additive credit model against hand-computed posteriors,
+// the acceptance policies, and the search as a whole (finds the optimum of an additive landscape,
+// returns an evaluated architecture, keeps the budget, resumes bit for bit, refuses bad options).
+#include <cmath>
+#include <vector>
+
+#include <catch2/catch.hpp>
+
+#include "faunae/faunae.hpp"
+#include "test_support.hpp"
+
+using faunae::AdditiveLossModel;
+using faunae::Architecture;
+using faunae::ArchitectureAcceptance;
+using faunae::BlockSpace;
+using faunae::BlockwiseAcceptance;
+using faunae::EpochRecord;
+using faunae::FaUNAETS;
+using faunae::InvalidArgument;
+using faunae::PosteriorElimination;
+using faunae::SearchResult;
+using faunae::SearchState;
+using faunae::StopAfter;
+using faunae::ThompsonMutation;
+using faunae_test::NoisyEvaluator;
+using faunae_test::synthetic_loss;
+using faunae_test::synthetic_space;
+using faunae_test::TempDir;
+using faunae_test::What;
+using Catch::Matchers::Contains;
+
+namespace {
+
+SearchState state_with(const BlockSpace& space, const std::vector<std::pair<Architecture, double>>& evaluations) {
+  SearchState s;
+  s.stats.reset(space);
+  s.current = space.initial_architecture();
+  for (const auto& [a, loss] : evaluations) {
+    EpochRecord r;
+    r.epoch = s.history.size();
+    r.evaluated = a;
+    r.loss = loss;
+    s.history.push_back(r);
+  }
+  s.evaluations = s.history.size();
+  return s;
+}
+
+}  // namespace
+
+TEST_CASE("AdditiveLossModel: the posterior mean and sd of a hand-computed case", "[faunae-ts][model]") {
+  // One block, two ops; losses 1 and 3 on op 0, 5 on op 1. ā = 3, s_a = sqrt(8/3), y = (−2, 0, 2)/s_a.
+  // ν = 1, noise_fraction 0.5: λ = 0.5; XᵀX = diag(2, 1); Xᵀy = (−2/s_a, 2/s_a).
+  // μ = (−2/(2.5 s_a), 2/(1.5 s_a)) in standardized units, × s_a in loss units: (−0.8, 1.3333…).
+  // sd = sqrt(0.5) · s_a / sqrt(2.5) and sqrt(0.5) · s_a / sqrt(1.5).
+  const BlockSpace space = faunae::uniform_space(1, {{"a", 0.0}, {"b", 0.0}}, Architecture{0});
+  const SearchState s = state_with(space, {{Architecture{0}, 1.0}, {Architecture{0}, 3.0}, {Architecture{1}, 5.0}});
+  AdditiveLossModel model({.noise_fraction = 0.5});
+  model.update(space, s);
+  const Eigen::VectorXd mean = model.mean();
+  CHECK(mean(0) == Approx(-0.8).epsilon(1e-12));
+  CHECK(mean(1) == Approx(4.0 / 3.0).epsilon(1e-12));
+  const double sa = std::sqrt(8.0 / 3.0);
+  CHECK(model.sd(0) == Approx(std::sqrt(0.5) * sa / std::sqrt(2.5)).epsilon(1e-12));
+  CHECK(model.sd(1) == Approx(std::sqrt(0.5) * sa / std::sqrt(1.5)).epsilon(1e-12));
+}
+
+TEST_CASE("AdditiveLossModel: incremental updates equal the normal equations; draws have the posterior's moments",
+          "[faunae-ts][model]") {
+  const BlockSpace space = synthetic_space(3, 3);
+  std::vector<std::pair<Architecture, double>> evals;
+  faunae::Rng rng(4);
+  for (int i = 0; i < 12; ++i) {
+    const Architecture a = faunae::random_architecture(space, rng);
+    evals.emplace_back(a, synthetic_loss(a) + 0.05 * rng.normal());
+  }
+  const SearchState s = state_with(space, evals);
+  // One record at a time (as a search feeds it) and all at once give the same numbers bit for bit.
+  AdditiveLossModel one_by_one, at_once;
+  for (std::size_t h = 1; h <= evals.size(); ++h) {
+    SearchState prefix = s;
+    prefix.history.resize(h);
+    one_by_one.update(space, prefix);
+  }
+  at_once.update(space, s);
+  REQUIRE(one_by_one.mean() == at_once.mean());
+  // Against the dense normal equations.
+  const Eigen::Index p = 9;
+  double abar = 0, var = 0;
+  for (const auto& [a, l] : evals) abar += l / 12.0;
+  for (const auto& [a, l] : evals) var += (l - abar) * (l - abar) / 12.0;
+  const double sa = std::sqrt(var);
+  Eigen::MatrixXd xtx = Eigen::MatrixXd::Identity(p, p) * (3 * 0.5);
+  Eigen::VectorXd xty = Eigen::VectorXd::Zero(p);
+  for (const auto& [a, l] : evals)
+    for (std::size_t b = 0; b < 3; ++b) {
+      xty(Eigen::Index(3 * b + a[b])) += (l - abar) / sa;
+      for (std::size_t c = 0; c < 3; ++c) xtx(Eigen::Index(3 * b + a[b]), Eigen::Index(3 * c + a[c])) += 1.0;
+    }
+  const Eigen::VectorXd expected = sa * xtx.ldlt().solve(xty);
+  const Eigen::VectorXd got = at_once.mean();
+  for (Eigen::Index i = 0; i < p; ++i) CHECK(got(i) == Approx(expected(i)).margin(1e-10));
+  // 20000 draws: mean and the variance of cell 4 within a few standard errors.
+  faunae::Rng draws(9);
+  Eigen::VectorXd sum = Eigen::VectorXd::Zero(p), x;
+  double sum_sq4 = 0;
+  const int n = 20000;
+  for (int i = 0; i < n; ++i) {
+    at_once.sample(draws, x);
+    sum += x;
+    sum_sq4 += (x(4) - got(4)) * (x(4) - got(4));
+  }
+  const double sd4 = at_once.sd(4);
+  for (Eigen::Index i = 0; i < p; ++i) CHECK(sum(i) / n == Approx(got(i)).margin(5 * at_once.sd(std::size_t(i)) / std::sqrt(n)));
+  CHECK(std::sqrt(sum_sq4 / n) == Approx(sd4).epsilon(0.03));
+}
+
+TEST_CASE("acceptance policies: eq. (5) per block, and the architecture-level variant", "[faunae-ts][acceptance]") {
+  const BlockSpace space = synthetic_space(2, 3);  // α0 = (1, 1)
+  SearchState s = state_with(space, {{Architecture{1, 1}, 2.0}, {Architecture{2, 0}, 1.5}});
+  // eq. (4) statistics as the driver leaves them: op (0,2) better than (0,1); op (1,0) worse than (1,1).
+  s.stats.loss(0, 1) = 2.0;
+  s.stats.loss(1, 1) = 2.0;
+  s.stats.loss(0, 2) = 1.5;
+  s.stats.loss(1, 0) = 2.5;
+  CHECK(BlockwiseAcceptance().accept(space, s) == Architecture{2, 1});  // block 0 keeps, block 1 reverts
+  CHECK(ArchitectureAcceptance().accept(space, s) == Architecture{2, 0});  // 1.5 < 2.0: the whole α_n
+  s.history.back().loss = 2.5;
+  CHECK(ArchitectureAcceptance().accept(space, s) == Architecture{1, 1});
+  // α_{n−1} never evaluated (moved by an elimination): α_n is accepted.
+  s.current = Architecture{0, 0};
+  CHECK(ArchitectureAcceptance().accept(space, s) == Architecture{2, 0});
+  // IncumbentAcceptance: the lowest mean observed loss.
+  s.history.push_back(EpochRecord{.epoch = 2, .evaluated = Architecture{1, 1}, .loss = 3.0});
+  CHECK(faunae::IncumbentAcceptance().accept(space, s) == Architecture{1, 1});  // mean 2.5 = 2.5: first evaluated
+}
+
+TEST_CASE("FaUNAE-TS finds the optimum of an additive landscape and returns an evaluated architecture",
+          "[faunae-ts][search]") {
+  const BlockSpace space = synthetic_space(4, 4);  // optimum: op 2 in every block
+  for (std::uint64_t seed = 0; seed < 10; ++seed) {
+    CAPTURE(seed);
+    FaUNAETS<BlockSpace> search(space, {.seed = seed}, ThompsonMutation(), PosteriorElimination({.epochs_per_op = 4}));
+    struct Exact {
+      double evaluate(const Architecture& a) const { return synthetic_loss(a); }
+    } evaluator;
+    const SearchResult r = search.run(evaluator);
+    CHECK(r.finished);
+    CHECK(r.evaluated);
+    CHECK(r.evaluations == search.planned_evaluations());
+    CHECK(r.evaluations == faunae::planned_evaluations(space, PosteriorElimination({.epochs_per_op = 4})));
+    CHECK(r.architecture == Architecture{2, 2, 2, 2});
+    for (std::size_t b = 0; b < 4; ++b) CHECK(search.state().stats.ops_left(b) == 1);
+  }
+}
+
+TEST_CASE("FaUNAE-TS keeps the model-size budget", "[faunae-ts][budget]") {
+  // Bigger ops score better, the budget allows op 1 everywhere at most (size 10 each).
+  const BlockSpace space = synthetic_space(4, 4).with_max_size(40.0);
+  struct BiggerIsBetter {
+    double evaluate(const Architecture& a) const {
+      double l = 10;
+      for (auto k : a) l -= static_cast<double>(k);
+      return l;
+    }
+  } evaluator;
+  for (std::uint64_t seed = 0; seed < 5; ++seed) {
+    FaUNAETS<BlockSpace> search(space, {.seed = seed});
+    const SearchResult r = search.run(evaluator);
+    CHECK(r.finished);
+    CHECK(space.size_of(r.architecture) <= 40.0);
+    for (const EpochRecord& rec : r.history) CHECK(space.size_of(rec.evaluated) <= 40.0);
+  }
+}
+
+TEST_CASE("FaUNAE-TS resumes bit for bit from a checkpoint, across elimination rounds", "[faunae-ts][checkpoint]") {
+  const BlockSpace space = synthetic_space(4, 4);
+  const PosteriorElimination elimination({.epochs_per_op = 2});
+  for (std::size_t stop_at : {1u, 7u, 8u, 15u}) {
+    CAPTURE(stop_at);
+    TempDir dir;
+    const auto path = dir / "ts.ckpt";
+    FaUNAETS<BlockSpace> whole(space, {.seed = 3}, ThompsonMutation(), elimination);
+    NoisyEvaluator e1(1000);
+    const SearchResult expected = whole.run(e1);
+    REQUIRE(expected.finished);
+
+    FaUNAETS<BlockSpace> first(space, {.seed = 3}, ThompsonMutation(), elimination);
+    NoisyEvaluator e2(1000);
+    StopAfter stop(stop_at);
+    first.run(e2, stop);
+    first.save(path, e2);
+
+    FaUNAETS<BlockSpace> resumed(space, {.seed = 3}, ThompsonMutation(), elimination);
+    NoisyEvaluator e3(5);
+    resumed.load(path, e3);
+    const SearchResult got = resumed.run(e3);
+    CHECK(resumed.to_json(&e3) == whole.to_json(&e1));
+    CHECK(got.architecture == expected.architecture);
+    CHECK(got.evaluated == expected.evaluated);
+  }
+  // The same policy object reused on a loaded checkpoint of another history starts its model over.
+  FaUNAETS<BlockSpace> reused(space, {.seed = 3}, ThompsonMutation(), elimination);
+  NoisyEvaluator e4(1000);
+  StopAfter stop(9);
+  reused.run(e4, stop);
+  FaUNAETS<BlockSpace> other(space, {.seed = 3}, ThompsonMutation(), elimination);
+  NoisyEvaluator e5(1000);
+  StopAfter stop5(4);
+  other.run(e5, stop5);
+  TempDir dir;
+  other.save(dir / "other.ckpt", e5);
+  reused.load(dir / "other.ckpt", e4);
+  const SearchResult a = reused.run(e4);
+  NoisyEvaluator e6(1);
+  FaUNAETS<BlockSpace> fresh(space, {.seed = 3}, ThompsonMutation(), elimination);
+  fresh.load(dir / "other.ckpt", e6);
+  const SearchResult b = fresh.run(e6);
+  CHECK(a.architecture == b.architecture);
+  CHECK(reused.to_json(&e4) == fresh.to_json(&e6));
+}
+
+TEST_CASE("FaUNAE-TS refuses bad options, naming them", "[faunae-ts][errors]") {
+  REQUIRE_THROWS_MATCHES(ThompsonMutation({.model = {.noise_fraction = 0.0}}), InvalidArgument,
+                         What(Contains("noise_fraction") && Contains("got 0")));
+  REQUIRE_THROWS_MATCHES(PosteriorElimination({.epochs_per_op = 0}), InvalidArgument,
+                         What(Contains("epochs_per_op") && Contains("got 0")));
+  REQUIRE_THROWS_MATCHES(PosteriorElimination({.optimism = -1.0}), InvalidArgument,
+                         What(Contains("optimism") && Contains("-1")));
+  REQUIRE_THROWS_MATCHES(PosteriorElimination({.model = {.noise_fraction = NAN}}), InvalidArgument,
+                         What(Contains("noise_fraction") && Contains("nan")));
+}
