@@ -13,11 +13,14 @@
 #pragma once
 
 #include <algorithm>
+#include <array>
 #include <cmath>
 #include <cstdint>
 #include <filesystem>
+#include <initializer_list>
 #include <optional>
 #include <set>
+#include <span>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -49,7 +52,13 @@ struct SpaceConfig {
   std::int64_t darts_layers = 5, darts_channels = 8;
 };
 
+/// The values of search.method (docs/program.md): the faithful FaUNAE, two variants, three baselines.
+inline constexpr std::array<std::string_view, 6> kSearchMethods = {"faunae", "faunae-ts", "faunae-r", "random", "rea", "local"};
+
 struct SearchConfig {
+  /// faunae (the paper's) | faunae-ts (recommended) | faunae-r | random | rea | local; every method
+  /// gets as many evaluations as faunae plans for the same space and epochs_per_op.
+  std::string method = "faunae";
   std::int64_t epochs_per_op = 2;  ///< E of the K·E elimination schedule
   std::int64_t max_epochs = 0;     ///< 0: until one op per block is left
   std::int64_t steps = 5;          ///< k: student steps per evaluation
@@ -61,6 +70,7 @@ struct SearchConfig {
   double lr = 0.03, momentum = 0.9, weight_decay = 1e-4, tau = 0.2, m = 0.99;
   double epsilon = 0.5, lambda1 = 0.9, lambda2 = 0.3;
   std::int64_t head_hidden = 512, head_out = 128;
+  std::int64_t rea_population = 8, rea_sample = 4;  ///< rea: population P and tournament size S
   /// Budget on the evolved network's parameters: "alpha0" (at most α0's), "none", or a number.
   std::string max_params = "alpha0";
 };
@@ -168,9 +178,13 @@ inline void require(bool ok, std::string_view key, std::string_view rule, const 
   if (!ok) throw InvalidArgument(fmt::format("config: '{}' must be {}, got {}", key, rule, value));
 }
 
-inline void one_of(std::string_view key, const std::string& value, std::initializer_list<std::string_view> allowed) {
+inline void one_of(std::string_view key, const std::string& value, std::span<const std::string_view> allowed) {
   if (std::find(allowed.begin(), allowed.end(), value) == allowed.end())
     throw InvalidArgument(fmt::format("config: '{}' must be one of {}, got '{}'", key, fmt::join(allowed, ", "), value));
+}
+
+inline void one_of(std::string_view key, const std::string& value, std::initializer_list<std::string_view> allowed) {
+  one_of(key, value, std::span<const std::string_view>(allowed.begin(), allowed.size()));
 }
 
 }  // namespace detail
@@ -245,6 +259,7 @@ inline Config config_from_json(const nlohmann::json& j) {
     const auto section = top.object("search");
     detail::Reader r(section, "search");
     auto& s = c.search;
+    r.read("method", s.method);
     r.read("epochs_per_op", s.epochs_per_op);
     r.read("max_epochs", s.max_epochs);
     r.read("steps", s.steps);
@@ -263,6 +278,8 @@ inline Config config_from_json(const nlohmann::json& j) {
     r.read("lambda2", s.lambda2);
     r.read("head_hidden", s.head_hidden);
     r.read("head_out", s.head_out);
+    r.read("rea_population", s.rea_population);
+    r.read("rea_sample", s.rea_sample);
     if (const nlohmann::json* v = r.raw("max_params")) {
       if (v->is_string()) s.max_params = v->get<std::string>();
       else if (v->is_number()) s.max_params = fmt::format("{}", v->get<double>());
@@ -270,6 +287,7 @@ inline Config config_from_json(const nlohmann::json& j) {
       parse_max_params(s.max_params);  // validates
     }
     r.finish();
+    one_of("search.method", s.method, kSearchMethods);
     require(s.epochs_per_op >= 1 && s.epochs_per_op <= 1000, "search.epochs_per_op", "in [1, 1000]", s.epochs_per_op);
     require(s.max_epochs >= 0, "search.max_epochs", ">= 0 (0 = until one op per block is left)", s.max_epochs);
     require(s.steps >= 1, "search.steps", ">= 1", s.steps);
@@ -290,6 +308,9 @@ inline Config config_from_json(const nlohmann::json& j) {
     require(s.lambda2 >= 0.0 && s.lambda2 <= 1.0, "search.lambda2", "in [0, 1]", s.lambda2);
     require(s.head_hidden >= 1, "search.head_hidden", ">= 1", s.head_hidden);
     require(s.head_out >= 1, "search.head_out", ">= 1", s.head_out);
+    require(s.rea_population >= 1 && s.rea_population <= 100000, "search.rea_population", "in [1, 100000]", s.rea_population);
+    require(s.rea_sample >= 1 && s.rea_sample <= s.rea_population, "search.rea_sample",
+            fmt::format("in [1, search.rea_population = {}]", s.rea_population), s.rea_sample);
   }
   {
     const auto section = top.object("train");
@@ -358,14 +379,16 @@ inline nlohmann::json config_to_json(const Config& c) {
             {"darts_channels", c.space.darts_channels}}},
           {"initial", c.initial},
           {"search",
-           {{"epochs_per_op", c.search.epochs_per_op}, {"max_epochs", c.search.max_epochs}, {"steps", c.search.steps},
+           {{"method", c.search.method},
+            {"epochs_per_op", c.search.epochs_per_op}, {"max_epochs", c.search.max_epochs}, {"steps", c.search.steps},
             {"warmup_steps", c.search.warmup_steps},
             {"batch_size", c.search.batch_size},       {"queue_size", c.search.queue_size},  {"shuffle_groups", c.search.shuffle_groups},
             {"validation_images", c.search.validation_images},
             {"lr", c.search.lr},                       {"momentum", c.search.momentum},      {"weight_decay", c.search.weight_decay},
             {"tau", c.search.tau},                     {"m", c.search.m},                    {"epsilon", c.search.epsilon},
             {"lambda1", c.search.lambda1},             {"lambda2", c.search.lambda2},        {"head_hidden", c.search.head_hidden},
-            {"head_out", c.search.head_out},           {"max_params", c.search.max_params}}},
+            {"head_out", c.search.head_out},           {"max_params", c.search.max_params},
+            {"rea_population", c.search.rea_population}, {"rea_sample", c.search.rea_sample}}},
           {"train",
            {{"epochs", c.train.epochs},
             {"batch_size", c.train.batch_size},

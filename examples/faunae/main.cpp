@@ -2,7 +2,9 @@
 // the example of how the library's pieces fit:
 //
 //   search   evolve α0 on unlabeled images (Algorithm 1: FaunaeMutation + UcbElimination, scored by
-//            the ContrastiveEvaluator), checkpointed every epoch, resumable (--resume)
+//            the ContrastiveEvaluator), checkpointed every epoch, resumable (--resume); search.method
+//            picks a variant (faunae-ts, faunae-r) or a baseline (random, rea, local) instead, all of
+//            them faunae::Search objects run by the same run_search
 //   train    final unsupervised training of the found architecture (and of α0 and a random one, at
 //            the same budget, for comparison)
 //   probe    linear evaluation and kNN accuracy of the trained networks (the labels' only use)
@@ -212,6 +214,152 @@ faunae::BlockSpace run_space(const Config& c, const Net& net, const Architecture
   }
 }
 
+/// What run_search needs of the run besides the search and the evaluator.
+struct SearchRun {
+  const Config& c;
+  fs::path run;
+  bool resume = false, quiet = false;
+  const faunae::BlockSpace& space;
+  const Architecture& alpha0;
+  std::size_t train_images = 0, validation_images = 0;
+  std::chrono::steady_clock::time_point start;
+};
+
+/// The search.method a checkpoint's policy configuration belongs to (the policies' names in
+/// Search::to_json()["config"]), or "" if none.
+std::string method_of_checkpoint(const fs::path& checkpoint) {
+  try {
+    const auto file = nlohmann::json::parse(faunae::read_file(checkpoint, checkpoint.string()));
+    const auto& config = file.at("payload").at("config");
+    const auto policy = [&](const char* key) {
+      return config.contains(key) ? config.at(key).value("policy", std::string()) : std::string();
+    };
+    const std::string mutation = policy("mutation"), elimination = policy("elimination"), acceptance = policy("acceptance");
+    if (mutation == "FaunaeMutation" && elimination == "UcbElimination" && acceptance.empty()) return "faunae";
+    if (mutation == "ThompsonMutation" && elimination == "PosteriorElimination") return "faunae-ts";
+    if (mutation == "FaunaeMutation" && elimination == "RegressionElimination") return "faunae-r";
+    if (mutation == "RandomMutation") return "random";
+    if (mutation == "RegularizedEvolutionMutation") return "rea";
+    if (mutation == "LocalSearchMutation") return "local";
+  } catch (const std::exception&) {
+  }
+  return "";
+}
+
+/// Runs one search of any method (a faunae::Search with any policies) through the same evaluator,
+/// checkpoint (--resume), JSON-lines log, progress display and search.json / found.json.
+template <class Net, class Search, class Evaluator>
+int run_search(const SearchRun& r, const Net& probe, Search& search, Evaluator& evaluator) {
+  const Config& c = r.c;
+  const fs::path checkpoint = search.options().checkpoint;
+  if (r.resume && fs::exists(checkpoint)) {
+    try {
+      search.load(checkpoint, evaluator);
+    } catch (const faunae::IoError& e) {
+      // The checkpoint records the policies: a run cannot continue under another search.method.
+      const std::string written_by = method_of_checkpoint(checkpoint);
+      if (!written_by.empty() && written_by != c.search.method)
+        throw faunae::InvalidArgument(fmt::format(
+            "--resume: the checkpoint in {} was written by search.method = '{}', it cannot continue as search.method = '{}'; "
+            "resume with --set search.method={} (or start another run in a new --run folder)",
+            r.run.string(), written_by, c.search.method, written_by));
+      throw;
+    }
+    // Only now: a refused resume leaves the run's config.json as it was.
+    faunae::write_file_atomically(r.run / "config.json", faunae::program::config_to_json(c).dump(2) + "\n");
+    fmt::print(stderr, "[faunae] resumed from {} at epoch {}\n", checkpoint.string(), search.state().epoch);
+  } else if (r.resume) {
+    fmt::print(stderr, "[faunae] --resume: no checkpoint in {} yet, starting\n", r.run.string());
+  }
+  if (!search.state().started() && c.search.warmup_steps > 0) {
+    // Not on resume: the checkpoint holds the evaluator after its warm-up.
+    const double loss = evaluator.warm_up(r.alpha0, c.search.warmup_steps);
+    fmt::print(stderr, "[faunae] warm-up: {} steps on α0, training InfoNCE {:.4f}\n", c.search.warmup_steps, loss);
+  }
+  fmt::print(stderr, "[faunae] search ({}): {} blocks, {} training / {} validation images, α0 = {}, {} epochs planned\n",
+             c.search.method, r.space.num_blocks(), r.train_images, r.validation_images, r.alpha0.to_string(), search.planned_epochs());
+
+  faunae::JsonLinesLogger log(r.run / "log.jsonl");
+  faunae::ProgressDisplay progress(search.planned_epochs());
+  StopOnSignal stop;
+  const auto result = r.quiet ? search.run(evaluator, log, stop) : search.run(evaluator, log, progress, stop);
+  if (!result.finished && interrupted.load()) {
+    fmt::print(stderr, "[faunae] interrupted at epoch {}; the checkpoint is saved: continue with --resume\n", result.epochs);
+    return 130;
+  }
+
+  const auto state = search.to_json()["state"];
+  const nlohmann::json summary = {{"format", "faunae.run"},
+                                  {"version", 1},
+                                  {"method", c.search.method},
+                                  {"space", space_summary(c, r.space)},
+                                  {"initial", architecture_summary(probe, r.space, r.alpha0)},
+                                  {"found", architecture_summary(probe, r.space, result.architecture)},
+                                  {"evaluated", result.evaluated},
+                                  {"history", state["history"]},
+                                  {"alive", state["alive"]},
+                                  {"evaluations", result.evaluations},
+                                  {"finished", result.finished},
+                                  {"seconds", std::chrono::duration<double>(std::chrono::steady_clock::now() - r.start).count()},
+                                  {"seed", c.seed},
+                                  {"config", faunae::program::config_to_json(c)}};
+  faunae::write_file_atomically(r.run / "search.json", summary.dump(1) + "\n");
+  faunae::write_file_atomically(r.run / "found.json", faunae::architecture_to_json(r.space, result.architecture).dump(2) + "\n");
+  const auto& i = summary["initial"];
+  const auto& f = summary["found"];
+  fmt::print("alpha0: {}  params {:.3f} M  FLOPs {:.1f} M\n", fmt::join(i["ops"].get<std::vector<std::string>>(), " "),
+             i["params"].get<double>() / 1e6, i["flops"].get<double>() / 1e6);
+  fmt::print("found:  {}  params {:.3f} M  FLOPs {:.1f} M{}\n", fmt::join(f["ops"].get<std::vector<std::string>>(), " "),
+             f["params"].get<double>() / 1e6, f["flops"].get<double>() / 1e6, result.evaluated ? "" : "  (never evaluated itself)");
+  fmt::print("search ({}): {} evaluations, {:.0f} s; written {}\n", c.search.method, result.evaluations, summary["seconds"].get<double>(),
+             (r.run / "search.json").string());
+  return 0;
+}
+
+/// Builds the Search of search.method and hands it to f (the one place that knows every method).
+/// The faunae methods take the program's SearchOptions; the baselines the same seed, α0 and checkpoint,
+/// with as many evaluations as the faithful FaUNAE plans for this space and E (max_epochs included).
+template <class F>
+int with_method(const Config& c, const faunae::BlockSpace& space, const faunae::SearchOptions& so, F&& f) {
+  using faunae::BlockSpace;
+  const auto E = static_cast<std::size_t>(c.search.epochs_per_op);
+  const std::string& method = c.search.method;
+  if (method == "faunae") {
+    faunae::FaUNAE<BlockSpace> search(space, so, faunae::FaunaeMutation({.epsilon = c.search.epsilon, .lambda1 = c.search.lambda1}),
+                                      faunae::UcbElimination({.epochs_per_op = E}));
+    return f(search);
+  }
+  if (method == "faunae-ts") {
+    faunae::FaUNAETS<BlockSpace> search(space, so, faunae::ThompsonMutation(), faunae::PosteriorElimination({.epochs_per_op = E}));
+    return f(search);
+  }
+  if (method == "faunae-r") {
+    faunae::FaUNAER<BlockSpace> search(space, so, faunae::FaunaeMutation({.epsilon = c.search.epsilon, .lambda1 = c.search.lambda1}),
+                                       faunae::RegressionElimination({.epochs_per_op = E}));
+    return f(search);
+  }
+  faunae::BaselineOptions bo;
+  bo.evaluations = faunae::planned_evaluations(space, faunae::UcbElimination({.epochs_per_op = E}), so.max_epochs);
+  bo.seed = so.seed;
+  bo.initial = so.initial;
+  bo.checkpoint = so.checkpoint;
+  if (method == "random") {
+    auto search = faunae::random_search(space, bo);
+    return f(search);
+  }
+  if (method == "rea") {
+    auto search = faunae::regularized_evolution(space, bo,
+                                                {.population = static_cast<std::size_t>(c.search.rea_population),
+                                                 .sample = static_cast<std::size_t>(c.search.rea_sample)});
+    return f(search);
+  }
+  if (method == "local") {
+    auto search = faunae::local_search(space, bo);
+    return f(search);
+  }
+  throw std::logic_error(fmt::format("faunae: search.method '{}' passed validation but has no search", method));
+}
+
 template <class Net>
 int search(const Config& c, const fs::path& run, bool resume, bool quiet) {
   const auto net_options = options_of<Net>(c);
@@ -253,55 +401,9 @@ int search(const Config& c, const fs::path& run, bool resume, bool quiet) {
   so.max_epochs = static_cast<std::size_t>(c.search.max_epochs);
   so.checkpoint = run / "checkpoint.json";
   so.initial = alpha0;
-  faunae::FaUNAE<faunae::BlockSpace> search(space, so, faunae::FaunaeMutation({.epsilon = c.search.epsilon, .lambda1 = c.search.lambda1}),
-                                            faunae::UcbElimination(static_cast<std::size_t>(c.search.epochs_per_op)));
-  if (resume && fs::exists(so.checkpoint)) {
-    search.load(so.checkpoint, evaluator);
-    fmt::print(stderr, "[faunae] resumed from {} at epoch {}\n", so.checkpoint.string(), search.state().epoch);
-  } else if (resume) {
-    fmt::print(stderr, "[faunae] --resume: no checkpoint in {} yet, starting\n", run.string());
-  }
-  if (!search.state().started() && c.search.warmup_steps > 0) {
-    // Not on resume: the checkpoint holds the evaluator after its warm-up.
-    const double loss = evaluator.warm_up(alpha0, c.search.warmup_steps);
-    fmt::print(stderr, "[faunae] warm-up: {} steps on α0, training InfoNCE {:.4f}\n", c.search.warmup_steps, loss);
-  }
-  fmt::print(stderr, "[faunae] search: {} blocks, {} training / {} validation images, α0 = {}, {} epochs planned\n", space.num_blocks(),
-             train.size(), validation.size(), alpha0.to_string(), search.planned_epochs());
-
-  faunae::JsonLinesLogger log(run / "log.jsonl");
-  faunae::ProgressDisplay progress(search.planned_epochs());
-  StopOnSignal stop;
-  const auto result = quiet ? search.run(evaluator, log, stop) : search.run(evaluator, log, progress, stop);
-  if (!result.finished && interrupted.load()) {
-    fmt::print(stderr, "[faunae] interrupted at epoch {}; the checkpoint is saved: continue with --resume\n", result.epochs);
-    return 130;
-  }
-
-  const auto state = search.to_json()["state"];
-  const nlohmann::json summary = {{"format", "faunae.run"},
-                                  {"version", 1},
-                                  {"space", space_summary(c, space)},
-                                  {"initial", architecture_summary(probe, space, alpha0)},
-                                  {"found", architecture_summary(probe, space, result.architecture)},
-                                  {"history", state["history"]},
-                                  {"alive", state["alive"]},
-                                  {"evaluations", result.evaluations},
-                                  {"finished", result.finished},
-                                  {"seconds", std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count()},
-                                  {"seed", c.seed},
-                                  {"config", faunae::program::config_to_json(c)}};
-  faunae::write_file_atomically(run / "search.json", summary.dump(1) + "\n");
-  faunae::write_file_atomically(run / "found.json", faunae::architecture_to_json(space, result.architecture).dump(2) + "\n");
-  const auto& i = summary["initial"];
-  const auto& f = summary["found"];
-  fmt::print("alpha0: {}  params {:.3f} M  FLOPs {:.1f} M\n", fmt::join(i["ops"].get<std::vector<std::string>>(), " "),
-             i["params"].get<double>() / 1e6, i["flops"].get<double>() / 1e6);
-  fmt::print("found:  {}  params {:.3f} M  FLOPs {:.1f} M\n", fmt::join(f["ops"].get<std::vector<std::string>>(), " "),
-             f["params"].get<double>() / 1e6, f["flops"].get<double>() / 1e6);
-  fmt::print("search: {} evaluations, {:.0f} s; written {}\n", result.evaluations, summary["seconds"].get<double>(),
-             (run / "search.json").string());
-  return 0;
+  const SearchRun r{c, run, resume, quiet, space, alpha0, static_cast<std::size_t>(train.size()),
+                    static_cast<std::size_t>(validation.size()), start};
+  return with_method(c, space, so, [&](auto& search) { return run_search(r, probe, search, evaluator); });
 }
 
 // --- train, probe, export ---------------------------------------------------------------------------
@@ -491,7 +593,9 @@ int main(int argc, char** argv) {
     fs::create_directories(run);
     const bool fresh = search_cmd->parsed() || pipeline_cmd->parsed() ? !resume : false;
     const Config c = resolve_config(run, config_file, sets, fresh);
-    if ((search_cmd->parsed() || pipeline_cmd->parsed()))
+    // A resume from a checkpoint writes config.json once the checkpoint accepts it (run_search), so a
+    // refused --resume --set ... leaves the run as it was.
+    if ((search_cmd->parsed() || pipeline_cmd->parsed()) && !(resume && fs::exists(run / "checkpoint.json")))
       faunae::write_file_atomically(run / "config.json", faunae::program::config_to_json(c).dump(2) + "\n");
     torch::set_num_threads(static_cast<int>(c.threads));
     torch::set_num_interop_threads(1);

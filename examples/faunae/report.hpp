@@ -21,7 +21,8 @@
 // Depends on nlohmann_json and fmt only (not on Torch), so it compiles in a second.
 //
 // Run directory (written by the `faunae` program):
-//   search.json  required  {"format": "faunae.run", "version": 1, "space": {"kind": "resnet"|"darts",
+//   search.json  required  {"format": "faunae.run", "version": 1, "method"? (search.method; absent: faunae),
+//                          "space": {"kind": "resnet"|"darts",
 //                          "blocks": [{"name", "ops": [...], "op_params"?, "identity"?}], "cells"? (darts)},
 //                          "initial": {"architecture", "params"?, "flops"?}, "found": {...},
 //                          "history": [{"epoch", "loss"?, "metrics"?, "mutations"?, "eliminations"?}],
@@ -247,6 +248,7 @@ struct TrainCurve {
 };
 
 struct Run {
+  std::string method = "faunae";  // search.method: faunae, faunae-ts, faunae-r, random, rea, local
   std::string kind;  // "resnet" or "darts"
   std::vector<Block> blocks;
   std::vector<CellEdge> normal, reduce;
@@ -308,6 +310,7 @@ inline Run read_search(const json& search) {
     v.fail(fmt::format("is {}: this report reads version 1", v.value().dump()));
 
   Run run;
+  if (auto m = root.find("method")) run.method = m->str();
   const Node space = root.at("space");
   run.kind = space.at("kind").str();
   if (run.kind != "resnet" && run.kind != "darts") space.at("kind").fail(fmt::format("must be \"resnet\" or \"darts\", got \"{}\"", run.kind));
@@ -964,6 +967,20 @@ inline std::string display_name(const std::string& probe_name) {
   return probe_name;
 }
 
+/// The heading's name of a search.method.
+inline std::string method_title(const std::string& method) {
+  if (method == "faunae") return "FaUNAE search";
+  if (method == "faunae-ts") return "FaUNAE-TS search";
+  if (method == "faunae-r") return "FaUNAE-R search";
+  if (method == "random") return "Random search";
+  if (method == "rea") return "Regularized evolution";
+  if (method == "local") return "Local search";
+  return method + " search";
+}
+
+/// The baselines evaluate architectures and return the best one; they eliminate no op.
+inline bool method_eliminates(const std::string& method) { return method != "random" && method != "rea" && method != "local"; }
+
 inline std::string render(const Run& run, const std::string& chart_js) {
   const OpColors colors(run.blocks);
   const std::string dir = run.run_dir.empty() ? std::string("RUN_DIR") : run.run_dir;
@@ -1065,16 +1082,16 @@ inline std::string render(const Run& run, const std::string& chart_js) {
   // Self-contained: nothing may be loaded from anywhere.
   h += "<meta http-equiv=\"Content-Security-Policy\" content=\"default-src 'none'; script-src 'unsafe-inline'; "
        "style-src 'unsafe-inline'; img-src data:\">\n";
-  h += fmt::format("<title>faunae report — {} space, seed {}</title>\n", html_escape(run.kind), html_escape(seed));
+  h += fmt::format("<title>faunae report — {}, {} space, seed {}</title>\n", html_escape(run.method), html_escape(run.kind), html_escape(seed));
   h += "<style>";
   h += kStyle;
   h += "</style>\n</head>\n<body>\n<main>\n";
 
   // ---- header and summary
   h += "<header id=\"summary\">\n";
-  h += fmt::format("<h1>FaUNAE search — {} space</h1>\n", html_escape(space_name));
+  h += fmt::format("<h1>{} — {} space</h1>\n", html_escape(method_title(run.method)), html_escape(space_name));
   {
-    std::string sub = fmt::format("{} blocks · seed {}", run.blocks.size(), html_escape(seed));
+    std::string sub = fmt::format("method <code>{}</code> · {} blocks · seed {}", html_escape(run.method), run.blocks.size(), html_escape(seed));
     if (run.config.is_object()) {
       if (auto d = run.config.find("data"); d != run.config.end() && d->is_object())
         if (auto k = d->find("kind"); k != d->end() && k->is_string()) sub += fmt::format(" · data {}", html_escape(k->get<std::string>()));
@@ -1152,7 +1169,10 @@ inline std::string render(const Run& run, const std::string& chart_js) {
     h += fmt::format("<td class=\"final\">{}{}</td></tr>\n", op_chip(colors, block.ops[run.found.ops[b]], "final"), alive_note);
   }
   h += "</tbody></table></div>\n";
-  if (rounds.empty()) h += "<p class=\"note\">No elimination round yet.</p>\n";
+  if (rounds.empty() && !method_eliminates(run.method))
+    h += fmt::format("<p class=\"note\">search.method = {} eliminates no op: it evaluates architectures and returns the best "
+                     "one evaluated.</p>\n", html_escape(run.method));
+  else if (rounds.empty()) h += "<p class=\"note\">No elimination round yet.</p>\n";
   h += "</section>\n";
 
   // ---- architecture
