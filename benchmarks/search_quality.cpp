@@ -98,11 +98,20 @@ SearchResult best_evaluated_readout(SearchResult r) {
   return r;
 }
 
-faunae::ThompsonMutation ts_mutation(std::size_t max_changes = 2) {
-  return faunae::ThompsonMutation({.max_changes = max_changes});
+// FaUNAE-TS's parameters (defaults: the library's); --ts-* options change them for a sweep.
+faunae::ThompsonMutationOptions g_ts_mutation;
+faunae::PosteriorEliminationOptions g_ts_elimination;
+
+faunae::ThompsonMutation ts_mutation(std::optional<std::size_t> max_changes = {}) {
+  faunae::ThompsonMutationOptions o = g_ts_mutation;
+  if (max_changes) o.max_changes = *max_changes;
+  return faunae::ThompsonMutation(o);
 }
-faunae::PosteriorElimination ts_elimination(std::size_t e, double optimism = 1.0) {
-  return faunae::PosteriorElimination({.epochs_per_op = e, .optimism = optimism});
+faunae::PosteriorElimination ts_elimination(std::size_t e, std::optional<double> optimism = {}) {
+  faunae::PosteriorEliminationOptions o = g_ts_elimination;
+  o.epochs_per_op = e;
+  if (optimism) o.optimism = *optimism;
+  return faunae::PosteriorElimination(o);
 }
 
 std::vector<Method> all_methods() {
@@ -257,7 +266,12 @@ int main(int argc, char** argv) {
   app.add_option("--write-doc", doc, "replace the block <!-- TAG:begin --> … <!-- TAG:end --> of this file");
   app.add_option("--tag", tag, "the block's tag (with --write-doc)");
   app.add_option("--title", title, "a heading line for the output");
+  app.add_option("--ts-max-changes", g_ts_mutation.max_changes, "FaUNAE-TS: blocks changed per proposal (0 = any)");
+  double noise_fraction = g_ts_mutation.model.noise_fraction;
+  app.add_option("--ts-noise-fraction", noise_fraction, "FaUNAE-TS: the model's noise_fraction")->check(CLI::PositiveNumber);
+  app.add_option("--ts-optimism", g_ts_elimination.optimism, "FaUNAE-TS: κ of the elimination")->check(CLI::NonNegativeNumber);
   CLI11_PARSE(app, argc, argv);
+  g_ts_mutation.model.noise_fraction = g_ts_elimination.model.noise_fraction = noise_fraction;
 
   faunae::tabular::TableFormat format = faunae::tabular::nas_bench_macro_format();
   if (plain) {
