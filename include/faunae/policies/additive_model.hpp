@@ -11,10 +11,11 @@
 // X holding one indicator per block in each row. An op seen in many architectures gets a narrow
 // posterior whatever the other blocks held; an op never sampled keeps its prior (mean 0: average).
 //
-// The model is incremental: update() absorbs the history records it has not seen, one rank-1 update
-// of the Cholesky factor of XᵀX + λI per record (O(p²), p = Σ_i |Ω^i|), always in history order, so a
-// model rebuilt from a resumed search's history holds the same numbers bit for bit. A draw from the
-// posterior costs p normal draws and two triangular solves.
+// The model is incremental: update() absorbs the history records it has not seen, one Sherman–Morrison
+// update of Σ = (XᵀX + λI)⁻¹ per record (O(p²), p = Σ_i |Ω^i|), always in history order, so a model
+// rebuilt from a resumed search's history holds the same numbers bit for bit. A draw from the
+// posterior is exact and costs one matrix–vector product with Σ and H + p normal draws (perturbation
+// sampling: β̃ = Σ(Xᵀ(y + σε) + σ√λ·z) with ε, z standard normal has mean μ and covariance σ²Σ).
 #pragma once
 
 #include <cmath>
@@ -22,7 +23,6 @@
 #include <cstdint>
 #include <vector>
 
-#include <Eigen/Cholesky>
 #include <Eigen/Core>
 #include <fmt/format.h>
 
@@ -73,31 +73,28 @@ class AdditiveLossModel {
   std::size_t cell(std::size_t block, OpIndex op) const { return offset_[block] + op; }
 
   /// Posterior means of every cell's effect, in loss units (relative to the average op), cell order.
-  Eigen::VectorXd mean() const {
-    Eigen::VectorXd m = standardized_rhs();
-    llt_.matrixL().solveInPlace(m);
-    llt_.matrixU().solveInPlace(m);
-    return scale() * m;
-  }
+  Eigen::VectorXd mean() const { return scale() * (cov_ * standardized_rhs()); }
 
-  /// Posterior standard deviation of one cell's effect, in loss units: σ·s_a·‖L⁻¹e_c‖.
+  /// Posterior standard deviation of one cell's effect, in loss units: σ·s_a·sqrt(Σ_cc).
   double sd(std::size_t c) const {
-    const auto p = static_cast<Eigen::Index>(num_cells());
-    Eigen::VectorXd e = Eigen::VectorXd::Zero(p);
-    e(static_cast<Eigen::Index>(c)) = 1.0;
-    llt_.matrixL().solveInPlace(e);
-    return std::sqrt(options_.noise_fraction) * scale() * e.norm();
+    const auto i = static_cast<Eigen::Index>(c);
+    return std::sqrt(options_.noise_fraction) * scale() * std::sqrt(cov_(i, i));
   }
 
   /// One draw of every effect from the posterior, in loss units, into `out` (cell order):
-  /// β̃ = L⁻ᵀ(L⁻¹r + σz) has mean (LLᵀ)⁻¹r = μ and covariance σ²(LLᵀ)⁻¹.
-  void sample(Rng& rng, Eigen::VectorXd& out) const {
+  /// β̃ = Σ(r + σ(Xᵀε + √λ·z)), r = Xᵀy, has mean Σr = μ and covariance σ²Σ(XᵀX + λI)Σ = σ²Σ.
+  void sample(Rng& rng, Eigen::VectorXd& out) {
     const auto p = static_cast<Eigen::Index>(num_cells());
-    out = standardized_rhs();
-    llt_.matrixL().solveInPlace(out);
     const double sigma = std::sqrt(options_.noise_fraction);
-    for (Eigen::Index i = 0; i < p; ++i) out(i) += sigma * rng.normal();
-    llt_.matrixU().solveInPlace(out);
+    const double root_lambda = std::sqrt(lambda_);
+    perturbed_ = standardized_rhs();
+    for (Eigen::Index i = 0; i < p; ++i) perturbed_(i) += sigma * root_lambda * rng.normal();
+    const std::size_t blocks = offset_.size() - 1;
+    for (std::size_t h = 0; h < absorbed_; ++h) {
+      const double e = sigma * rng.normal();
+      for (std::size_t b = 0; b < blocks; ++b) perturbed_(row_cells_[h * blocks + b]) += e;
+    }
+    out.noalias() = cov_ * perturbed_;
     out *= scale();
   }
 
@@ -107,26 +104,34 @@ class AdditiveLossModel {
     offset_.assign(blocks + 1, 0);
     for (std::size_t b = 0; b < blocks; ++b) offset_[b + 1] = offset_[b] + space.num_ops(b);
     const auto p = static_cast<Eigen::Index>(offset_[blocks]);
-    const double lambda = static_cast<double>(blocks) * options_.noise_fraction;
-    llt_.compute(Eigen::MatrixXd::Identity(p, p) * lambda);
+    lambda_ = static_cast<double>(blocks) * options_.noise_fraction;
+    cov_ = Eigen::MatrixXd::Identity(p, p) / lambda_;
     sum_by_cell_.setZero(p);
     count_by_cell_.setZero(p);
-    row_.setZero(p);
+    u_.setZero(p);
+    row_cells_.clear();
     sum_ = sum_sq_ = 0.0;
     absorbed_ = 0;
     ++generation_;
     space_id_ = space.content_id();
   }
 
+  // XᵀX += x xᵀ for the record's indicator row x, on the inverse (Sherman–Morrison):
+  // Σ ← Σ − (Σx)(Σx)ᵀ / (1 + xᵀΣx).
   void absorb(const EpochRecord& r) {
+    u_.setZero();
+    double quadratic = 0.0;
+    const std::size_t first = row_cells_.size();
     for (std::size_t b = 0; b + 1 < offset_.size(); ++b) {
       const auto c = static_cast<Eigen::Index>(offset_[b] + r.evaluated[b]);
-      row_(c) = 1.0;
+      row_cells_.push_back(c);
+      u_ += cov_.col(c);
       sum_by_cell_(c) += r.loss;
       count_by_cell_(c) += 1.0;
     }
-    llt_.rankUpdate(row_, 1.0);  // XᵀX += x xᵀ
-    for (std::size_t b = 0; b + 1 < offset_.size(); ++b) row_(static_cast<Eigen::Index>(offset_[b] + r.evaluated[b])) = 0.0;
+    for (std::size_t i = first; i < row_cells_.size(); ++i) quadratic += u_(row_cells_[i]);
+    v_ = u_ / (1.0 + quadratic);
+    for (Eigen::Index j = 0; j < cov_.cols(); ++j) cov_.col(j) -= u_(j) * v_;  // an axpy per column
     sum_ += r.loss;
     sum_sq_ += r.loss * r.loss;
   }
@@ -144,8 +149,10 @@ class AdditiveLossModel {
 
   AdditiveModelOptions options_;
   std::vector<std::size_t> offset_;
-  Eigen::LLT<Eigen::MatrixXd> llt_;
-  Eigen::VectorXd sum_by_cell_, count_by_cell_, row_;
+  Eigen::MatrixXd cov_;                   // Σ = (XᵀX + λI)⁻¹
+  std::vector<Eigen::Index> row_cells_;   // the cells of every absorbed record, ν per record
+  Eigen::VectorXd sum_by_cell_, count_by_cell_, u_, v_, perturbed_;
+  double lambda_ = 1.0;
   double sum_ = 0.0, sum_sq_ = 0.0;
   std::size_t absorbed_ = 0;
   std::uint64_t space_id_ = 0;
