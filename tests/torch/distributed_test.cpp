@@ -96,6 +96,7 @@ struct Rank {
   int status = -1;
   std::string log;
   nlohmann::json report;
+  double exited = -1.0, stopped = -1.0;  ///< seconds from the launch to its exit, to its SIGSTOP (-1: never)
 };
 
 std::string read_text(const std::filesystem::path& p) {
@@ -108,9 +109,10 @@ std::string read_text(const std::filesystem::path& p) {
 /// Launches `world` processes of the worker as torchrun would (RANK, WORLD_SIZE, LOCAL_RANK,
 /// MASTER_ADDR=127.0.0.1, MASTER_PORT = a free port; the launcher variables of this process's own
 /// environment removed), waits at most `timeout` for them (then kills them), and returns each
-/// rank's exit status, log and report.
+/// rank's exit status, log, report and times. With `teardown_after` = r, once rank r has exited the
+/// others are killed (SIGKILL), as torchrun tears a group down when one worker fails.
 std::vector<Rank> run_workers(int world, const std::filesystem::path& dir, const std::vector<std::string>& args,
-                              std::chrono::seconds timeout = std::chrono::seconds(120)) {
+                              std::chrono::seconds timeout = std::chrono::seconds(120), int teardown_after = -1) {
   const int port = free_port();
   const auto out = dir / "result.json";
   std::vector<std::string> base;
@@ -152,15 +154,25 @@ std::vector<Rank> run_workers(int world, const std::filesystem::path& dir, const
   }
   std::vector<Rank> ranks(static_cast<std::size_t>(world));
   std::vector<bool> done(static_cast<std::size_t>(world), false);
-  const auto deadline = std::chrono::steady_clock::now() + timeout;
+  const auto launched = std::chrono::steady_clock::now();
+  const auto deadline = launched + timeout;
+  const auto since_launch = [&] { return std::chrono::duration<double>(std::chrono::steady_clock::now() - launched).count(); };
   for (int left = world; left > 0;) {
     for (int r = 0; r < world; ++r) {
       if (done[r]) continue;
       int status = 0;
-      if (::waitpid(pids[r], &status, WNOHANG) == pids[r]) {
+      if (::waitpid(pids[r], &status, WNOHANG | WUNTRACED) == pids[r]) {
+        if (WIFSTOPPED(status)) {
+          ranks[r].stopped = since_launch();
+          continue;
+        }
         done[r] = true;
         --left;
         ranks[r].status = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+        ranks[r].exited = since_launch();
+        if (r == teardown_after)
+          for (int other = 0; other < world; ++other)
+            if (!done[other]) ::kill(pids[other], SIGKILL);
       }
     }
     if (left > 0 && std::chrono::steady_clock::now() > deadline) {
@@ -451,4 +463,55 @@ TEST_CASE("2 Gloo processes with their own augmentations still agree, and ranks 
     CHECK(r.status == 3);
     CHECK_THAT(r.log, Contains("the ranks disagree on the decisions of epoch"));
   }
+}
+
+// Rank failure and restart. One rank of a 2-process job dies (SIGKILL) after epoch 2 is
+// checkpointed: the other stops by itself, naming it, instead of waiting; the job started again with
+// the same command (what torchrun --max-restarts does) resumes every rank from its checkpoint and
+// ends exactly like the uninterrupted job. A rank that hangs (SIGSTOP) keeps its sockets open, so
+// only the timeout (C10dOptions::timeout, here 5 s) can stop the other: it does, naming it.
+TEST_CASE("2 Gloo processes: a killed or hung rank stops the other within the timeout, naming it, and a restart resumes to the uninterrupted result",
+          "[distributed][processes]") {
+  TempDir dir("faunae-distributed-fault-test");
+  for (const char* sub : {"whole", "killed", "restarted", "hung"}) std::filesystem::create_directories(dir.path / sub);
+  const auto with = [](std::vector<std::string> args, const std::vector<std::string>& more) {
+    args.insert(args.end(), more.begin(), more.end());
+    return args;
+  };
+  const std::vector<std::string> args{"--seed", "4", "--timeout-s", "20"};
+  const auto whole = run_workers(2, dir.path / "whole", with(args, {"--checkpoint", (dir.path / "whole-checkpoints").string()}));
+  for (const auto& r : whole) {
+    INFO(r.log);
+    REQUIRE(r.status == 0);
+  }
+  REQUIRE(whole[0].report["epochs"].size() > 3);
+
+  const auto checkpoints = (dir.path / "checkpoints").string();
+  const auto killed = run_workers(2, dir.path / "killed", with(args, {"--checkpoint", checkpoints, "--rank-1-dies-after-epoch", "2"}));
+  INFO(killed[0].log);
+  CHECK(killed[1].status == 128 + SIGKILL);
+  CHECK(killed[0].status == 1);
+  CHECK_THAT(killed[0].log, Contains("rank 0 of 2: the collective failed"));
+  CHECK_THAT(killed[0].log, Contains("rank 1 stopped"));
+  // Within the timeout (20 s) plus the 3 s the survivor waits for the others' reports (and slack).
+  CHECK(killed[0].exited - killed[1].exited < 20 + 3 + 2);
+
+  const auto restarted = run_workers(2, dir.path / "restarted", with(args, {"--checkpoint", checkpoints}));
+  for (const auto& r : restarted) {
+    INFO(r.log);
+    REQUIRE(r.status == 0);
+    CHECK(r.report["resumed_at"] == 2);
+    CHECK(r.report["epochs"] == whole[0].report["epochs"]);  // bit for bit: losses, mutations, eliminations
+    CHECK(r.report["architecture"] == whole[0].report["architecture"]);
+  }
+
+  const auto hung = run_workers(2, dir.path / "hung", {"--seed", "4", "--timeout-s", "5", "--rank-1-hangs-after-epoch", "1"},
+                                std::chrono::seconds(120), /*teardown_after=*/0);
+  INFO(hung[0].log);
+  REQUIRE(hung[1].stopped > 0);
+  CHECK(hung[0].status == 1);
+  CHECK_THAT(hung[0].log, Contains("rank 1 stopped"));
+  const double waited = hung[0].exited - hung[1].stopped;
+  CHECK(waited < 5 + 3 + 4);
+  CHECK(waited > 3);  // it did wait for the timeout: a hung rank closes no socket
 }

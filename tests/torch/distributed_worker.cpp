@@ -11,20 +11,30 @@
 //
 // Options: --seed N (search and data, default 3); --no-augment (both views are the image itself);
 // --threads N (Torch threads per process, default 1); --lambda2-on-rank-1 X (rank 1 runs the search
-// with another λ2: the ranks must then part and every rank exit with status 3).
+// with another λ2: the ranks must then part and every rank exit with status 3); --timeout-s S (how
+// long a collective waits for the other ranks, C10dOptions::timeout; default 60); --checkpoint DIR
+// (each rank checkpoints every epoch to DIR/search-rank<R>.json, evaluator state in DIR/evaluator/,
+// and resumes from there when its checkpoint exists: what `faunae search --resume=auto` does; rank 0
+// holds DIR's RunFolderLock, the other ranks check that it does); --rank-1-dies-after-epoch E /
+// --rank-1-hangs-after-epoch E (rank 1 sends itself SIGKILL / SIGSTOP once epoch E is checkpointed).
 // Exit status: 0 done, 2 bad arguments, 3 the ranks disagreed, 1 any other error.
+#include <signal.h>
+
 #include <algorithm>
 #include <chrono>
 #include <cmath>
 #include <cstdio>
+#include <filesystem>
 #include <fstream>
 #include <limits>
+#include <optional>
 #include <string>
 #include <vector>
 
 #include <fmt/format.h>
 #include <nlohmann/json.hpp>
 
+#include <faunae/core/run_folder.hpp>
 #include <faunae/search/search.hpp>
 #include <faunae/torch/contrastive_evaluator.hpp>
 #include <faunae/torch/distributed.hpp>
@@ -63,6 +73,15 @@ struct DecisionMargins {
   }
 };
 
+/// Rank 1 sends itself `signal` once epoch `epoch` is checkpointed (hooks run after the checkpoint).
+struct Fault {
+  int rank = -1, signal = 0;
+  long epoch = -1;
+  void on_epoch(const faunae::EpochRecord& record, const faunae::SearchState&) const {
+    if (rank == 1 && signal != 0 && static_cast<long>(record.epoch) == epoch) ::raise(signal);
+  }
+};
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -76,6 +95,9 @@ int main(int argc, char** argv) {
   int threads = 1;
   bool augment = true;
   std::int64_t shuffle_groups = 2;
+  long timeout_s = 60, fault_epoch = -1;
+  int fault_signal = 0;
+  std::string checkpoint_dir;
   try {
     for (int i = 2; i < argc; ++i) {
       const std::string a = argv[i];
@@ -84,6 +106,10 @@ int main(int argc, char** argv) {
       else if (a == "--threads" && i + 1 < argc) threads = std::stoi(argv[++i]);
       else if (a == "--no-augment") augment = false;
       else if (a == "--shuffle-groups" && i + 1 < argc) shuffle_groups = std::stoll(argv[++i]);
+      else if (a == "--timeout-s" && i + 1 < argc) timeout_s = std::stol(argv[++i]);
+      else if (a == "--checkpoint" && i + 1 < argc) checkpoint_dir = argv[++i];
+      else if (a == "--rank-1-dies-after-epoch" && i + 1 < argc) fault_epoch = std::stol(argv[++i]), fault_signal = SIGKILL;
+      else if (a == "--rank-1-hangs-after-epoch" && i + 1 < argc) fault_epoch = std::stol(argv[++i]), fault_signal = SIGSTOP;
       else throw std::invalid_argument(fmt::format("unknown argument '{}'", a));
     }
   } catch (const std::exception& e) {
@@ -93,9 +119,29 @@ int main(int argc, char** argv) {
 
   int rank = -1;
   try {
-    auto comm = C10dCollective::from_environment("gloo", std::chrono::seconds(60));
+    auto comm = C10dCollective::from_environment("gloo", std::chrono::seconds(timeout_s));
     rank = comm.rank();
     const int world = comm.world_size();
+    // The checkpoint folder: rank 0 holds its lock, the others check that rank 0 does (a second job on
+    // the same folder stops at rank 0, and its other ranks with it).
+    std::optional<faunae::RunFolderLock> lock;
+    if (!checkpoint_dir.empty()) {
+      std::string holder;
+      if (rank == 0) {
+        try {
+          lock.emplace(checkpoint_dir);
+          holder = lock->holder();
+        } catch (const faunae::FolderInUse& e) {
+          comm.broadcast_string("");
+          throw;
+        }
+      }
+      holder = comm.broadcast_string(holder);
+      if (holder.empty()) throw faunae::FolderInUse(fmt::format("rank {}: rank 0 could not lock '{}'", rank, checkpoint_dir));
+      if (rank != 0 && faunae::RunFolderLock::holder_of(checkpoint_dir) != holder)
+        throw faunae::FolderInUse(fmt::format("rank {}: '{}' is not locked by rank 0 ({}), but by {}", rank, checkpoint_dir, holder,
+                                              faunae::RunFolderLock::holder_of(checkpoint_dir).value_or("nobody")));
+    }
     torch::set_num_threads(threads);
     torch::manual_seed(seed);  // rank 0's initial weights are broadcast to the others anyway
 
@@ -110,6 +156,7 @@ int main(int argc, char** argv) {
     o.lr = 0.05;
     o.validation_batch_size = 32;
     o.seed = seed;
+    if (!checkpoint_dir.empty()) o.state_directory = std::filesystem::path(checkpoint_dir) / "evaluator";
     const auto train = random_images(256, seed + 100), validation = random_images(64, seed + 200);
     auto augment_options = default_augment_options(Stem::gray28);
     if (!augment) {
@@ -127,11 +174,20 @@ int main(int argc, char** argv) {
     faunae::SearchOptions so;
     so.seed = seed;
     if (lambda2_rank1 >= 0.0 && rank == 1) so.lambda2 = lambda2_rank1;
+    if (!checkpoint_dir.empty()) so.checkpoint = std::filesystem::path(checkpoint_dir) / fmt::format("search-rank{}.json", rank);
     faunae::FaUNAE<faunae::BlockSpace> search(space, so, faunae::FaunaeMutation(), faunae::UcbElimination({.epochs_per_op = 1}));
     faunae::RanksAgree agree(evaluator.learner().collective());
+    // Resume when this rank's checkpoint exists, else start; every rank must be at the same epoch.
+    long resumed_at = -1;
+    if (!so.checkpoint.empty() && std::filesystem::exists(so.checkpoint)) {
+      search.load(so.checkpoint, evaluator);
+      resumed_at = static_cast<long>(search.state().epoch);
+    }
+    comm.agree("the epoch of the checkpoints", std::to_string(resumed_at));
     DecisionMargins margins;
+    const Fault fault{rank, fault_signal, fault_epoch};
     const auto start = std::chrono::steady_clock::now();
-    const auto result = search.run(evaluator, agree, margins);
+    const auto result = search.run(evaluator, fault, agree, margins);
     const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
 
     nlohmann::json epochs = nlohmann::json::array();
@@ -157,6 +213,7 @@ int main(int argc, char** argv) {
                                    {"epochs_checked", agree.checked()},
                                    {"smallest_decision_margin", faunae::detail::number_to_json(margins.smallest)},
                                    {"bytes_communicated", comm.bytes_communicated()},
+                                   {"resumed_at", resumed_at},
                                    {"seconds", seconds}};
     std::ofstream(fmt::format("{}.rank{}", out, rank)) << report.dump(1) << '\n';
     comm.barrier();

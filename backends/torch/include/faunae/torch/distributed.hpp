@@ -31,10 +31,12 @@
 #include <cstdlib>
 #include <cstring>
 #include <functional>
+#include <future>
 #include <memory>
 #include <optional>
 #include <string>
 #include <string_view>
+#include <thread>
 #include <utility>
 #include <vector>
 
@@ -390,6 +392,53 @@ class C10dCollective {
     return m.size() > 600 ? m.substr(0, 600) + "..." : m;
   }
 
+  /// How long a rank whose collective failed waits for the other ranks to report the failure too.
+  static constexpr std::chrono::milliseconds kReportGrace{3000};
+
+  /// After a collective failed: which ranks stopped, as "; rank(s) 1 stopped: ...". This rank writes
+  /// "faunae/failed/<rank>" into the job's TCPStore and waits up to kReportGrace for the other ranks'
+  /// keys; those that wrote none stopped (killed, hung, or failed outside a collective). If the store,
+  /// which rank 0 serves, does not answer, rank 0 is the one that stopped. "" for groups built without
+  /// connect() (no store) and groups of one.
+  std::string stopped_ranks() const noexcept {
+    try {
+      if (!s_->store || s_->world == 1) return "";
+      auto verdict = std::make_shared<std::promise<std::string>>();
+      auto future = verdict->get_future();
+      // A thread of its own: the store's calls block (up to the store's timeout) when rank 0 hangs.
+      std::thread([store = s_->store, rank = s_->rank, world = s_->world, verdict] {
+        std::string note;
+        try {
+          const auto key = [](int r) { return fmt::format("faunae/failed/{}", r); };
+          store->set(key(rank), std::vector<std::uint8_t>{1});
+          const auto deadline = std::chrono::steady_clock::now() + kReportGrace;
+          std::vector<int> silent;
+          do {
+            silent.clear();
+            for (int r = 0; r < world; ++r)
+              if (r != rank && !store->check({key(r)})) silent.push_back(r);
+            if (silent.empty()) break;
+            std::this_thread::sleep_for(std::chrono::milliseconds(50));
+          } while (std::chrono::steady_clock::now() < deadline);
+          note = silent.empty() ? "; every other rank reports a failed collective too"
+                                : fmt::format("; rank{} {} stopped: {} not report the failure within {} ms (killed, hung, or failed "
+                                              "outside a collective)",
+                                              silent.size() > 1 ? "s" : "", fmt::join(silent, ", "), silent.size() > 1 ? "they did" : "it did",
+                                              kReportGrace.count());
+        } catch (const std::exception&) {
+          note = "; rank 0 stopped: the TCPStore it serves cannot be reached";
+        }
+        verdict->set_value(note);
+      }).detach();
+      if (future.wait_for(kReportGrace + std::chrono::seconds(1)) != std::future_status::ready)
+        return fmt::format("; rank 0 stopped answering: the TCPStore it serves did not answer within {} ms",
+                           (kReportGrace + std::chrono::seconds(1)).count());
+      return future.get();
+    } catch (...) {
+      return "";
+    }
+  }
+
   static std::string clip(const std::string& s) { return s.size() > 300 ? s.substr(0, 300) + "..." : s; }
 
   static std::vector<std::string> split(const std::string& s, char separator) {
@@ -414,8 +463,8 @@ class C10dCollective {
       auto work = start();
       work->wait();
     } catch (const std::exception& e) {
-      throw DistributedError(fmt::format("{}: rank {} of {}: the collective failed (did another rank stop or time out?): {}", where, s_->rank,
-                                         s_->world, short_message(e)));
+      throw DistributedError(fmt::format("{}: rank {} of {}: the collective failed (did another rank stop or time out?): {}{}", where,
+                                         s_->rank, s_->world, short_message(e), stopped_ranks()));
     }
   }
 
@@ -477,8 +526,8 @@ class C10dCollective {
         }
       }
     } catch (const std::exception& e) {
-      throw DistributedError(fmt::format("{}: rank {} of {}: the collective failed (did another rank stop or time out?): {}", where, s_->rank,
-                                         s_->world, short_message(e)));
+      throw DistributedError(fmt::format("{}: rank {} of {}: the collective failed (did another rank stop or time out?): {}{}", where,
+                                         s_->rank, s_->world, short_message(e), stopped_ranks()));
     }
   }
 
