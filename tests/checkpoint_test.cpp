@@ -372,3 +372,22 @@ TEST_CASE("a checkpoint without evaluator state cannot restore a stateful evalua
   CHECK_NOTHROW(search.load(path));
   CHECK(search.state().evaluations == 1);
 }
+
+TEST_CASE("a checkpoint records the run id and refuses another run", "[checkpoint][errors]") {
+  const BlockSpace space = faunae_test::synthetic_space(3, 3);
+  TempDir dir;
+  const auto path = dir / "run.ckpt";
+  Search<BlockSpace> a(space, {.seed = 1, .run_id = "00000000000000aa"});
+  faunae_test::NoisyEvaluator e(1);
+  StopAfter stop(2);
+  a.run(e, stop);
+  a.save(path, e);
+  Search<BlockSpace> same(space, {.seed = 1, .run_id = "00000000000000aa"});
+  same.load(path, e);
+  CHECK(same.state().epoch == 2);
+  Search<BlockSpace> other(space, {.seed = 1, .run_id = "00000000000000bb"});
+  REQUIRE_THROWS_MATCHES(other.load(path, e), faunae::IoError,
+                         What(Contains("belongs to run '00000000000000aa'") && Contains("'00000000000000bb'")));
+  Search<BlockSpace> none(space, {.seed = 1});
+  REQUIRE_THROWS_MATCHES(none.load(path, e), faunae::IoError, What(Contains("belongs to run")));
+}

@@ -44,6 +44,7 @@ struct SearchOptions {
   std::size_t checkpoint_every = 1;        ///< epochs between checkpoints (the last epoch always saves)
   std::size_t max_proposal_attempts = 1000;  ///< re-draws of α_n while the space rejects it
   std::optional<Architecture> initial;     ///< α0; default: the space's initial_architecture()
+  std::string run_id;                      ///< recorded in checkpoints; a checkpoint of another run is refused
 };
 
 inline constexpr std::string_view kCheckpointFormat = "faunae.checkpoint";
@@ -313,6 +314,9 @@ class Search {
       throw IoError(fmt::format("{}: the checkpoint was written for another search space ({})", where,
                                 describe_space_difference(fingerprint)));
     const nlohmann::json& stored = detail::member(payload, "config", where);
+    if (stored.is_object() && stored.value("run_id", std::string()) != options_.run_id)
+      throw IoError(fmt::format("{}: the checkpoint belongs to run '{}', this search is run '{}'", where,
+                                stored.value("run_id", std::string()), options_.run_id));
     if (stored != config())
       throw IoError(fmt::format("{}: the checkpoint was written with other parameters: stored {}, this search has {}",
                                 where, stored.dump(), config().dump()));
@@ -592,6 +596,7 @@ class Search {
     if constexpr (!std::is_same_v<Acceptance_, BlockwiseAcceptance> && detail::HasConfig<Acceptance_>)
       c["acceptance"] = acceptance_.config();
     if (options_.initial) c["initial"] = options_.initial->ops();
+    if (!options_.run_id.empty()) c["run_id"] = options_.run_id;  // absent when empty: older checkpoints resume
     if (const auto budget = table_.max_size()) c["max_size"] = *budget;  // a resume under another budget is refused
     return c;
   }
