@@ -65,7 +65,7 @@ TEST_CASE("AdditiveLossModel: the posterior mean and sd of a hand-computed case"
   CHECK(model.sd(1) == Approx(std::sqrt(0.5) * sa / std::sqrt(1.5)).epsilon(1e-12));
 }
 
-TEST_CASE("AdditiveLossModel: incremental updates equal the normal equations; draws have the posterior's moments",
+TEST_CASE("AdditiveLossModel: incremental updates equal the normal equations, and draws have the posterior's moments",
           "[faunae-ts][model]") {
   const BlockSpace space = synthetic_space(3, 3);
   std::vector<std::pair<Architecture, double>> evals;
