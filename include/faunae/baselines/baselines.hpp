@@ -332,6 +332,7 @@ struct BaselineOptions {
   std::uint64_t seed = 0;                ///< the search's generator (and, without `initial`, α0's draw)
   std::optional<Architecture> initial;   ///< α0; default: random_architecture(space, Rng(seed ^ kBaselineInitialStream))
   std::filesystem::path checkpoint;      ///< if set, the search is saved there after every epoch (SearchOptions::checkpoint)
+  std::string run_id;                    ///< SearchOptions::run_id: recorded in checkpoints, another run's refused
 };
 
 /// Without BaselineOptions::initial, a baseline starts from random_architecture(space,
@@ -347,6 +348,7 @@ SearchOptions baseline_search_options(const S& space, const BaselineOptions& o, 
   SearchOptions options;
   options.seed = o.seed;
   options.checkpoint = o.checkpoint;
+  options.run_id = o.run_id;
   if (o.initial) {
     options.initial = *o.initial;
   } else {

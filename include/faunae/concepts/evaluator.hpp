@@ -36,7 +36,8 @@ concept EvaluationResult = std::convertible_to<R, double> || std::same_as<std::r
 /// `e.restore(json)`, so that checkpoints hold the evaluator's state too (weights file names,
 /// noise RNG, ...) and a resumed search ends exactly where an uninterrupted one does.
 ///
-/// Satisfied by: faunae::tabular::TabularEvaluator, any lambda wrapped in faunae::FunctionEvaluator.
+/// Satisfied by: faunae::tabular::TabularEvaluator, faunae::torch_backend::ContrastiveEvaluator and
+/// ZeroCostEvaluator, any lambda wrapped in faunae::FunctionEvaluator.
 template <class E>
 concept Evaluator = requires(E& e, const Architecture& a) {
   { e.evaluate(a) } -> EvaluationResult;

@@ -8,8 +8,10 @@
 
 #include <algorithm>
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <string>
+#include <utility>
 
 #include <torch/torch.h>
 
@@ -36,6 +38,37 @@ inline std::int64_t parameter_count(const torch::nn::Module& m) {
   std::int64_t n = 0;
   for (const auto& p : m.parameters()) n += p.numel();
   return n;
+}
+
+/// Sees the input of every ReLU that the candidate ops and the supernets run on this thread, while
+/// it lives (nested observers: the innermost one): NASWOT reads its binary activation codes from
+/// them (zero_cost.hpp). Without an observer a ReLU costs one thread-local pointer test more.
+class ReluObserver {
+ public:
+  explicit ReluObserver(std::function<void(const torch::Tensor&)> observe) : observe_(std::move(observe)), previous_(current()) {
+    current() = this;
+  }
+  ~ReluObserver() { current() = previous_; }
+  ReluObserver(const ReluObserver&) = delete;
+  ReluObserver& operator=(const ReluObserver&) = delete;
+
+  /// The observer of this thread, or nullptr.
+  static ReluObserver*& current() {
+    static thread_local ReluObserver* observer = nullptr;
+    return observer;
+  }
+  void observe(const torch::Tensor& x) const { observe_(x); }
+
+ private:
+  std::function<void(const torch::Tensor&)> observe_;
+  ReluObserver* previous_;
+};
+
+/// torch::relu(x), with x shown to this thread's ReluObserver first. Every ReLU of the backbones
+/// (ops, ResNet blocks and stems) goes through it.
+inline torch::Tensor observed_relu(const torch::Tensor& x) {
+  if (const ReluObserver* observer = ReluObserver::current()) observer->observe(x);
+  return torch::relu(x);
 }
 
 /// Identity: returns its input (a skip connection; stride 1 and C_in == C_out only).
@@ -68,7 +101,7 @@ struct ConvBnReluImpl : CandidateOpImpl {
     register_module("conv", conv);
     register_module("bn", bn);
   }
-  torch::Tensor forward(const torch::Tensor& x) override { return torch::relu(bn(conv(x))); }
+  torch::Tensor forward(const torch::Tensor& x) override { return observed_relu(bn(conv(x))); }
   std::int64_t macs(std::int64_t h, std::int64_t w) const override {
     const auto& o = conv->options;
     return conv_macs(o.kernel_size()->at(0), o.in_channels(), o.out_channels(), 1, o.stride()->at(0), h, w);
@@ -86,7 +119,7 @@ struct ReluConvBnImpl : CandidateOpImpl {
     register_module("conv", conv);
     register_module("bn", bn);
   }
-  torch::Tensor forward(const torch::Tensor& x) override { return bn(conv(torch::relu(x))); }
+  torch::Tensor forward(const torch::Tensor& x) override { return bn(conv(observed_relu(x))); }
   std::int64_t macs(std::int64_t h, std::int64_t w) const override {
     const auto& o = conv->options;
     return conv_macs(o.kernel_size()->at(0), o.in_channels(), o.out_channels(), 1, o.stride()->at(0), h, w);
@@ -114,8 +147,8 @@ struct SepConvImpl : CandidateOpImpl {
     register_module("bn2", bn2);
   }
   torch::Tensor forward(const torch::Tensor& x) override {
-    auto y = bn1(pw1(dw1(torch::relu(x))));
-    return bn2(pw2(dw2(torch::relu(y))));
+    auto y = bn1(pw1(dw1(observed_relu(x))));
+    return bn2(pw2(dw2(observed_relu(y))));
   }
   std::int64_t macs(std::int64_t h, std::int64_t w) const override {
     const auto k = dw1->options.kernel_size()->at(0), s = dw1->options.stride()->at(0);
@@ -160,7 +193,7 @@ struct FactorizedReduceImpl : CandidateOpImpl {
   }
   torch::Tensor forward(const torch::Tensor& x) override {
     using torch::indexing::Slice;
-    auto y = torch::relu(x);
+    auto y = observed_relu(x);
     auto shifted = y.index({Slice(), Slice(), Slice(1, torch::indexing::None), Slice(1, torch::indexing::None)});
     return bn(torch::cat({conv1(y), conv2(shifted)}, 1));
   }
@@ -215,7 +248,7 @@ struct SplAtConv2dImpl : CandidateOpImpl {
   torch::Tensor forward(const torch::Tensor& x) override {
     const auto radix = options.radix();
     const auto channels = options.channels();
-    auto y = torch::relu(bn0(conv(x)));  // (N, C·r, H, W)
+    auto y = observed_relu(bn0(conv(x)));  // (N, C·r, H, W)
     const auto n = y.size(0);
     torch::Tensor gap;
     torch::Tensor splits;
@@ -226,7 +259,7 @@ struct SplAtConv2dImpl : CandidateOpImpl {
       gap = y;
     }
     gap = torch::adaptive_avg_pool2d(gap, {1, 1});
-    gap = torch::relu(bn1(fc1(gap)));
+    gap = observed_relu(bn1(fc1(gap)));
     auto attention = fc2(gap);  // (N, C·r, 1, 1)
     if (radix > 1) {
       // rSoftMax: (N, card, r, C/card) → softmax over r

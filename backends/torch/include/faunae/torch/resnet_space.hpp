@@ -98,11 +98,11 @@ struct SearchBlockImpl : torch::nn::Module {
   /// Runs the block with op `name` (identity: the input itself).
   torch::Tensor forward(const torch::Tensor& x, const std::string& name) {
     if (name == "identity") return x;
-    auto y = torch::relu(reduce_bn(reduce(x)));
+    auto y = observed_relu(reduce_bn(reduce(x)));
     y = std::static_pointer_cast<CandidateOpImpl>((*ops)[name])->forward(y);
     y = expand_bn(expand(y));
     const auto residual = shortcut ? shortcut_bn(shortcut(x)) : x;
-    return torch::relu(y + residual);
+    return observed_relu(y + residual);
   }
 
   /// Parameters used when this block runs op `name` (0 for identity): MS of eq. (2).
@@ -154,7 +154,7 @@ class ResNetSupernetImpl : public torch::nn::Module {
   torch::Tensor forward(const torch::Tensor& x, const Architecture& a) {
     TORCH_CHECK(a.size() == geometry_.size(), "ResNetSupernet::forward(): architecture has ", a.size(),
                 " blocks, the space has ", geometry_.size());
-    auto y = torch::relu(stem_bn(stem_conv(x)));
+    auto y = observed_relu(stem_bn(stem_conv(x)));
     if (options_.stem == Stem::imagenet224) y = torch::max_pool2d(y, 3, 2, 1);
     for (std::size_t b = 0; b < geometry_.size(); ++b) {
       TORCH_CHECK(a[b] < op_names_[b].size(), "ResNetSupernet::forward(): block ", b, " op index ", a[b], " out of range");
