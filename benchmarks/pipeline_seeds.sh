@@ -10,7 +10,7 @@ seeds=("$@")
 [ ${#seeds[@]} -gt 0 ] || seeds=(0 1 2)
 for s in "${seeds[@]}"; do
   [ -f "runs/seed-$s/probe.json" ] && { echo "seed $s: runs/seed-$s/probe.json exists, kept"; continue; }
-  /usr/bin/time -f "seed $s: %e s" "$faunae" pipeline --run "runs/seed-$s" --set seed="$s" -q
+  /usr/bin/time -f "seed $s: %e s" "$faunae" pipeline --run "runs/seed-$s" --resume=auto --set seed="$s" -q  # a half-done seed resumes
 done
 python3 - "${seeds[@]}" <<'PY'
 import json, sys, statistics

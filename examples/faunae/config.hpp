@@ -55,10 +55,17 @@ struct SpaceConfig {
 /// The values of search.method (docs/program.md): the faithful FaUNAE, two variants, three baselines.
 inline constexpr std::array<std::string_view, 6> kSearchMethods = {"faunae", "faunae-ts", "faunae-r", "random", "rea", "local"};
 
+/// The values of search.evaluator (docs/program.md): the paper's contrastive loss, or a zero-cost proxy
+/// (faunae::torch_backend::ZeroCostProxy, zero_cost.hpp).
+inline constexpr std::array<std::string_view, 6> kSearchEvaluators = {"contrastive", "synflow", "naswot", "snip", "params", "flops"};
+
 struct SearchConfig {
   /// faunae (the paper's) | faunae-ts (recommended) | faunae-r | random | rea | local; every method
   /// gets as many evaluations as faunae plans for the same space and epochs_per_op.
   std::string method = "faunae";
+  /// contrastive (the paper's: k student steps, then the validation InfoNCE) | synflow | naswot | snip |
+  /// params | flops (zero-cost proxies of the untrained network; loss −ln S)
+  std::string evaluator = "contrastive";
   std::int64_t epochs_per_op = 2;  ///< E of the K·E elimination schedule
   std::int64_t max_epochs = 0;     ///< 0: until one op per block is left
   std::int64_t steps = 5;          ///< k: student steps per evaluation
@@ -260,6 +267,7 @@ inline Config config_from_json(const nlohmann::json& j) {
     detail::Reader r(section, "search");
     auto& s = c.search;
     r.read("method", s.method);
+    r.read("evaluator", s.evaluator);
     r.read("epochs_per_op", s.epochs_per_op);
     r.read("max_epochs", s.max_epochs);
     r.read("steps", s.steps);
@@ -288,6 +296,7 @@ inline Config config_from_json(const nlohmann::json& j) {
     }
     r.finish();
     one_of("search.method", s.method, kSearchMethods);
+    one_of("search.evaluator", s.evaluator, kSearchEvaluators);
     require(s.epochs_per_op >= 1 && s.epochs_per_op <= 1000, "search.epochs_per_op", "in [1, 1000]", s.epochs_per_op);
     require(s.max_epochs >= 0, "search.max_epochs", ">= 0 (0 = until one op per block is left)", s.max_epochs);
     require(s.steps >= 1, "search.steps", ">= 1", s.steps);
@@ -380,6 +389,7 @@ inline nlohmann::json config_to_json(const Config& c) {
           {"initial", c.initial},
           {"search",
            {{"method", c.search.method},
+            {"evaluator", c.search.evaluator},
             {"epochs_per_op", c.search.epochs_per_op}, {"max_epochs", c.search.max_epochs}, {"steps", c.search.steps},
             {"warmup_steps", c.search.warmup_steps},
             {"batch_size", c.search.batch_size},       {"queue_size", c.search.queue_size},  {"shuffle_groups", c.search.shuffle_groups},

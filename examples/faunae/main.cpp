@@ -2,9 +2,10 @@
 // the example of how the library's pieces fit:
 //
 //   search   evolve α0 on unlabeled images (Algorithm 1: FaunaeMutation + UcbElimination, scored by
-//            the ContrastiveEvaluator), checkpointed every epoch, resumable (--resume); search.method
-//            picks a variant (faunae-ts, faunae-r) or a baseline (random, rea, local) instead, all of
-//            them faunae::Search objects run by the same run_search
+//            the ContrastiveEvaluator, or by a zero-cost proxy: search.evaluator), checkpointed every
+//            epoch, resumable (--resume); search.method picks a variant (faunae-ts, faunae-r) or a
+//            baseline (random, rea, local) instead, all of them faunae::Search objects run by the
+//            same run_search
 //   train    final unsupervised training of the found architecture (and of α0 and a random one, at
 //            the same budget, for comparison)
 //   probe    linear evaluation and kNN accuracy of the trained networks (the labels' only use)
@@ -15,9 +16,11 @@
 // Everything of a run lives in its folder (--run DIR): config.json, checkpoint.json and evaluator/
 // (search state), log.jsonl, search.json, weights/, train.json, probe.json, report.html.
 #include <algorithm>
+#include <array>
 #include <atomic>
 #include <chrono>
 #include <csignal>
+#include <ctime>
 #include <cstdint>
 #include <filesystem>
 #include <iostream>
@@ -31,6 +34,7 @@
 #include <nlohmann/json.hpp>
 #include <torch/torch.h>
 
+#include <faunae/core/run_folder.hpp>
 #include <faunae/faunae.hpp>
 #include <faunae/torch.hpp>
 #include <faunae/torch/evaluation.hpp>
@@ -52,6 +56,102 @@ std::atomic<bool> interrupted{false};
 struct StopOnSignal {
   bool on_epoch(const faunae::EpochRecord&, const faunae::SearchState&) const { return interrupted.load(); }
 };
+
+// --- the run folder: one run, one writer ----------------------------------------------------------
+//
+// Every command holds the folder's lock (faunae::RunFolderLock, `.lock`) while it runs, so a second
+// process on the same folder stops at once. A run has an id (config.json's "run_id", 16 hex digits),
+// copied into search.json, train.json and probe.json; train, probe, export and report refuse files of
+// another run. A new search refuses a folder that holds a run: --resume continues it, --overwrite
+// moves it aside to the sibling folder `<DIR>.replaced-<UTC time>` first (nothing is deleted).
+
+/// The files that make a folder hold a run (".lock" alone does not).
+constexpr std::array<std::string_view, 11> kRunFiles = {"config.json", "checkpoint.json", "evaluator", "log.jsonl", "search.json",
+                                                        "found.json",  "weights",         "train.json", "probe.json", "report.html",
+                                                        "checkpoint.json.tmp"};
+
+/// The run id recorded in a run file's JSON ("" for files written before run ids existed).
+std::string run_id_in(const nlohmann::json& j) {
+  return j.is_object() && j.contains("run_id") && j["run_id"].is_string() ? j["run_id"].get<std::string>() : std::string();
+}
+
+/// The id of the run in `run` (config.json's "run_id"; "" if none or no config.json).
+std::string folder_run_id(const fs::path& run) {
+  try {
+    if (fs::exists(run / "config.json")) return run_id_in(faunae::program::read_config_file(run / "config.json"));
+  } catch (const std::exception&) {
+  }
+  return "";
+}
+
+/// What `run` holds, for the refusal of a new search: "" if no run, else e.g. "run 3f2a9c0d1e4b5a67:
+/// a finished search of 19 epochs (search.json), checkpoint.json at epoch 19, train.json, probe.json".
+std::string describe_run(const fs::path& run) {
+  std::vector<std::string> parts;
+  for (const auto name : kRunFiles) {
+    const auto path = run / std::string(name);
+    if (!fs::exists(path)) continue;
+    std::string part(name);
+    try {
+      if (name == "search.json") {
+        const auto j = nlohmann::json::parse(faunae::read_file(path, path.string()));
+        part = fmt::format("a {} search of {} epochs (search.json)", j.value("finished", false) ? "finished" : "stopped",
+                           j.contains("history") ? j["history"].size() : 0);
+      } else if (name == "checkpoint.json") {
+        const auto j = nlohmann::json::parse(faunae::read_file(path, path.string()));
+        part = fmt::format("checkpoint.json at epoch {}", j.at("payload").at("state").at("epoch").dump());
+      }
+    } catch (const std::exception&) {
+    }
+    parts.push_back(part);
+  }
+  if (parts.empty()) return "";
+  const std::string id = folder_run_id(run);
+  return fmt::format("{}: {}", id.empty() ? std::string("a run") : "run " + id, fmt::join(parts, ", "));
+}
+
+/// Writes the run's config.json: the resolved configuration and the run's id.
+void write_config(const fs::path& run, const Config& c, const std::string& run_id) {
+  auto j = faunae::program::config_to_json(c);
+  j["run_id"] = run_id;
+  faunae::write_file_atomically(run / "config.json", j.dump(2) + "\n");
+}
+
+/// Refuses to go on when a file of `files` in `run` belongs to another run than the folder's
+/// (config.json's `run_id`): `command` would mix two runs.
+void check_same_run(const fs::path& run, const std::string& run_id, std::initializer_list<std::string_view> files, std::string_view command) {
+  for (const auto name : files) {
+    const auto path = run / std::string(name);
+    if (!fs::exists(path)) continue;
+    std::string id;
+    try {
+      id = run_id_in(nlohmann::json::parse(faunae::read_file(path, path.string())));
+    } catch (const nlohmann::json::exception& e) {
+      throw faunae::IoError(fmt::format("faunae {}: '{}' is not valid JSON: {}", command, path.string(), e.what()));
+    }
+    if (id != run_id)
+      throw faunae::InvalidArgument(fmt::format(
+          "faunae {}: '{}' belongs to run {}, but the run folder '{}' holds run {} (config.json): its files come from two runs; "
+          "start again with `faunae search --run {} --overwrite` (or restore the file)",
+          command, path.string(), id.empty() ? std::string("<none>") : id, run.string(), run_id.empty() ? std::string("<none>") : run_id,
+          run.string()));
+  }
+}
+
+/// The sibling folder that --overwrite moves `run` to: `<run>.replaced-<UTC time>` (then -2, -3, ...
+/// if that exists).
+fs::path aside_folder(const fs::path& run) {
+  fs::path base = fs::absolute(run).lexically_normal();
+  if (base.filename().empty()) base = base.parent_path();
+  const std::time_t now = std::time(nullptr);
+  std::tm utc{};
+  gmtime_r(&now, &utc);
+  char stamp[32];
+  std::strftime(stamp, sizeof stamp, "%Y%m%dT%H%M%SZ", &utc);
+  fs::path aside = base.parent_path() / fmt::format("{}.replaced-{}", base.filename().string(), stamp);
+  for (int n = 2; fs::exists(aside); ++n) aside = base.parent_path() / fmt::format("{}.replaced-{}-{}", base.filename().string(), stamp, n);
+  return aside;
+}
 
 // --- data -----------------------------------------------------------------------------------------
 
@@ -223,6 +323,7 @@ struct SearchRun {
   const Architecture& alpha0;
   std::size_t train_images = 0, validation_images = 0;
   std::chrono::steady_clock::time_point start;
+  std::string run_id;  ///< config.json's, recorded in search.json
 };
 
 /// The search.method a checkpoint's policy configuration belongs to (the policies' names in
@@ -246,6 +347,20 @@ std::string method_of_checkpoint(const fs::path& checkpoint) {
   return "";
 }
 
+/// The search.evaluator a checkpoint's evaluator state belongs to (contrastive, or the zero-cost
+/// proxy's name), or "" if none.
+std::string evaluator_of_checkpoint(const fs::path& checkpoint) {
+  try {
+    const auto file = nlohmann::json::parse(faunae::read_file(checkpoint, checkpoint.string()));
+    const auto& state = file.at("payload").at("evaluator");
+    const std::string kind = state.value("kind", std::string());
+    if (kind == "contrastive") return kind;
+    if (kind == "zero_cost") return state.value("proxy", std::string());
+  } catch (const std::exception&) {
+  }
+  return "";
+}
+
 /// Runs one search of any method (a faunae::Search with any policies) through the same evaluator,
 /// checkpoint (--resume), JSON-lines log, progress display and search.json / found.json.
 template <class Net, class Search, class Evaluator>
@@ -263,21 +378,30 @@ int run_search(const SearchRun& r, const Net& probe, Search& search, Evaluator& 
             "--resume: the checkpoint in {} was written by search.method = '{}', it cannot continue as search.method = '{}'; "
             "resume with --set search.method={} (or start another run in a new --run folder)",
             r.run.string(), written_by, c.search.method, written_by));
+      // ... nor with another search.evaluator: the evaluator's state in it is of another kind.
+      const std::string scored_by = evaluator_of_checkpoint(checkpoint);
+      if (!scored_by.empty() && scored_by != c.search.evaluator)
+        throw faunae::InvalidArgument(fmt::format(
+            "--resume: the checkpoint in {} was written with search.evaluator = '{}', it cannot continue with search.evaluator = '{}'; "
+            "resume with --set search.evaluator={} (or start another run in a new --run folder)",
+            r.run.string(), scored_by, c.search.evaluator, scored_by));
       throw;
     }
     // Only now: a refused resume leaves the run's config.json as it was.
-    faunae::write_file_atomically(r.run / "config.json", faunae::program::config_to_json(c).dump(2) + "\n");
+    write_config(r.run, c, r.run_id);
     fmt::print(stderr, "[faunae] resumed from {} at epoch {}\n", checkpoint.string(), search.state().epoch);
   } else if (r.resume) {
     fmt::print(stderr, "[faunae] --resume: no checkpoint in {} yet, starting\n", r.run.string());
   }
-  if (!search.state().started() && c.search.warmup_steps > 0) {
-    // Not on resume: the checkpoint holds the evaluator after its warm-up.
-    const double loss = evaluator.warm_up(r.alpha0, c.search.warmup_steps);
-    fmt::print(stderr, "[faunae] warm-up: {} steps on α0, training InfoNCE {:.4f}\n", c.search.warmup_steps, loss);
+  if constexpr (requires { evaluator.warm_up(r.alpha0, c.search.warmup_steps); }) {  // zero-cost evaluators train nothing
+    if (!search.state().started() && c.search.warmup_steps > 0) {
+      // Not on resume: the checkpoint holds the evaluator after its warm-up.
+      const double loss = evaluator.warm_up(r.alpha0, c.search.warmup_steps);
+      fmt::print(stderr, "[faunae] warm-up: {} steps on α0, training InfoNCE {:.4f}\n", c.search.warmup_steps, loss);
+    }
   }
-  fmt::print(stderr, "[faunae] search ({}): {} blocks, {} training / {} validation images, α0 = {}, {} epochs planned\n",
-             c.search.method, r.space.num_blocks(), r.train_images, r.validation_images, r.alpha0.to_string(), search.planned_epochs());
+  fmt::print(stderr, "[faunae] search ({}, evaluator {}): {} blocks, {} training / {} validation images, α0 = {}, {} epochs planned\n",
+             c.search.method, c.search.evaluator, r.space.num_blocks(), r.train_images, r.validation_images, r.alpha0.to_string(), search.planned_epochs());
 
   faunae::JsonLinesLogger log(r.run / "log.jsonl");
   faunae::ProgressDisplay progress(search.planned_epochs());
@@ -291,6 +415,7 @@ int run_search(const SearchRun& r, const Net& probe, Search& search, Evaluator& 
   const auto state = search.to_json()["state"];
   const nlohmann::json summary = {{"format", "faunae.run"},
                                   {"version", 1},
+                                  {"run_id", r.run_id},
                                   {"method", c.search.method},
                                   {"space", space_summary(c, r.space)},
                                   {"initial", architecture_summary(probe, r.space, r.alpha0)},
@@ -343,6 +468,7 @@ int with_method(const Config& c, const faunae::BlockSpace& space, const faunae::
   bo.seed = so.seed;
   bo.initial = so.initial;
   bo.checkpoint = so.checkpoint;
+  bo.run_id = so.run_id;
   if (method == "random") {
     auto search = faunae::random_search(space, bo);
     return f(search);
@@ -361,7 +487,7 @@ int with_method(const Config& c, const faunae::BlockSpace& space, const faunae::
 }
 
 template <class Net>
-int search(const Config& c, const fs::path& run, bool resume, bool quiet) {
+int search(const Config& c, const fs::path& run, bool resume, bool quiet, const std::string& run_id) {
   const auto net_options = options_of<Net>(c);
   const auto start = std::chrono::steady_clock::now();
   torch::manual_seed(c.seed);
@@ -374,6 +500,29 @@ int search(const Config& c, const fs::path& run, bool resume, bool quiet) {
   auto [train, validation] = ft::split(images, 1.0 - c.data.validation_fraction, c.seed);
   if (c.search.validation_images > 0 && c.search.validation_images < validation.size())
     validation = ft::take(validation, c.search.validation_images);
+
+  faunae::SearchOptions so;
+  so.seed = c.seed;
+  so.lambda2 = c.search.lambda2;
+  so.max_epochs = static_cast<std::size_t>(c.search.max_epochs);
+  so.checkpoint = run / "checkpoint.json";
+  so.initial = alpha0;
+  so.run_id = run_id;  // recorded in the checkpoint: a checkpoint of another run is refused on --resume
+  const SearchRun r{c, run, resume, quiet, space, alpha0, static_cast<std::size_t>(train.size()),
+                    static_cast<std::size_t>(validation.size()), start, run_id};
+
+  if (c.search.evaluator != "contrastive") {
+    // A zero-cost proxy (zero_cost.hpp): each α's untrained network, initialised from the seed, scored
+    // on a fixed minibatch of search.batch_size training images (naswot, snip); no training state.
+    ft::ZeroCostOptions zo;
+    zo.proxy = ft::parse_zero_cost_proxy(c.search.evaluator);
+    zo.seed = c.seed;
+    zo.batch_size = c.search.batch_size;
+    zo.tau = c.search.tau;
+    zo.device = ft::parse_device(c.device);
+    ft::BasicZeroCostEvaluator<Net> evaluator(net_options, train, ft::default_augment_options(stem_of(c)), zo);
+    return with_method(c, space, so, [&](auto& search) { return run_search(r, probe, search, evaluator); });
+  }
 
   ft::ContrastiveEvaluatorOptions eo;
   eo.steps = c.search.steps;
@@ -394,15 +543,6 @@ int search(const Config& c, const fs::path& run, bool resume, bool quiet) {
   eo.state_directory = run / "evaluator";
   torch::manual_seed(c.seed);
   ft::BasicContrastiveEvaluator<Net> evaluator(net_options, train, validation, ft::default_augment_options(stem_of(c)), eo);
-
-  faunae::SearchOptions so;
-  so.seed = c.seed;
-  so.lambda2 = c.search.lambda2;
-  so.max_epochs = static_cast<std::size_t>(c.search.max_epochs);
-  so.checkpoint = run / "checkpoint.json";
-  so.initial = alpha0;
-  const SearchRun r{c, run, resume, quiet, space, alpha0, static_cast<std::size_t>(train.size()),
-                    static_cast<std::size_t>(validation.size()), start};
   return with_method(c, space, so, [&](auto& search) { return run_search(r, probe, search, evaluator); });
 }
 
@@ -438,8 +578,11 @@ template <class Net>
 int train(const Config& c, const fs::path& run, const std::vector<std::string>& which) {
   const auto net_options = options_of<Net>(c);
   const Net probe(net_options);
+  const std::string run_id = folder_run_id(run);
+  check_same_run(run, run_id, {"search.json", "train.json"}, "train");
   const auto images = without_labels(load_training_images(c));
-  nlohmann::json log = fs::exists(run / "train.json") ? read_json(run / "train.json", "") : nlohmann::json{{"architectures", nlohmann::json::array()}};
+  nlohmann::json log = fs::exists(run / "train.json") ? read_json(run / "train.json", "")
+                                                      : nlohmann::json{{"run_id", run_id}, {"architectures", nlohmann::json::array()}};
   fs::create_directories(run / "weights");
   for (const auto& [name, a] : compared_architectures(c, run, probe, which)) {
     torch::manual_seed(c.seed);  // the same initialisation stream for every architecture
@@ -479,6 +622,8 @@ int train(const Config& c, const fs::path& run, const std::vector<std::string>& 
 template <class Net>
 int probe(const Config& c, const fs::path& run, const std::vector<std::string>& which) {
   const auto net_options = options_of<Net>(c);
+  const std::string run_id = folder_run_id(run);
+  check_same_run(run, run_id, {"search.json", "train.json"}, "probe");
   const Net supernet(net_options);
   const auto test = load_test_images(c);
   if (!test) throw faunae::InvalidArgument("probe: a folder of images has no labels; linear evaluation needs fashion-mnist or cifar10");
@@ -510,7 +655,8 @@ int probe(const Config& c, const fs::path& run, const std::vector<std::string>& 
     fmt::print("{:<8} {:>10} {:>10.1f} {:>8.2f}% {:>8.2f}%  {}\n", name, net->parameters(a), static_cast<double>(net->flops(a)) / 1e6,
                100 * linear, 100 * knn, a.to_string());
   }
-  const nlohmann::json out = {{"budget", {{"epochs", c.train.epochs}, {"train_images", train.size()}, {"test_images", test->size()}}},
+  const nlohmann::json out = {{"run_id", run_id},
+                              {"budget", {{"epochs", c.train.epochs}, {"train_images", train.size()}, {"test_images", test->size()}}},
                               {"trained", trained},
                               {"architectures", results}};
   faunae::write_file_atomically(run / "probe.json", out.dump(1) + "\n");
@@ -520,6 +666,7 @@ int probe(const Config& c, const fs::path& run, const std::vector<std::string>& 
 int export_run(const fs::path& run, const fs::path& out, const std::string& name) {
   const auto weights = run / "weights" / (name + ".pt");
   if (!fs::exists(weights)) throw faunae::IoError(fmt::format("export: {} is missing: run `faunae train --which {}` first", weights.string(), name));
+  check_same_run(run, folder_run_id(run), {"search.json", "train.json"}, "export");
   const auto summary = read_json(run / "search.json", "run `faunae search` first");
   fs::create_directories(out);
   fs::copy_file(weights, out / "weights.pt", fs::copy_options::overwrite_existing);
@@ -537,6 +684,9 @@ Config resolve_config(const fs::path& run, const std::string& file, const std::v
   const auto saved = run / "config.json";
   if (!fresh && fs::exists(saved)) j = faunae::program::read_config_file(saved);
   else if (!file.empty()) j = faunae::program::read_config_file(file);
+  // The run's id is no configuration: config.json records it (write_config), and another run's
+  // config.json given as --config lends its keys, not its id.
+  if (j.is_object()) j.erase("run_id");
   for (const auto& s : sets) faunae::program::apply_override(j, s);
   return faunae::program::config_from_json(j);
 }
@@ -556,7 +706,8 @@ int main(int argc, char** argv) {
   app.require_subcommand(1);
   std::string run_dir = "runs/default", config_file;
   std::vector<std::string> sets, which{"evolved", "alpha0", "random"};
-  bool resume = false, quiet = false;
+  bool quiet = false, overwrite = false;
+  std::string resume_mode;  // "" (not given), "on" (--resume), "auto" (--resume=auto)
   std::string export_out, export_which = "evolved", report_out;
   const auto common = [&](CLI::App* sub) {
     sub->add_option("--run", run_dir, "the run's folder (created; holds config, checkpoints, logs, weights, report)")->capture_default_str();
@@ -565,7 +716,10 @@ int main(int argc, char** argv) {
   };
   auto* search_cmd = app.add_subcommand("search", "evolve α0 on unlabeled images (checkpoint every epoch)");
   common(search_cmd);
-  search_cmd->add_flag("--resume", resume, "continue the run in --run from its last checkpoint");
+  search_cmd->add_flag("--resume{on}", resume_mode,
+                       "continue the run in --run from its last checkpoint; --resume=auto: the same, and start a new run if the folder "
+                       "holds none (for restarting launchers: torchrun --max-restarts, Slurm --requeue)");
+  search_cmd->add_flag("--overwrite", overwrite, "the folder holds a run: move it aside to <run>.replaced-<UTC time>, then start");
   search_cmd->add_flag("--quiet,-q", quiet, "no progress line");
   auto* train_cmd = app.add_subcommand("train", "train the evolved (and α0, random) architecture without labels");
   common(train_cmd);
@@ -582,38 +736,72 @@ int main(int argc, char** argv) {
   report_cmd->add_option("--out", report_out, "the HTML file (default: <run>/report.html)");
   auto* pipeline_cmd = app.add_subcommand("pipeline", "search, train, probe and report in one go (the README demo)");
   common(pipeline_cmd);
-  pipeline_cmd->add_flag("--resume", resume, "continue an interrupted search");
+  pipeline_cmd->add_flag("--resume{on}", resume_mode, "continue an interrupted search (--resume=auto: or start if there is none)");
+  pipeline_cmd->add_flag("--overwrite", overwrite, "the folder holds a run: move it aside to <run>.replaced-<UTC time>, then start");
   pipeline_cmd->add_flag("--quiet,-q", quiet, "no progress line");
   CLI11_PARSE(app, argc, argv);
 
   std::signal(SIGINT, [](int) { interrupted.store(true); });
   std::signal(SIGTERM, [](int) { interrupted.store(true); });
   try {
+    if (!resume_mode.empty() && resume_mode != "on" && resume_mode != "auto")
+      throw faunae::InvalidArgument(fmt::format("--resume: takes no value or 'auto', got '{}'", resume_mode));
+    const bool resume = !resume_mode.empty();
+    const bool starts = search_cmd->parsed() || pipeline_cmd->parsed();
+    const std::string command = search_cmd->parsed() ? "search" : "pipeline";
+    if (overwrite && resume)
+      throw faunae::InvalidArgument(fmt::format("faunae {}: --overwrite and --resume exclude each other: --resume continues the run in "
+                                                "'{}', --overwrite moves it aside and starts a new one",
+                                                command, run_dir));
     const fs::path run(run_dir);
-    fs::create_directories(run);
-    const bool fresh = search_cmd->parsed() || pipeline_cmd->parsed() ? !resume : false;
+    // One process in a run folder at a time, whatever the command: a second one stops here, at once.
+    faunae::RunFolderLock lock(run);
+    const bool fresh = starts ? !resume : false;
+    // The configuration first: a bad --set or --config must leave the folder as it is (--overwrite
+    // moves nothing then). A fresh run reads nothing from the folder.
     const Config c = resolve_config(run, config_file, sets, fresh);
+    if (starts && !resume) {
+      // Never a new run over (or mixed into) another one.
+      if (const std::string held = describe_run(run); !held.empty()) {
+        if (!overwrite)
+          throw faunae::InvalidArgument(fmt::format(
+              "faunae {}: the run folder '{}' already holds {}; continue it with --resume, start over with --overwrite (which moves it "
+              "to '{}.replaced-<UTC time>' first), or choose another --run",
+              command, run.string(), held, run.string()));
+        const fs::path aside = aside_folder(run);
+        std::error_code ec;
+        fs::rename(run, aside, ec);  // the locked .lock moves along: nobody can take the old run meanwhile
+        if (ec)
+          throw faunae::IoError(fmt::format("faunae {} --overwrite: cannot move '{}' to '{}': {}", command, run.string(), aside.string(),
+                                            ec.message()));
+        lock = faunae::RunFolderLock(run);
+        fmt::print(stderr, "[faunae] --overwrite: moved {} from {} to {}\n", held, run.string(), aside.string());
+      }
+    }
+    // The run's id: kept on resume, new for a new run (legacy runs resumed keep none).
+    std::string run_id = starts && resume ? folder_run_id(run) : std::string();
+    if (starts && run_id.empty() && !(resume && fs::exists(run / "checkpoint.json"))) run_id = faunae::new_run_id();
     // A resume from a checkpoint writes config.json once the checkpoint accepts it (run_search), so a
     // refused --resume --set ... leaves the run as it was.
-    if ((search_cmd->parsed() || pipeline_cmd->parsed()) && !(resume && fs::exists(run / "checkpoint.json")))
-      faunae::write_file_atomically(run / "config.json", faunae::program::config_to_json(c).dump(2) + "\n");
+    if (starts && !(resume && fs::exists(run / "checkpoint.json"))) write_config(run, c, run_id);
     torch::set_num_threads(static_cast<int>(c.threads));
     torch::set_num_interop_threads(1);
     const auto report = [&] {
       const fs::path out = report_out.empty() ? run / "report.html" : fs::path(report_out);
+      check_same_run(run, folder_run_id(run), {"search.json", "train.json", "probe.json"}, "report");
       faunae::report::write_report(run, out);
       fmt::print("report: {}\n", out.string());
       return 0;
     };
     return with_space(c, [&](auto kind) {
       using Net = decltype(kind);
-      if (search_cmd->parsed()) return search<Net>(c, run, resume, quiet);
+      if (search_cmd->parsed()) return search<Net>(c, run, resume, quiet, run_id);
       if (train_cmd->parsed()) return train<Net>(c, run, which);
       if (probe_cmd->parsed()) return probe<Net>(c, run, which);
       if (export_cmd->parsed()) return export_run(run, export_out, export_which);
       if (report_cmd->parsed()) return report();
       // pipeline
-      if (const int rc = search<Net>(c, run, resume, quiet); rc != 0) return rc;
+      if (const int rc = search<Net>(c, run, resume, quiet, run_id); rc != 0) return rc;
       if (const int rc = train<Net>(c, run, which); rc != 0) return rc;
       if (const int rc = probe<Net>(c, run, which); rc != 0) return rc;
       return report();

@@ -1097,6 +1097,9 @@ inline std::string render(const Run& run, const std::string& chart_js) {
         if (auto k = d->find("kind"); k != d->end() && k->is_string()) sub += fmt::format(" · data {}", html_escape(k->get<std::string>()));
       if (auto i = run.config.find("initial"); i != run.config.end() && i->is_string())
         sub += fmt::format(" · α0 = {}", html_escape(i->get<std::string>()));
+      if (auto s = run.config.find("search"); s != run.config.end() && s->is_object())
+        if (auto e = s->find("evaluator"); e != s->end() && e->is_string())
+          sub += fmt::format(" · evaluator <code>{}</code>", html_escape(e->get<std::string>()));
     }
     if (!run.run_dir.empty()) sub += fmt::format(" · <code>{}</code>", html_escape(run.run_dir));
     h += fmt::format("<p class=\"sub\">{}</p>\n", sub);

@@ -57,6 +57,13 @@ if "$faunae" search --run "$work/a" --config "$work/tiny.json" --overwrite --res
   fail "--overwrite --resume was accepted"
 fi
 expect "$work/both.out" "--overwrite and --resume exclude each other"
+# A bad configuration is refused before --overwrite moves anything.
+if "$faunae" search --run "$work/a" --config "$work/tiny.json" --overwrite --set search.evaluator=bogus -q > "$work/bad.out" 2>&1; then
+  fail "--overwrite with a bad search.evaluator was accepted"
+fi
+expect "$work/bad.out" "'search.evaluator' must be one of"
+[ "$(checksums "$work/a")" = "$before" ] && ! ls -d "$work"/a.replaced-* > /dev/null 2>&1 ||
+  fail "a refused --overwrite moved or changed the run"
 "$faunae" search --run "$work/a" --config "$work/tiny.json" --overwrite --set search.max_epochs=1 -q > "$work/overwrite.out" 2>&1 ||
   { cat "$work/overwrite.out"; fail "--overwrite"; }
 aside=$(ls -d "$work"/a.replaced-*)
