@@ -152,3 +152,24 @@ TEST_CASE("Rng::normal: mean 0, variance 1 and normal tails over 200k draws", "[
   CHECK(beyond_2 / double(n) == Approx(0.0455).margin(0.003));   // P(|Z| > 2) = 0.04550
   CHECK(beyond_3 / double(n) == Approx(0.0027).margin(0.0007));  // P(|Z| > 3) = 0.00270
 }
+
+TEST_CASE("Rng::normal_pair: the first value is normal()'s, both standard normal and uncorrelated", "[rng]") {
+  faunae::Rng a(17), b(17);
+  for (int i = 0; i < 100; ++i) CHECK(a.normal_pair().first == b.normal());
+  faunae::Rng rng(3);
+  const int n = 200000;
+  double s1 = 0, s2 = 0, q1 = 0, q2 = 0, cross = 0;
+  for (int i = 0; i < n; ++i) {
+    const auto [x, y] = rng.normal_pair();
+    s1 += x;
+    s2 += y;
+    q1 += x * x;
+    q2 += y * y;
+    cross += x * y;
+  }
+  CHECK(std::abs(s1 / n) < 0.01);
+  CHECK(std::abs(s2 / n) < 0.01);
+  CHECK(q1 / n == Approx(1.0).margin(0.02));
+  CHECK(q2 / n == Approx(1.0).margin(0.02));
+  CHECK(std::abs(cross / n) < 0.01);
+}

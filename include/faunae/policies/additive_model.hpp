@@ -21,6 +21,7 @@
 #include <cmath>
 #include <cstddef>
 #include <cstdint>
+#include <tuple>
 #include <vector>
 
 #include <Eigen/Core>
@@ -73,7 +74,10 @@ class AdditiveLossModel {
   std::size_t cell(std::size_t block, OpIndex op) const { return offset_[block] + op; }
 
   /// Posterior means of every cell's effect, in loss units (relative to the average op), cell order.
-  Eigen::VectorXd mean() const { return scale() * (cov_ * standardized_rhs()); }
+  Eigen::VectorXd mean() const {
+    Eigen::VectorXd m = cov_.selfadjointView<Eigen::Lower>() * standardized_rhs();
+    return scale() * m;
+  }
 
   /// Posterior standard deviation of one cell's effect, in loss units: σ·s_a·sqrt(Σ_cc).
   double sd(std::size_t c) const {
@@ -87,14 +91,19 @@ class AdditiveLossModel {
     const auto p = static_cast<Eigen::Index>(num_cells());
     const double sigma = std::sqrt(options_.noise_fraction);
     const double root_lambda = std::sqrt(lambda_);
-    perturbed_ = standardized_rhs();
-    for (Eigen::Index i = 0; i < p; ++i) perturbed_(i) += sigma * root_lambda * rng.normal();
+    // p + H standard normals (z for the prior, then ε for every absorbed record), two per draw of
+    // Rng::normal_pair().
     const std::size_t blocks = offset_.size() - 1;
+    const std::size_t needed = static_cast<std::size_t>(p) + absorbed_;
+    normals_.resize(needed + 1);
+    for (std::size_t i = 0; i < needed; i += 2) std::tie(normals_[i], normals_[i + 1]) = rng.normal_pair();
+    perturbed_ = standardized_rhs();
+    for (Eigen::Index i = 0; i < p; ++i) perturbed_(i) += sigma * root_lambda * normals_[static_cast<std::size_t>(i)];
     for (std::size_t h = 0; h < absorbed_; ++h) {
-      const double e = sigma * rng.normal();
+      const double e = sigma * normals_[static_cast<std::size_t>(p) + h];
       for (std::size_t b = 0; b < blocks; ++b) perturbed_(row_cells_[h * blocks + b]) += e;
     }
-    out.noalias() = cov_ * perturbed_;
+    out.noalias() = cov_.selfadjointView<Eigen::Lower>() * perturbed_;
     out *= scale();
   }
 
@@ -117,21 +126,22 @@ class AdditiveLossModel {
   }
 
   // XᵀX += x xᵀ for the record's indicator row x, on the inverse (Sherman–Morrison):
-  // Σ ← Σ − (Σx)(Σx)ᵀ / (1 + xᵀΣx).
+  // Σ ← Σ − (Σx)(Σx)ᵀ / (1 + xᵀΣx). Σ is symmetric: only its lower triangle is stored and updated.
   void absorb(const EpochRecord& r) {
     u_.setZero();
     double quadratic = 0.0;
     const std::size_t first = row_cells_.size();
+    const Eigen::Index p = cov_.rows();
     for (std::size_t b = 0; b + 1 < offset_.size(); ++b) {
       const auto c = static_cast<Eigen::Index>(offset_[b] + r.evaluated[b]);
       row_cells_.push_back(c);
-      u_ += cov_.col(c);
+      u_.head(c) += cov_.row(c).head(c).transpose();  // Σ's column c above the diagonal = row c's left part
+      u_.tail(p - c) += cov_.col(c).tail(p - c);
       sum_by_cell_(c) += r.loss;
       count_by_cell_(c) += 1.0;
     }
     for (std::size_t i = first; i < row_cells_.size(); ++i) quadratic += u_(row_cells_[i]);
-    v_ = u_ / (1.0 + quadratic);
-    for (Eigen::Index j = 0; j < cov_.cols(); ++j) cov_.col(j) -= u_(j) * v_;  // an axpy per column
+    cov_.selfadjointView<Eigen::Lower>().rankUpdate(u_, -1.0 / (1.0 + quadratic));
     sum_ += r.loss;
     sum_sq_ += r.loss * r.loss;
   }
@@ -149,9 +159,10 @@ class AdditiveLossModel {
 
   AdditiveModelOptions options_;
   std::vector<std::size_t> offset_;
-  Eigen::MatrixXd cov_;                   // Σ = (XᵀX + λI)⁻¹
+  Eigen::MatrixXd cov_;                   // Σ = (XᵀX + λI)⁻¹, lower triangle (the upper one is not kept up to date)
   std::vector<Eigen::Index> row_cells_;   // the cells of every absorbed record, ν per record
-  Eigen::VectorXd sum_by_cell_, count_by_cell_, u_, v_, perturbed_;
+  std::vector<double> normals_;           // scratch for sample()
+  Eigen::VectorXd sum_by_cell_, count_by_cell_, u_, perturbed_;
   double lambda_ = 1.0;
   double sum_ = 0.0, sum_sq_ = 0.0;
   std::size_t absorbed_ = 0;
