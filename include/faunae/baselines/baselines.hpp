@@ -79,18 +79,6 @@ Architecture sample_uniform(const S& space, Rng& rng, std::string_view who, std:
   return random_architecture_for(space, rng, attempts, who);
 }
 
-/// The k-th alive op of block b (k < ops_left(b)), in index order.
-inline OpIndex nth_alive_op(const BlockSpace& space, const SearchState& s, std::size_t b, std::size_t k) {
-  for (OpIndex op = 0; op < space.num_ops(b); ++op)
-    if (s.stats.is_alive(b, op) && k-- == 0) return op;
-  throw std::logic_error(fmt::format("faunae baselines: block {} has fewer alive ops than asked for", b));
-}
-
-inline bool within_budget(const BlockSpace& space, const Architecture& a) {
-  const std::optional<double> budget = space.max_size();
-  return !budget || space.size_of(a) <= *budget;
-}
-
 /// Draws of a proposal repeated inside a policy while it exceeds the model-size budget; past them
 /// the driver rejects the proposal and asks again.
 inline constexpr std::size_t kBudgetRedraws = 1000;
@@ -101,8 +89,8 @@ inline Architecture random_alive_architecture(const BlockSpace& space, const Sea
   Architecture a(std::vector<OpIndex>(space.num_blocks(), 0));
   for (std::size_t attempt = 0; attempt < kBudgetRedraws; ++attempt) {
     for (std::size_t b = 0; b < a.size(); ++b)
-      a[b] = nth_alive_op(space, s, b, static_cast<std::size_t>(rng.below(s.stats.ops_left(b))));
-    if (within_budget(space, a)) break;
+      a[b] = s.stats.nth_alive(b, static_cast<std::size_t>(rng.below(s.stats.ops_left(b))));
+    if (space.within_max_size(a)) break;
   }
   return a;
 }
@@ -113,7 +101,7 @@ inline Architecture random_alive_architecture(const BlockSpace& space, const Sea
 /// no block can change.
 inline Architecture mutate_one_block(const BlockSpace& space, const SearchState& s, Architecture a, Rng& rng) {
   for (std::size_t b = 0; b < a.size(); ++b)
-    if (!s.stats.is_alive(b, a[b])) a[b] = nth_alive_op(space, s, b, static_cast<std::size_t>(rng.below(s.stats.ops_left(b))));
+    if (!s.stats.is_alive(b, a[b])) a[b] = s.stats.nth_alive(b, static_cast<std::size_t>(rng.below(s.stats.ops_left(b))));
   std::vector<std::size_t> blocks;
   for (std::size_t b = 0; b < a.size(); ++b)
     if (s.stats.ops_left(b) > 1) blocks.push_back(b);
@@ -129,16 +117,11 @@ inline Architecture mutate_one_block(const BlockSpace& space, const SearchState&
         child[b] = op;
         break;
       }
-    if (within_budget(space, child)) break;
+    if (space.within_max_size(child)) break;
   }
   return child;
 }
 
-inline std::set<Architecture> evaluated_set(const SearchState& s) {
-  std::set<Architecture> seen;
-  for (const EpochRecord& r : s.history) seen.insert(r.evaluated);
-  return seen;
-}
 }  // namespace detail
 
 // --- mutation policies -------------------------------------------------------------------------
@@ -261,23 +244,10 @@ class LocalSearchMutation {
     std::size_t tried = 0;
   };
 
-  template <class F>
-  static void for_each_neighbour(const BlockSpace& space, const SearchState& s, F&& f) {
-    Architecture n = s.current;
-    for (std::size_t b = 0; b < n.size(); ++b) {
-      for (OpIndex k = 0; k < space.num_ops(b); ++k) {
-        if (k == s.current[b] || !s.stats.is_alive(b, k)) continue;
-        n[b] = k;
-        if (detail::within_budget(space, n)) f(n);
-      }
-      n[b] = s.current[b];
-    }
-  }
-
   static std::vector<Architecture> unevaluated_neighbours(const BlockSpace& space, const SearchState& s,
                                                           const std::set<Architecture>& seen) {
     std::vector<Architecture> out;
-    for_each_neighbour(space, s, [&](const Architecture& n) {
+    detail::for_each_neighbour(space, s, s.current, [&](const Architecture& n) {
       if (!seen.contains(n)) out.push_back(n);
     });
     return out;
@@ -300,7 +270,7 @@ class LocalSearchMutation {
     double best_loss = mean(s.current);
     if (std::isnan(best_loss)) best_loss = std::numeric_limits<double>::infinity();
     std::optional<Architecture> best;
-    for_each_neighbour(space, s, [&](const Architecture& n) {
+    detail::for_each_neighbour(space, s, s.current, [&](const Architecture& n) {
       const double l = mean(n);
       if (l < best_loss) {  // false for NaN (never evaluated)
         best_loss = l;

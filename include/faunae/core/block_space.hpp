@@ -98,12 +98,14 @@ class BlockSpace {
     if (a.size() != blocks_.size()) return false;
     for (std::size_t b = 0; b < a.size(); ++b)
       if (a[b] >= blocks_[b].ops.size()) return false;
-    if (max_size_ && size_of(a) > *max_size_) return false;
+    if (!within_max_size(a)) return false;
     return !validity_ || validity_(a);
   }
   std::string_view block_name(std::size_t b) const { return blocks_.at(b).name; }
   /// The model-size budget (see with_max_size), if any.
   std::optional<double> max_size() const noexcept { return max_size_; }
+  /// Whether `a` (which must fit the space) is within the model-size budget; true without one.
+  bool within_max_size(const Architecture& a) const { return !max_size_ || size_of(a) <= *max_size_; }
 
   // --- extras ----------------------------------------------------------------------------------
   /// Identifies the content: equal ids mean equal blocks, ops and sizes (copies keep the id; every

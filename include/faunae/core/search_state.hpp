@@ -7,6 +7,7 @@
 #include <cstdint>
 #include <limits>
 #include <memory>
+#include <stdexcept>
 #include <string>
 #include <utility>
 #include <vector>
@@ -48,6 +49,12 @@ struct OpStatistics {
   std::size_t num_blocks() const noexcept { return static_cast<std::size_t>(loss.rows()); }
   bool sampled(std::size_t b, OpIndex k) const { return samples(Eigen::Index(b), Eigen::Index(k)) > 0; }
   bool is_alive(std::size_t b, OpIndex k) const { return alive(Eigen::Index(b), Eigen::Index(k)); }
+  /// The k-th alive op of block b in index order (k < ops_left(b)); throws std::logic_error otherwise.
+  OpIndex nth_alive(std::size_t b, std::size_t k) const {
+    for (Eigen::Index op = 0; op < alive.cols(); ++op)
+      if (alive(Eigen::Index(b), op) && k-- == 0) return static_cast<OpIndex>(op);
+    throw std::logic_error("faunae::OpStatistics::nth_alive(): block " + std::to_string(b) + " has fewer alive ops than asked for");
+  }
   /// |Ω^i|: ops still alive in block b.
   std::size_t ops_left(std::size_t b) const { return static_cast<std::size_t>(alive.row(Eigen::Index(b)).count()); }
   /// K of Algorithm 1: the largest number of ops left in any block.

@@ -15,7 +15,6 @@
 #include <cmath>
 #include <cstddef>
 #include <limits>
-#include <map>
 #include <optional>
 #include <set>
 
@@ -23,6 +22,7 @@
 
 #include "faunae/concepts/policies.hpp"
 #include "faunae/core/error.hpp"
+#include "faunae/policies/best_evaluated.hpp"
 
 namespace faunae {
 
@@ -39,41 +39,33 @@ inline double mean_observed_loss(const SearchState& s, const Architecture& a) {
   return n == 0 ? std::numeric_limits<double>::quiet_NaN() : sum / static_cast<double>(n);
 }
 
-/// The evaluated architecture with the lowest mean observed loss; ties go to the one evaluated first.
-/// Throws on an empty history.
-inline Architecture best_observed(const SearchState& s) {
-  if (s.history.empty()) throw InvalidArgument("faunae: no architecture has been evaluated yet (empty history)");
-  struct Tally {
-    double sum = 0.0;
-    std::size_t count = 0;
-    std::size_t first = 0;
-  };
-  std::map<Architecture, Tally> tally;
-  for (std::size_t i = 0; i < s.history.size(); ++i) {
-    auto [it, inserted] = tally.try_emplace(s.history[i].evaluated);
-    if (inserted) it->second.first = i;
-    it->second.sum += s.history[i].loss;
-    ++it->second.count;
-  }
-  const Architecture* best = nullptr;
-  double best_mean = std::numeric_limits<double>::infinity();
-  std::size_t best_first = 0;
-  for (const auto& [a, t] : tally) {
-    const double mean = t.sum / static_cast<double>(t.count);
-    if (!best || mean < best_mean || (mean == best_mean && t.first < best_first)) {
-      best = &a;
-      best_mean = mean;
-      best_first = t.first;
-    }
-  }
-  return *best;
-}
-
 /// Whether `a` was evaluated in the search so far.
 inline bool was_evaluated(const SearchState& s, const Architecture& a) {
   for (const EpochRecord& r : s.history)
     if (r.evaluated == a) return true;
   return false;
+}
+
+/// Every architecture the search evaluated so far.
+inline std::set<Architecture> evaluated_set(const SearchState& s) {
+  std::set<Architecture> seen;
+  for (const EpochRecord& r : s.history) seen.insert(r.evaluated);
+  return seen;
+}
+
+/// Calls f(n) for every neighbour n of `base` (one block moved to another alive op) within the space's
+/// model-size budget; `n` is a scratch architecture, valid during the call only.
+template <class F>
+void for_each_neighbour(const BlockSpace& space, const SearchState& s, const Architecture& base, F&& f) {
+  Architecture n = base;
+  for (std::size_t b = 0; b < n.size(); ++b) {
+    for (OpIndex k = 0; k < space.num_ops(b); ++k) {
+      if (k == base[b] || !s.stats.is_alive(b, k)) continue;
+      n[b] = k;
+      if (space.within_max_size(n)) f(static_cast<const Architecture&>(n));
+    }
+    n[b] = base[b];
+  }
 }
 }  // namespace detail
 
@@ -119,9 +111,9 @@ class ArchitectureAcceptance {
 class IncumbentAcceptance {
  public:
   nlohmann::json config() const { return {{"policy", "IncumbentAcceptance"}}; }
-  Architecture accept(const BlockSpace&, const SearchState& s) const { return detail::best_observed(s); }
+  Architecture accept(const BlockSpace&, const SearchState& s) const { return best_evaluated(s.history).architecture; }
   Architecture result(const BlockSpace&, const SearchState& s) const {
-    return s.history.empty() ? s.current : detail::best_observed(s);
+    return s.history.empty() ? s.current : best_evaluated(s.history).architecture;
   }
 };
 
@@ -139,8 +131,7 @@ class LocalSearchAcceptance {
     std::size_t differing = 0;
     for (std::size_t b = 0; b < evaluated.size(); ++b) differing += evaluated[b] != s.current[b];
     if (differing > 1) return evaluated;  // a restart
-    std::set<Architecture> seen;
-    for (const EpochRecord& r : s.history) seen.insert(r.evaluated);
+    const std::set<Architecture> seen = detail::evaluated_set(s);
     // Move while the base's whole neighbourhood (within the budget) is evaluated and holds a better
     // architecture: a walk through already evaluated architectures costs no evaluation.
     Architecture base = s.current;
@@ -152,7 +143,7 @@ class LocalSearchAcceptance {
   }
 
   Architecture result(const BlockSpace&, const SearchState& s) const {
-    return s.history.empty() ? s.current : detail::best_observed(s);
+    return s.history.empty() ? s.current : best_evaluated(s.history).architecture;
   }
 
  private:
@@ -161,26 +152,24 @@ class LocalSearchAcceptance {
   static std::optional<Architecture> best_of_evaluated_neighbourhood(const BlockSpace& space, const SearchState& s,
                                                                      const std::set<Architecture>& seen,
                                                                      const Architecture& base) {
-    const auto budget = space.max_size();
-    const double base_size = space.size_of(base);
     Architecture best = base;
     double best_loss = detail::mean_observed_loss(s, base);
     if (std::isnan(best_loss)) best_loss = std::numeric_limits<double>::infinity();
-    Architecture n = base;
-    for (std::size_t b = 0; b < n.size(); ++b) {
-      for (OpIndex k = 0; k < space.num_ops(b); ++k) {
-        if (k == base[b] || !s.stats.is_alive(b, k)) continue;
-        if (budget && base_size - space.op_size(b, base[b]) + space.op_size(b, k) > *budget) continue;
-        n[b] = k;
-        if (!seen.contains(n)) return std::nullopt;  // the neighbourhood is not fully evaluated yet
-        const double l = detail::mean_observed_loss(s, n);
-        if (l < best_loss) {
-          best_loss = l;
-          best = n;
-        }
+    bool complete = true;
+    // The same neighbourhood (alive ops, within the budget) that LocalSearchMutation proposes from.
+    detail::for_each_neighbour(space, s, base, [&](const Architecture& n) {
+      if (!complete) return;
+      if (!seen.contains(n)) {
+        complete = false;  // the neighbourhood is not fully evaluated yet
+        return;
       }
-      n[b] = base[b];
-    }
+      const double l = detail::mean_observed_loss(s, n);
+      if (l < best_loss) {
+        best_loss = l;
+        best = n;
+      }
+    });
+    if (!complete) return std::nullopt;
     return best;
   }
 };

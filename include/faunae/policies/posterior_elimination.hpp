@@ -54,8 +54,7 @@ class PosteriorElimination {
   std::size_t total_epochs(const BlockSpace& space) const { return schedule_length(space.max_ops(), options_.epochs_per_op); }
 
   bool due(const BlockSpace&, const SearchState& s) const {
-    const std::size_t k = s.stats.max_ops_left();
-    return k > 1 && s.epochs_since_elimination >= k * options_.epochs_per_op;
+    return elimination_due(s, options_.epochs_per_op);
   }
   bool finished(const BlockSpace&, const SearchState& s) const { return s.stats.max_ops_left() <= 1; }
 

@@ -60,8 +60,7 @@ class RegressionElimination {
   }
 
   bool due(const BlockSpace&, const SearchState& s) const {
-    const std::size_t k = s.stats.max_ops_left();
-    return k > 1 && s.epochs_since_elimination >= k * options_.epochs_per_op;
+    return elimination_due(s, options_.epochs_per_op);
   }
   bool finished(const BlockSpace&, const SearchState& s) const { return s.stats.max_ops_left() <= 1; }
 

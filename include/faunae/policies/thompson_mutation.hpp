@@ -107,16 +107,9 @@ class ThompsonMutation {
     // Fallback 2: an unevaluated architecture of alive ops, drawn uniformly (bounded tries).
     Architecture random = s.current;
     for (int attempt = 0; attempt < 1000; ++attempt) {
-      for (std::size_t b = 0; b < blocks; ++b) {
-        const std::size_t left = s.stats.ops_left(b);
-        std::size_t pick = static_cast<std::size_t>(rng.below(left));
-        for (OpIndex k = 0; k < space.num_ops(b); ++k)
-          if (s.stats.is_alive(b, k) && pick-- == 0) {
-            random[b] = k;
-            break;
-          }
-      }
-      if ((!budget || space.size_of(random) <= *budget) && !evaluated_.contains(random)) break;
+      for (std::size_t b = 0; b < blocks; ++b)
+        random[b] = s.stats.nth_alive(b, static_cast<std::size_t>(rng.below(s.stats.ops_left(b))));
+      if (space.within_max_size(random) && !evaluated_.contains(random)) break;
     }
     return {std::move(random), {}};
   }

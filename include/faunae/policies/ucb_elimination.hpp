@@ -26,6 +26,13 @@ struct UcbEliminationOptions {
   std::size_t epochs_per_op = 3;  ///< E of Algorithm 1: eliminate after K·E epochs (paper: 3)
 };
 
+/// Algorithm 1's schedule (line 8): ops are due to be removed once K·E epochs have passed since the last
+/// elimination, K = the most ops left in any block, while some block has more than one op.
+inline bool elimination_due(const SearchState& s, std::size_t epochs_per_op) {
+  const std::size_t k = s.stats.max_ops_left();
+  return k > 1 && s.epochs_since_elimination >= k * epochs_per_op;
+}
+
 /// UcbElimination: after K·E epochs with K ops left (K = the most ops left in any block), every block
 /// with more than one op drops argmax_k w(o_k) (eq. 10), where (eq. 9)
 ///     w(o_k^i) = l(o_k^i) − sqrt(2 log N / sa_k^i).
@@ -51,8 +58,7 @@ class UcbElimination {
   }
 
   bool due(const BlockSpace&, const SearchState& s) const {
-    const std::size_t k = s.stats.max_ops_left();
-    return k > 1 && s.epochs_since_elimination >= k * options_.epochs_per_op;
+    return elimination_due(s, options_.epochs_per_op);
   }
 
   bool finished(const BlockSpace&, const SearchState& s) const { return s.stats.max_ops_left() <= 1; }

@@ -363,7 +363,7 @@ class Search {
 
   // The space's is_valid() and its model-size budget (the snapshot holds max_size(), if any).
   bool allowed(const Architecture& a) const {
-    if (const auto budget = table_.max_size(); budget && table_.size_of(a) > *budget) return false;
+    if (!table_.within_max_size(a)) return false;
     return static_cast<bool>(space_.is_valid(a));
   }
 
