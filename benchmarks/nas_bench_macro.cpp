@@ -24,6 +24,7 @@
 #include <fmt/format.h>
 
 #include "faunae/core/atomic_file.hpp"
+#include "seed_streams.hpp"
 #include "faunae/faunae.hpp"
 #include "faunae/policies/best_evaluated.hpp"
 #include "faunae/policies/regression_elimination.hpp"
@@ -89,17 +90,7 @@ Options parse(int argc, char** argv) {
 
 // --- seed streams --------------------------------------------------------------------------------
 
-std::uint64_t splitmix(std::uint64_t x) {
-  x += 0x9e3779b97f4a7c15ULL;
-  x = (x ^ (x >> 30)) * 0xbf58476d1ce4e5b9ULL;
-  x = (x ^ (x >> 27)) * 0x94d049bb133111ebULL;
-  return x ^ (x >> 31);
-}
-
-/// A seed for one purpose ("evaluator", "search", ...) of one stream (method and budget) and seed.
-std::uint64_t stream_seed(std::string_view stream, std::string_view purpose, std::uint64_t seed) {
-  return splitmix(faunae::fnv1a64(stream) ^ splitmix(faunae::fnv1a64(purpose) ^ splitmix(seed)));
-}
+using faunae_bench::stream_seed;
 
 /// α0 drawn uniformly from the table for `seed` (the same for every method at that seed).
 Architecture random_alpha0(const BenchmarkTable& table, std::uint64_t seed) {

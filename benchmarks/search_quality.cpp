@@ -28,6 +28,7 @@
 #include <fmt/format.h>
 
 #include "faunae/core/atomic_file.hpp"
+#include "seed_streams.hpp"
 #include "faunae/faunae.hpp"
 #include "faunae/tabular.hpp"
 
@@ -41,15 +42,7 @@ using faunae::tabular::TabularEvaluator;
 using faunae::tabular::TabularEvaluatorOptions;
 using faunae::tabular::TabularSpace;
 
-std::uint64_t splitmix(std::uint64_t x) {
-  x += 0x9e3779b97f4a7c15ULL;
-  x = (x ^ (x >> 30)) * 0xbf58476d1ce4e5b9ULL;
-  x = (x ^ (x >> 27)) * 0x94d049bb133111ebULL;
-  return x ^ (x >> 31);
-}
-std::uint64_t stream_seed(std::string_view stream, std::string_view purpose, std::uint64_t seed) {
-  return splitmix(faunae::fnv1a64(stream) ^ splitmix(faunae::fnv1a64(purpose) ^ splitmix(seed)));
-}
+using faunae_bench::stream_seed;
 
 struct Setting {
   const BenchmarkTable* table = nullptr;
