@@ -326,12 +326,20 @@ struct SearchRun {
   std::string run_id;  ///< config.json's, recorded in search.json
 };
 
+/// A checkpoint's payload (Search::to_json()), or null if the file cannot be read as one.
+nlohmann::json checkpoint_payload(const fs::path& checkpoint) {
+  try {
+    return nlohmann::json::parse(faunae::read_file(checkpoint, checkpoint.string())).at("payload");
+  } catch (const std::exception&) {
+    return nullptr;
+  }
+}
+
 /// The search.method a checkpoint's policy configuration belongs to (the policies' names in
 /// Search::to_json()["config"]), or "" if none.
-std::string method_of_checkpoint(const fs::path& checkpoint) {
+std::string method_of_checkpoint(const nlohmann::json& payload) {
   try {
-    const auto file = nlohmann::json::parse(faunae::read_file(checkpoint, checkpoint.string()));
-    const auto& config = file.at("payload").at("config");
+    const auto& config = payload.at("config");
     const auto policy = [&](const char* key) {
       return config.contains(key) ? config.at(key).value("policy", std::string()) : std::string();
     };
@@ -349,10 +357,9 @@ std::string method_of_checkpoint(const fs::path& checkpoint) {
 
 /// The search.evaluator a checkpoint's evaluator state belongs to (contrastive, or the zero-cost
 /// proxy's name), or "" if none.
-std::string evaluator_of_checkpoint(const fs::path& checkpoint) {
+std::string evaluator_of_checkpoint(const nlohmann::json& payload) {
   try {
-    const auto file = nlohmann::json::parse(faunae::read_file(checkpoint, checkpoint.string()));
-    const auto& state = file.at("payload").at("evaluator");
+    const auto& state = payload.at("evaluator");
     const std::string kind = state.value("kind", std::string());
     if (kind == "contrastive") return kind;
     if (kind == "zero_cost") return state.value("proxy", std::string());
@@ -371,20 +378,20 @@ int run_search(const SearchRun& r, const Net& probe, Search& search, Evaluator& 
     try {
       search.load(checkpoint, evaluator);
     } catch (const faunae::IoError& e) {
-      // The checkpoint records the policies: a run cannot continue under another search.method.
-      const std::string written_by = method_of_checkpoint(checkpoint);
-      if (!written_by.empty() && written_by != c.search.method)
+      // Say which key differs: "was written by search.method = 'rea', it cannot continue as ...".
+      const auto refuse_other = [&](std::string_view key, const std::string& written, const std::string& wanted,
+                                    std::string_view written_word, std::string_view continue_word) {
+        if (written.empty() || written == wanted) return;
         throw faunae::InvalidArgument(fmt::format(
-            "--resume: the checkpoint in {} was written by search.method = '{}', it cannot continue as search.method = '{}'; "
-            "resume with --set search.method={} (or start another run in a new --run folder)",
-            r.run.string(), written_by, c.search.method, written_by));
+            "--resume: the checkpoint in {} was written {} {} = '{}', it cannot continue {} {} = '{}'; "
+            "resume with --set {}={} (or start another run in a new --run folder)",
+            r.run.string(), written_word, key, written, continue_word, key, wanted, key, written));
+      };
+      const nlohmann::json payload = checkpoint_payload(checkpoint);
+      // The checkpoint records the policies: a run cannot continue under another search.method, ...
+      refuse_other("search.method", method_of_checkpoint(payload), c.search.method, "by", "as");
       // ... nor with another search.evaluator: the evaluator's state in it is of another kind.
-      const std::string scored_by = evaluator_of_checkpoint(checkpoint);
-      if (!scored_by.empty() && scored_by != c.search.evaluator)
-        throw faunae::InvalidArgument(fmt::format(
-            "--resume: the checkpoint in {} was written with search.evaluator = '{}', it cannot continue with search.evaluator = '{}'; "
-            "resume with --set search.evaluator={} (or start another run in a new --run folder)",
-            r.run.string(), scored_by, c.search.evaluator, scored_by));
+      refuse_other("search.evaluator", evaluator_of_checkpoint(payload), c.search.evaluator, "with", "with");
       throw;
     }
     // Only now: a refused resume leaves the run's config.json as it was.

@@ -14,18 +14,10 @@
 set -euo pipefail
 faunae=$1
 work=$2
-data=${FAUNAE_FASHION_MNIST:-/usr/share/datasets/fashion-mnist}
+source "$(dirname "${BASH_SOURCE[0]}")/tiny_config.sh"
 rm -rf "$work"
 mkdir -p "$work"
-cat > "$work/tiny.json" <<JSON
-{
-  "data": {"kind": "fashion-mnist", "path": "$data", "images": 320, "validation_fraction": 0.2},
-  "space": {"kind": "resnet", "blocks_per_stage": [1, 2], "width": 0.125, "ops": ["conv3", "sa_k3r2", "identity"]},
-  "search": {"epochs_per_op": 2, "steps": 2, "batch_size": 16, "queue_size": 64, "shuffle_groups": 2,
-             "validation_images": 32, "head_hidden": 32, "head_out": 16},
-  "seed": 5, "threads": 1
-}
-JSON
+write_tiny_config "$work/tiny.json"
 fail() { echo "FAIL: $*"; exit 1; }
 expect() {  # expect FILE TEXT: the output names TEXT
   grep -qF -- "$2" "$1" || { echo "FAIL: '$2' not in $1:"; cat "$1"; exit 1; }
