@@ -8,6 +8,7 @@
 #include "faunae/core/architecture_json.hpp"
 #include "faunae/core/block_space.hpp"
 #include "faunae/core/error.hpp"
+#include "faunae/core/rank_correlation.hpp"
 #include "faunae/core/rng.hpp"
 #include "faunae/core/search_state.hpp"
 #include "faunae/hooks/hooks.hpp"
