@@ -13,4 +13,5 @@
 #include "faunae/torch/moco.hpp"
 #include "faunae/torch/ops.hpp"
 #include "faunae/torch/resnet_space.hpp"
+#include "faunae/torch/standalone.hpp"
 #include "faunae/torch/zero_cost.hpp"

@@ -1,0 +1,162 @@
+// Stand-alone supervised training of one architecture from scratch: the ground truth that label-free
+// evaluators are judged against (docs/benchmarks.md, "Ground truth on Fashion-MNIST"), and the recipe
+// by which found networks are judged end to end.
+//
+//   StandaloneTrainingOptions o;              // 3 epochs, batch 128, SGD lr 0.1 with cosine decay
+//   o.seed = 1;                               // initial weights and batch order
+//   StandaloneResult r = train_standalone(space_options, alpha, train, test, default_augment_options(Stem::gray28), o);
+//   r.test_accuracy;                          // top-1 on every image of `test`, in [0, 1]
+//
+// The network is ResNetSupernet(space, α): only α's ops exist, with fresh weights drawn from LibTorch's
+// default generator reseeded with the seed (nothing else moves that generator). A linear classifier on
+// its pooled features is trained with it, by cross-entropy, SGD with momentum and weight decay, the
+// learning rate following a cosine from `lr` to 0 over all steps (one value per step). Each epoch
+// visits every training image once in an order drawn from the seed; the last, partial batch is
+// dropped. Training images are normalised with the AugmentOptions' mean and stddev, and augmented
+// (the random resized crop and flip of supervised_augment_options) only with `augment`. The test
+// images are never augmented; they are scored in eval mode, without gradients.
+//
+// The same options, data, LibTorch version and thread count give the same numbers. Errors are
+// InvalidArgument naming the function, the rule and the bad value.
+#pragma once
+
+#include <chrono>
+#include <cmath>
+#include <cstdint>
+#include <numbers>
+#include <string_view>
+
+#include <fmt/format.h>
+#include <torch/torch.h>
+
+#include "faunae/core/architecture.hpp"
+#include "faunae/core/error.hpp"
+#include "faunae/torch/augment.hpp"
+#include "faunae/torch/data.hpp"
+#include "faunae/torch/evaluation.hpp"
+#include "faunae/torch/resnet_space.hpp"
+
+namespace faunae::torch_backend {
+
+/// The recipe of train_standalone().
+struct StandaloneTrainingOptions {
+  std::int64_t epochs = 3;          ///< passes over the training images
+  std::int64_t batch_size = 128;    ///< images per SGD step (the last, partial batch of an epoch is dropped)
+  double lr = 0.1;                  ///< initial learning rate, decayed to 0 by a cosine over all steps
+  double momentum = 0.9;
+  double weight_decay = 5e-4;
+  bool augment = false;             ///< crop and flip (supervised_augment_options); false: images as they are
+  std::int64_t classes = -1;        ///< -1: 1 + the largest label of either set
+  std::int64_t eval_batch = 1000;   ///< test images per forward pass
+  std::uint64_t seed = 0;           ///< initial weights, batch order and augmentations
+
+  void check(std::string_view where) const {
+    const auto positive = [&](std::string_view name, std::int64_t v) {
+      if (v < 1) throw InvalidArgument(fmt::format("{}: StandaloneTrainingOptions::{} must be positive, got {}", where, name, v));
+    };
+    positive("epochs", epochs);
+    positive("batch_size", batch_size);
+    positive("eval_batch", eval_batch);
+    if (!(lr > 0.0 && std::isfinite(lr)))
+      throw InvalidArgument(fmt::format("{}: StandaloneTrainingOptions::lr must be positive and finite, got {}", where, lr));
+    if (!(momentum >= 0.0 && momentum < 1.0))
+      throw InvalidArgument(fmt::format("{}: StandaloneTrainingOptions::momentum must be in [0, 1), got {}", where, momentum));
+    if (!(weight_decay >= 0.0 && std::isfinite(weight_decay)))
+      throw InvalidArgument(fmt::format("{}: StandaloneTrainingOptions::weight_decay must be finite and >= 0, got {}", where, weight_decay));
+  }
+};
+
+/// What train_standalone() measured.
+struct StandaloneResult {
+  double test_accuracy = 0.0;     ///< top-1 on the test images, in [0, 1]
+  double test_loss = 0.0;         ///< mean cross-entropy on the test images
+  double train_loss = 0.0;        ///< mean cross-entropy of the last epoch's steps
+  std::int64_t parameters = 0;    ///< of the network (without the classifier)
+  std::int64_t steps = 0;         ///< SGD steps taken
+  double seconds = 0.0;           ///< wall time of training and testing
+};
+
+/// Trains ResNetSupernet(space, a) and a linear classifier from scratch on `train` and scores them on
+/// `test` (see the top of this file). Both sets must be labelled, with the stem's channels.
+inline StandaloneResult train_standalone(const ResNetSpaceOptions& space, const Architecture& a, const ImageDataset& train,
+                                         const ImageDataset& test, const AugmentOptions& augment_options,
+                                         StandaloneTrainingOptions o = {}, torch::Device device = torch::kCPU) {
+  constexpr std::string_view where = "faunae::torch_backend::train_standalone()";
+  o.check(where);
+  augment_options.check(where);
+  const auto start = std::chrono::steady_clock::now();
+  ResNetSupernet net = detail::eval::construct_seeded(o.seed, [&] { return ResNetSupernet(space, a); });
+  for (const auto* d : {&train, &test}) {
+    d->check(where);
+    if (!d->labelled())
+      throw InvalidArgument(fmt::format("{}: dataset '{}' has no labels; supervised training needs labelled training and test sets", where, d->name));
+    if (d->channels() != net->in_channels() || static_cast<std::int64_t>(augment_options.mean.size()) != d->channels())
+      throw InvalidArgument(fmt::format("{}: dataset '{}' has {} channels; the stem takes {} and AugmentOptions::mean has {} entries", where,
+                                        d->name, d->channels(), net->in_channels(), augment_options.mean.size()));
+  }
+  if (train.size() < o.batch_size)
+    throw InvalidArgument(fmt::format("{}: the training set has {} images, fewer than a batch of {}", where, train.size(), o.batch_size));
+  if (test.size() < 1) throw InvalidArgument(fmt::format("{}: the test set is empty", where));
+  detail::eval::check_labels(train.labels, train.size(), o.classes, torch::kCPU, where, "the training labels");
+  detail::eval::check_labels(test.labels, test.size(), o.classes, torch::kCPU, where, "the test labels");
+  const std::int64_t classes = detail::eval::count_classes(o.classes, train.labels, test.labels, where);
+  torch::nn::Linear classifier = detail::eval::construct_seeded(o.seed ^ 0x5eedc1a55ULL, [&] { return torch::nn::Linear(net->feature_dim(), classes); });
+  net->to(device);
+  classifier->to(device);
+
+  std::vector<torch::Tensor> params = net->torch::nn::Module::parameters();
+  for (auto& p : classifier->parameters()) params.push_back(p);
+  torch::optim::SGD sgd(params, torch::optim::SGDOptions(o.lr).momentum(o.momentum).weight_decay(o.weight_decay));
+  const AugmentOptions crop_flip = [&] {
+    AugmentOptions c = augment_options;
+    c.jitter_p = 0.0;
+    c.grayscale_p = 0.0;
+    c.blur_p = 0.0;
+    return c;
+  }();
+  torch::Generator gen = make_generator(o.seed);
+  const std::int64_t per_epoch = train.size() / o.batch_size;
+  const std::int64_t total = per_epoch * o.epochs;
+  StandaloneResult r;
+  net->train();
+  classifier->train();
+  for (std::int64_t epoch = 0; epoch < o.epochs; ++epoch) {
+    const auto order = torch::randperm(train.size(), gen, torch::TensorOptions().dtype(torch::kLong));
+    double epoch_loss = 0.0;
+    for (std::int64_t i = 0; i < per_epoch; ++i, ++r.steps) {
+      const double lr = 0.5 * o.lr * (1.0 + std::cos(std::numbers::pi * static_cast<double>(r.steps) / static_cast<double>(total)));
+      for (auto& group : sgd.param_groups()) static_cast<torch::optim::SGDOptions&>(group.options()).lr(lr);
+      const auto idx = order.narrow(0, i * o.batch_size, o.batch_size);
+      const auto images = train.images.index_select(0, idx);
+      const auto x = o.augment ? augment(images, crop_flip, gen) : normalize(images, augment_options.mean, augment_options.stddev);
+      const auto loss = torch::nn::functional::cross_entropy(classifier->forward(net->forward(x.to(device))),
+                                                             train.labels.index_select(0, idx).to(device));
+      sgd.zero_grad();
+      loss.backward();
+      sgd.step();
+      epoch_loss += loss.item<double>();
+    }
+    r.train_loss = epoch_loss / static_cast<double>(per_epoch);
+  }
+  torch::NoGradGuard no_grad;
+  net->eval();
+  classifier->eval();
+  double total_loss = 0.0;
+  std::int64_t correct = 0;
+  for (std::int64_t s = 0; s < test.size(); s += o.eval_batch) {
+    const auto n = std::min(o.eval_batch, test.size() - s);
+    const auto x = normalize(test.images.narrow(0, s, n), augment_options.mean, augment_options.stddev).to(device);
+    const auto labels = test.labels.narrow(0, s, n).to(device);
+    const auto logits = classifier->forward(net->forward(x));
+    total_loss += torch::nn::functional::cross_entropy(logits, labels, torch::nn::functional::CrossEntropyFuncOptions().reduction(torch::kSum))
+                      .item<double>();
+    correct += logits.argmax(1).eq(labels).sum().item<std::int64_t>();
+  }
+  r.test_accuracy = static_cast<double>(correct) / static_cast<double>(test.size());
+  r.test_loss = total_loss / static_cast<double>(test.size());
+  r.parameters = net->parameters(a);
+  r.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+  return r;
+}
+
+}  // namespace faunae::torch_backend
