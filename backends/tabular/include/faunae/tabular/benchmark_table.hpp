@@ -64,6 +64,17 @@ inline TableFormat nas_bench_macro_format() {
   return f;
 }
 
+/// The ground truth of the `faunae` program's default space on Fashion-MNIST
+/// (benchmarks/data/fashion-mnist/ground-truth.json, written by benchmarks/ground_truth.cpp): one
+/// character per block, the op's index in the program's default op list; test_acc holds the
+/// stand-alone test accuracy of each training seed, mean_acc their mean, params the network's size.
+inline TableFormat fashion_mnist_ground_truth_format() {
+  TableFormat f;
+  f.op_names = {{'0', "conv3"}, {'1', "conv5"}, {'2', "sa_k3r2"}, {'3', "identity"}};
+  f.identity = '3';
+  return f;
+}
+
 /// One measured architecture.
 struct Entry {
   std::vector<double> runs;  ///< measured runs (noisy evaluations of `mean`); empty if the table has none
