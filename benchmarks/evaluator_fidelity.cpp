@@ -1,0 +1,270 @@
+// Does a label-free score rank architectures? Every architecture of a ground-truth table (written by
+// ground_truth.cpp: stand-alone supervised test accuracy, several training seeds) is scored by each
+// evaluator, and the scores are compared with the truth by Kendall's τ_b and Spearman's ρ, with
+// percentile-bootstrap 95% intervals over the architectures, and the seconds each evaluator spends
+// per architecture (docs/benchmarks.md, "Evaluator fidelity").
+//
+//   ./build/benchmarks/evaluator_fidelity --table benchmarks/data/fashion-mnist/ground-truth.json
+//   ./build/benchmarks/evaluator_fidelity --table T --evaluators synflow,naswot,snip,params,flops
+//
+// The evaluators (score = −loss, so higher is better for all):
+//   contrastive-search    the program's ContrastiveEvaluator with its default search options, after
+//                         the search's warm-up on α0 and a search-like schedule (--schedule evaluations
+//                         of uniformly drawn architectures); then each table architecture is scored
+//                         by evaluate(α) as a search would, one after the other (weights carry over:
+//                         the drift a search sees is included)
+//   contrastive-snapshot  the same, but every architecture is scored from the same state (the state
+//                         after the schedule is restored before each): paired scoring, no drift
+//   contrastive-standalone  a fresh evaluator per architecture, trained --standalone-steps steps on it,
+//                         then evaluate(α): the same loss for the stand-alone network after a short training
+//   synflow, naswot, snip, params, flops   the zero-cost proxies (zero_cost.hpp)
+//   supervised-short      for reference, with labels: SupervisedEvaluator trained --supervised-steps
+//                         steps on α from scratch, scored by the cross-entropy on held-out training images
+// Besides, the ceiling: τ and ρ between the table's first two training seeds.
+#include <algorithm>
+#include <chrono>
+#include <cstdint>
+#include <filesystem>
+#include <fstream>
+#include <map>
+#include <string>
+#include <vector>
+
+#include <unistd.h>
+
+#include <CLI/CLI.hpp>
+#include <fmt/format.h>
+#include <fmt/ranges.h>
+#include <nlohmann/json.hpp>
+#include <torch/torch.h>
+
+#include <faunae/faunae.hpp>
+#include <faunae/torch.hpp>
+#include <faunae/torch/evaluation.hpp>
+#include <faunae/torch/zero_cost.hpp>
+
+namespace ft = faunae::torch_backend;
+namespace fs = std::filesystem;
+
+namespace {
+
+std::vector<std::string> split_list(const std::string& text) {
+  std::vector<std::string> out;
+  std::size_t pos = 0;
+  while (pos <= text.size()) {
+    const auto comma = text.find(',', pos);
+    out.push_back(text.substr(pos, comma - pos));
+    if (comma == std::string::npos) break;
+    pos = comma + 1;
+  }
+  return out;
+}
+
+struct Row {
+  std::string key;
+  faunae::Architecture arch;
+  std::vector<double> runs;
+  double truth = 0.0;
+};
+
+struct Result {
+  std::string evaluator;
+  std::vector<double> scores;  // per row, higher = better
+  double seconds_per_arch = 0.0;
+};
+
+double seconds_since(std::chrono::steady_clock::time_point t) {
+  return std::chrono::duration<double>(std::chrono::steady_clock::now() - t).count();
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  CLI::App app("Evaluator fidelity: Kendall τ and Spearman ρ of each label-free evaluator against a ground-truth table");
+  std::string table_path, data_dir = "/usr/share/datasets/fashion-mnist", evaluators_text =
+      "contrastive-search,contrastive-snapshot,contrastive-standalone,synflow,naswot,snip,params,flops,supervised-short";
+  std::string json_path, provenance_path;
+  std::int64_t images = 10000, validation_images = 512, schedule = 20, standalone_steps = 40, supervised_steps = 30, threads = 2,
+               resamples = 2000;
+  std::uint64_t seed = 0;
+  app.add_option("--table", table_path, "ground-truth table (ground_truth.cpp); its .provenance.json gives the space")->required();
+  app.add_option("--data", data_dir, "Fashion-MNIST folder");
+  app.add_option("--evaluators", evaluators_text, "comma-separated, from the list at the top of evaluator_fidelity.cpp");
+  app.add_option("--images", images, "first N training images, split 90/10 as the program does (data.images)");
+  app.add_option("--validation-images", validation_images, "held-out images scored per evaluation (search.validation_images)");
+  app.add_option("--schedule", schedule, "contrastive-*: evaluations of random architectures after the warm-up, before scoring");
+  app.add_option("--standalone-steps", standalone_steps, "contrastive-standalone: training steps before evaluate()");
+  app.add_option("--supervised-steps", supervised_steps, "supervised-short: training steps");
+  app.add_option("--seed", seed, "seed of every evaluator (the program's seed)");
+  app.add_option("--resamples", resamples, "bootstrap resamples for the 95% intervals");
+  app.add_option("--threads", threads, "torch threads");
+  std::string device_name = "cpu";
+  app.add_option("--device", device_name, "cpu, cuda or cuda:N (contrastive-* and zero-cost evaluators)");
+  app.add_option("--json", json_path, "write every score and statistic here");
+  CLI11_PARSE(app, argc, argv);
+  try {
+    torch::set_num_threads(static_cast<int>(threads));
+    provenance_path = table_path + ".provenance.json";
+    const auto provenance = nlohmann::json::parse(faunae::read_file(provenance_path, provenance_path));
+    const auto& recipe = provenance.at("recipe");
+    ft::ResNetSpaceOptions so;
+    so.stem = ft::Stem::gray28;
+    so.blocks_per_stage = recipe.at("blocks_per_stage").get<std::vector<std::int64_t>>();
+    so.width = recipe.at("width").get<double>();
+    so.ops = recipe.at("ops").get<std::vector<std::string>>();
+    const ft::ResNetSupernet probe(so);
+
+    // The table: key characters are indices into the op list; map them to each block's op index.
+    const auto table = nlohmann::json::parse(faunae::read_file(table_path, table_path));
+    const faunae::BlockSpace unbounded = probe->space(faunae::Architecture(std::vector<faunae::OpIndex>(probe->num_blocks(), 0)));
+    std::vector<Row> rows;
+    for (const auto& [key, entry] : table.items()) {
+      if (key.size() != unbounded.num_blocks())
+        throw faunae::InvalidArgument(fmt::format("evaluator_fidelity: key '{}' has {} characters, the space {} blocks", key, key.size(),
+                                                  unbounded.num_blocks()));
+      faunae::Architecture a(std::vector<faunae::OpIndex>(key.size(), 0));
+      for (std::size_t b = 0; b < key.size(); ++b) {
+        const auto op = static_cast<std::size_t>(key[b] - '0');
+        const auto& ops = unbounded.blocks()[b].ops;
+        const auto it = std::find_if(ops.begin(), ops.end(), [&](const faunae::Op& o) { return op < so.ops.size() && o.name == so.ops[op]; });
+        if (it == ops.end())
+          throw faunae::InvalidArgument(fmt::format("evaluator_fidelity: key '{}' block {}: op '{}' is not offered there", key, b, key[b]));
+        a[b] = static_cast<faunae::OpIndex>(it - ops.begin());
+      }
+      rows.push_back({key, a, entry.at("test_acc").get<std::vector<double>>(), entry.at("mean_acc").get<double>()});
+    }
+    if (rows.size() < 3) throw faunae::InvalidArgument(fmt::format("evaluator_fidelity: {} holds {} architectures; at least 3 are needed", table_path, rows.size()));
+    std::vector<double> truth;
+    for (const auto& r : rows) truth.push_back(r.truth);
+
+    // The program's data: the first N training images, 90/10, the held-out part cut to validation_images.
+    const auto labelled = ft::take(ft::load_fashion_mnist(data_dir, /*train=*/true), images);
+    auto [train_l, validation_l] = ft::split(labelled, 0.9, seed);
+    if (validation_images > 0 && validation_images < validation_l.size()) validation_l = ft::take(validation_l, validation_images);
+    const auto unlabel = [](ft::ImageDataset d) {
+      d.labels = torch::Tensor();
+      return d;
+    };
+    const ft::ImageDataset train = unlabel(train_l), validation = unlabel(validation_l);
+    const auto aug = ft::default_augment_options(so.stem);
+    const faunae::Architecture alpha0(std::vector<faunae::OpIndex>(probe->num_blocks(), 0));
+
+    // The program's default search options (examples/faunae/config.hpp).
+    ft::ContrastiveEvaluatorOptions eo;
+    eo.steps = 5;
+    eo.batch_size = 64;
+    eo.queue_size = 1024;
+    eo.shuffle_groups = 8;
+    eo.lr = 0.03;
+    eo.momentum = 0.9;
+    eo.weight_decay = 1e-4;
+    eo.tau = 0.2;
+    eo.m = 0.99;
+    eo.head_hidden = 512;
+    eo.head_out = 128;
+    eo.seed = seed;
+    eo.validation_batch_size = 256;
+    eo.device = ft::parse_device(device_name);
+    const std::int64_t warmup_steps = 48;
+    const fs::path state_dir = fs::temp_directory_path() / fmt::format("faunae-fidelity-{}", ::getpid());
+    fs::create_directories(state_dir);
+    eo.state_directory = state_dir;
+
+    std::vector<Result> results;
+    for (const auto& name : split_list(evaluators_text)) {
+      Result res{name, {}, 0.0};
+      const auto start = std::chrono::steady_clock::now();
+      double scoring_seconds = 0.0;
+      if (name == "contrastive-search" || name == "contrastive-snapshot") {
+        torch::manual_seed(seed);
+        ft::ContrastiveEvaluator ev(so, train, validation, aug, eo);
+        ev.warm_up(alpha0, warmup_steps);
+        faunae::Rng rng(seed ^ 0x5c4ed01eULL);
+        const auto space = probe->space(alpha0).with_max_size(unbounded.size_of(alpha0));
+        for (std::int64_t i = 0; i < schedule; ++i) ev.evaluate(faunae::random_architecture(space, rng));
+        const auto snapshot = ev.state();
+        const auto t = std::chrono::steady_clock::now();
+        for (const auto& r : rows) {
+          if (name == "contrastive-snapshot") ev.restore(snapshot);
+          res.scores.push_back(-ev.evaluate(r.arch).loss);
+        }
+        scoring_seconds = seconds_since(t);
+      } else if (name == "contrastive-standalone") {
+        const auto t = std::chrono::steady_clock::now();
+        for (const auto& r : rows) {
+          torch::manual_seed(seed);
+          ft::ContrastiveEvaluatorOptions o = eo;
+          o.state_directory.clear();
+          ft::ContrastiveEvaluator ev(so, train, validation, aug, o);
+          ev.warm_up(r.arch, standalone_steps);
+          res.scores.push_back(-ev.evaluate(r.arch).loss);
+        }
+        scoring_seconds = seconds_since(t);
+      } else if (name == "supervised-short") {
+        const auto t = std::chrono::steady_clock::now();
+        for (const auto& r : rows) {
+          ft::SupervisedEvaluatorOptions o;
+          o.steps = supervised_steps;
+          o.batch_size = 128;
+          o.seed = seed;
+          o.augment = false;
+          ft::SupervisedEvaluator ev(so, train_l, validation_l, aug, o);
+          res.scores.push_back(-ev.evaluate(r.arch).loss);
+        }
+        scoring_seconds = seconds_since(t);
+      } else {
+        ft::ZeroCostOptions zo;
+        zo.proxy = ft::parse_zero_cost_proxy(name);
+        zo.seed = seed;
+        zo.batch_size = eo.batch_size;
+        zo.tau = eo.tau;
+        zo.device = eo.device;
+        ft::ZeroCostEvaluator ev(so, train, aug, zo);
+        const auto t = std::chrono::steady_clock::now();
+        for (const auto& r : rows) res.scores.push_back(-ev.evaluate(r.arch).loss);
+        scoring_seconds = seconds_since(t);
+      }
+      res.seconds_per_arch = scoring_seconds / static_cast<double>(rows.size());
+      fmt::print("{}: {} architectures in {:.1f} s ({:.2f} s each; {:.1f} s in all with set-up)\n", name, rows.size(), scoring_seconds,
+                 res.seconds_per_arch, seconds_since(start));
+      std::fflush(stdout);
+      results.push_back(std::move(res));
+    }
+    fs::remove_all(state_dir);
+
+    // The table: τ and ρ with bootstrap intervals, and the seed-to-seed ceiling.
+    nlohmann::json out = {{"table", table_path}, {"architectures", rows.size()}, {"seed", seed}, {"images", images},
+                          {"validation_images", validation_images}, {"schedule", schedule}, {"standalone_steps", standalone_steps},
+                          {"supervised_steps", supervised_steps}, {"resamples", resamples}};
+    const auto line = [&](const std::string& what, const std::vector<double>& x, const std::vector<double>& y, double seconds) {
+      faunae::Rng boot(seed ^ 0xb0075ULL);
+      const double tau = faunae::kendall_tau_b(x, y), rho = faunae::spearman_rho(x, y);
+      const auto tau_ci = faunae::bootstrap_interval(x, y, faunae::kendall_tau_b, static_cast<std::size_t>(resamples), 0.95, boot);
+      const auto rho_ci = faunae::bootstrap_interval(x, y, faunae::spearman_rho, static_cast<std::size_t>(resamples), 0.95, boot);
+      fmt::print("| {} | {:+.3f} [{:+.3f}, {:+.3f}] | {:+.3f} [{:+.3f}, {:+.3f}] | {} |\n", what, tau, tau_ci.low, tau_ci.high, rho, rho_ci.low,
+                 rho_ci.high, seconds < 0 ? std::string("—") : fmt::format("{:.3f}", seconds));
+      out["rows"].push_back({{"evaluator", what}, {"tau", tau}, {"tau_ci", {tau_ci.low, tau_ci.high}}, {"rho", rho},
+                             {"rho_ci", {rho_ci.low, rho_ci.high}}, {"seconds_per_arch", seconds}, {"scores", x}});
+    };
+    fmt::print("\n{} architectures of {}; truth: mean test accuracy over {} training seeds. 95% percentile-bootstrap intervals ({} resamples).\n\n",
+               rows.size(), table_path, rows.front().runs.size(), resamples);
+    fmt::print("| Evaluator | Kendall τ [95%] | Spearman ρ [95%] | s / architecture |\n|---|---:|---:|---:|\n");
+    if (std::all_of(rows.begin(), rows.end(), [](const Row& r) { return r.runs.size() >= 2; })) {
+      std::vector<double> s0, s1;
+      for (const auto& r : rows) {
+        s0.push_back(r.runs[0]);
+        s1.push_back(r.runs[1]);
+      }
+      line("ceiling: training seed 0 vs seed 1", s0, s1, -1.0);
+    }
+    for (const auto& r : results) line(r.evaluator, r.scores, truth, r.seconds_per_arch);
+    out["keys"] = nlohmann::json::array();
+    for (const auto& r : rows) out["keys"].push_back(r.key);
+    out["truth"] = truth;
+    if (!json_path.empty()) faunae::write_file_atomically(json_path, out.dump(1) + "\n");
+    return 0;
+  } catch (const std::exception& e) {
+    fmt::print(stderr, "evaluator_fidelity: {}\n", e.what());
+    return 1;
+  }
+}
