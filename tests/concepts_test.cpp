@@ -4,7 +4,7 @@
 #include <string>
 #include <vector>
 
-#include <catch2/catch.hpp>
+#include "catch.hpp"
 
 #include "faunae/faunae.hpp"
 #include "faunae/tabular.hpp"

@@ -2,7 +2,7 @@
 // another seed, another history.
 #include <vector>
 
-#include <catch2/catch.hpp>
+#include "catch.hpp"
 
 #include "test_support.hpp"
 

@@ -9,7 +9,7 @@
 #include <set>
 #include <string>
 
-#include <catch2/catch.hpp>
+#include "catch.hpp"
 #include "test_support.hpp"
 
 using namespace faunae_test;

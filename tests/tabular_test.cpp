@@ -8,7 +8,7 @@
 #include <string>
 #include <vector>
 
-#include <catch2/catch.hpp>
+#include "catch.hpp"
 
 #include "test_support.hpp"
 
@@ -602,4 +602,29 @@ TEST_CASE("TabularEvaluator with noise: a restored state continues the same draw
   bad["noise_sd"] = "loud";
   REQUIRE_THROWS_MATCHES(resumed.restore(bad), IoError, What(Contains("\"noise_sd\" must be a number")));
   CHECK(other.state() == before);
+}
+
+TEST_CASE("the Fashion-MNIST ground truth loads, every number in range", "[tabular][ground_truth]") {
+  const auto table = BenchmarkTable::load(FAUNAE_FASHION_MNIST_TABLE, faunae::tabular::fashion_mnist_ground_truth_format());
+  REQUIRE(table.size() >= 1);
+  REQUIRE(table.num_blocks() == 8);
+  REQUIRE(table.has_runs());
+  REQUIRE(table.has_sizes());
+  const auto alpha0 = table.architecture("00000000");  // every block conv3: the program's plain α0, its size the budget
+  const double budget = table.at(alpha0).size;
+  table.for_each([&](const faunae::Architecture& a, const faunae::tabular::Entry& e) {
+    INFO(table.key(a));
+    CHECK(e.runs.size() == 2);
+    double sum = 0.0;
+    for (const double r : e.runs) {
+      CHECK(r > 10.0);  // better than chance on 10 classes
+      CHECK(r <= 100.0);
+      sum += r;
+    }
+    CHECK(e.mean == Approx(sum / 2.0));
+    CHECK(e.size > 0.0);
+    CHECK(e.size <= budget);
+    CHECK(e.flops > 0.0);
+    for (std::size_t b = 0; b < 8; ++b) CHECK(table.op_name(b, a[b]) != "");
+  });
 }

@@ -13,7 +13,7 @@
 #include <utility>
 #include <vector>
 
-#include <catch2/catch.hpp>
+#include "catch.hpp"
 #include <nlohmann/json.hpp>
 
 #include "faunae/faunae.hpp"
@@ -35,7 +35,7 @@ using faunae::Op;
 /// Matches an exception whose what() satisfies a Catch string matcher, e.g.
 ///   REQUIRE_THROWS_MATCHES(f(), faunae::IoError, What(Contains("checksum mismatch")));
 template <class StringMatcher>
-class WhatMatcher : public Catch::MatcherBase<std::exception> {
+class WhatMatcher : public MatcherBase<std::exception> {
  public:
   explicit WhatMatcher(StringMatcher m) : m_(std::move(m)) {}
   bool match(const std::exception& e) const override { return m_.match(e.what()); }
@@ -48,7 +48,6 @@ template <class StringMatcher>
 WhatMatcher<StringMatcher> What(StringMatcher m) {
   return WhatMatcher<StringMatcher>(std::move(m));
 }
-using Catch::Matchers::Contains;
 
 // --- temporary folders ------------------------------------------------------------------------
 

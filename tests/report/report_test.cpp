@@ -16,7 +16,7 @@
 #include <utility>
 #include <vector>
 
-#include <catch2/catch.hpp>
+#include "catch.hpp"
 #include <fmt/format.h>
 #include <nlohmann/json.hpp>
 
@@ -26,7 +26,7 @@ namespace {
 
 using nlohmann::json;
 namespace fs = std::filesystem;
-using Catch::Matchers::Contains;
+using faunae_test::Contains;
 
 // --- fixtures: runs simulated the way the search writes them --------------------------------------
 

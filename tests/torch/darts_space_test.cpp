@@ -5,7 +5,7 @@
 #include <faunae/torch.hpp>
 
 using namespace faunae::torch_backend;
-using Catch::Matchers::Contains;
+using faunae_test::Contains;
 
 namespace {
 DartsSpaceOptions tiny() {

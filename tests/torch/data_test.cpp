@@ -19,7 +19,7 @@
 #include "what_matcher.hpp"
 
 using namespace faunae::torch_backend;
-using Catch::Matchers::Contains;
+using faunae_test::Contains;
 using faunae_test::What;
 
 namespace {

@@ -33,7 +33,7 @@
 extern char** environ;
 
 using namespace faunae::torch_backend;
-using Catch::Matchers::Contains;
+using faunae_test::Contains;
 using faunae_test::What;
 
 using faunae_test::random_images;

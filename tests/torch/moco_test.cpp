@@ -15,7 +15,7 @@
 #include "fixtures.hpp"
 
 using namespace faunae::torch_backend;
-using Catch::Matchers::Contains;
+using faunae_test::Contains;
 using faunae_test::What;
 
 using faunae_test::random_images;

@@ -98,5 +98,5 @@ TEST_CASE("SplAtConv2d's attention is a softmax over the radix", "[ops][splat]")
   const auto split = torch::cat({half, half}, 1) / std::sqrt(1.0 + 1e-5);
   CHECK(torch::allclose(y, split, 1e-5, 1e-6));
   CHECK_THROWS_WITH(SplAtConv2d(SplAtConv2dOptions(6, 6, 3).radix(4)),
-                    Catch::Matchers::Contains("divisible by cardinality*radix"));
+                    faunae_test::Contains("divisible by cardinality*radix"));
 }

@@ -9,7 +9,7 @@
 #include <faunae/torch.hpp>
 
 using namespace faunae::torch_backend;
-using Catch::Matchers::Contains;
+using faunae_test::Contains;
 
 namespace {
 ResNetSpaceOptions small_options() {

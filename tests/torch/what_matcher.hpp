@@ -11,7 +11,7 @@
 namespace faunae_test {
 
 template <class StringMatcher>
-struct WhatMatcher : Catch::MatcherBase<std::exception> {
+struct WhatMatcher : MatcherBase<std::exception> {
   explicit WhatMatcher(StringMatcher m) : m(std::move(m)) {}
   bool match(const std::exception& e) const override { return m.match(e.what()); }
   std::string describe() const override { return "has a message that " + m.describe(); }

@@ -17,7 +17,7 @@
 #include "what_matcher.hpp"
 
 using namespace faunae::torch_backend;
-using Catch::Matchers::Contains;
+using faunae_test::Contains;
 using faunae_test::random_images;
 using faunae_test::tiny_space;
 using faunae_test::What;
