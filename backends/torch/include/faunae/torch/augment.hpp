@@ -107,8 +107,10 @@ inline AugmentOptions default_augment_options(Stem stem) {
       o.hue = 0.0;
       o.grayscale_p = 0.0;
       o.blur_p = 0.0;
-      o.mean = {0.2860};
-      o.stddev = {0.3530};
+      // assign(1, x), not = {x}: g++ 14 at -O3 warns (-Warray-bounds, a false positive) on assigning
+      // a one-element list over the three ImageNet values.
+      o.mean.assign(1, 0.2860);
+      o.stddev.assign(1, 0.3530);
       break;
     case Stem::color32:
       o.output_size = 32;

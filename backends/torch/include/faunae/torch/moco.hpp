@@ -110,7 +110,9 @@ inline std::map<std::string, torch::Tensor> strip(const std::map<std::string, to
   return out;
 }
 
-inline const torch::Tensor& entry(const std::map<std::string, torch::Tensor>& all, const std::string& name, std::string_view where) {
+// By value (a Tensor is a counted handle): a reference into `all`, bound at a call with temporary
+// arguments, is what g++ 14's -Wdangling-reference cannot tell from a dangling one.
+inline torch::Tensor entry(const std::map<std::string, torch::Tensor>& all, const std::string& name, std::string_view where) {
   const auto it = all.find(name);
   if (it == all.end()) throw IoError(fmt::format("{}: the file has no '{}'", where, name));
   return it->second;
@@ -300,13 +302,13 @@ class MocoLearner {
       all.emplace(item.key().toStringRef(), item.value().toTensor());
     }
     // Check all, then change: a learner of a different shape or a damaged file leaves this one whole.
-    const auto& keys = detail::entry(all, "queue.keys", where);
+    const torch::Tensor keys = detail::entry(all, "queue.keys", where);
     if (!keys.sizes().equals(queue_.keys().sizes()))
       throw IoError(fmt::format("{}: the queue has shape {}, this learner's {}", where, keys.sizes().vec(), queue_.keys().sizes().vec()));
     // One integer each; an empty, longer or floating-point tensor is a damaged file (found by
     // tests/fuzz/evaluator_state: item() threw c10::Error past this function's IoError contract).
     const auto integer = [&](const std::string& name) {
-      const auto& t = detail::entry(all, name, where);
+      const torch::Tensor t = detail::entry(all, name, where);
       if (t.numel() != 1 || !c10::isIntegralType(t.scalar_type(), /*includeBool=*/false))
         throw IoError(fmt::format("{}: '{}' must hold one integer, got a {} tensor of shape {}", where, name,
                                   std::string(c10::toString(t.scalar_type())), t.sizes().vec()));
@@ -316,9 +318,9 @@ class MocoLearner {
     if (pointer < 0 || pointer >= queue_.size()) throw IoError(fmt::format("{}: queue pointer {} outside [0, {})", where, pointer, queue_.size()));
     const auto steps = integer("steps");
     if (steps < 0) throw IoError(fmt::format("{}: negative step count {}", where, steps));
-    const auto& generator_state = detail::entry(all, "generator", where);
-    const auto& scale = detail::entry(all, "scaler.scale", where);
-    const auto& growth = detail::entry(all, "scaler.growth", where);
+    const torch::Tensor generator_state = detail::entry(all, "generator", where);
+    const torch::Tensor scale = detail::entry(all, "scaler.scale", where);
+    const torch::Tensor growth = detail::entry(all, "scaler.growth", where);
     if (!scale.sizes().equals(scaler_.scale_tensor().sizes()) || !growth.sizes().equals(scaler_.growth_tracker().sizes()))
       throw IoError(fmt::format("{}: 'scaler.scale' and 'scaler.growth' have shapes {} and {}, this learner's {} and {}", where,
                                 scale.sizes().vec(), growth.sizes().vec(), scaler_.scale_tensor().sizes().vec(),
