@@ -7,7 +7,7 @@
 #
 #   scripts/gpu-check.sh                 # on a machine with CUDA, PyTorch and CMake
 #
-# Dependencies: Eigen, fmt, nlohmann_json, Catch2 (v2), CLI11, stb and zlib, from the system or from
+# Dependencies: Eigen, fmt, nlohmann_json, Catch2 (2 or 3), CLI11, stb and zlib, from the system or from
 # a folder with the same layout as / (FAUNAE_DEPS, default .deps/root: Debian's packages unpacked
 # with dpkg -x by scripts/gpu-deps.sh, for a machine that cannot install packages).
 set -uo pipefail
