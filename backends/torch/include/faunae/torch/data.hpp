@@ -481,7 +481,9 @@ inline ImageDataset load_image_folder(const std::filesystem::path& dir, std::int
     const int length = static_cast<int>(bytes.size());
     int w = 0, h = 0, in_file = 0;
     if (!stbi_info_from_memory(data, length, &w, &h, &in_file))
-      throw IoError(fmt::format("{}: '{}' is not an image stb_image can decode: {}", where, paths[i].string(), stbi_failure_reason()));
+      // The same words as a failed decode below: stb_image versions differ in which of the two steps
+      // refuses a damaged file (Debian 13's already reads no header from a PNG cut short).
+      throw IoError(fmt::format("{}: '{}' cannot be decoded (no image header: {})", where, paths[i].string(), stbi_failure_reason()));
     if (static_cast<std::uint64_t>(w) * static_cast<std::uint64_t>(h) * static_cast<std::uint64_t>(channels) > limits.max_bytes)
       throw IoError(fmt::format("{}: '{}' is {}×{} pixels, more than ReadLimits::max_bytes = {} bytes", where, paths[i].string(), w, h,
                                 limits.max_bytes));
