@@ -4,7 +4,7 @@
 #include <cmath>
 #include <vector>
 
-#include <catch2/catch.hpp>
+#include "catch.hpp"
 
 #include "faunae/faunae.hpp"
 #include "test_support.hpp"
@@ -27,7 +27,7 @@ using faunae_test::synthetic_loss;
 using faunae_test::synthetic_space;
 using faunae_test::TempDir;
 using faunae_test::What;
-using Catch::Matchers::Contains;
+using faunae_test::Contains;
 
 namespace {
 
@@ -218,6 +218,68 @@ TEST_CASE("FaUNAE-TS resumes bit for bit from a checkpoint, across elimination r
   const SearchResult b = fresh.run(e6);
   CHECK(a.architecture == b.architecture);
   CHECK(reused.to_json(&e4) == fresh.to_json(&e6));
+}
+
+namespace {
+// ThompsonMutation without its shared_model(): the search cannot link PosteriorElimination to it, so
+// each policy keeps a model of its own (FaUNAE-TS before the two shared one).
+struct SeparateModelThompsonMutation : ThompsonMutation {
+  using ThompsonMutation::ThompsonMutation;
+  const faunae::SharedAdditiveModel& shared_model() const = delete;
+};
+using SeparateModelsTS =
+    faunae::Search<BlockSpace, SeparateModelThompsonMutation, PosteriorElimination, ArchitectureAcceptance>;
+}  // namespace
+
+TEST_CASE("FaUNAE-TS's policies share one credit model, with the same history as two separate models",
+          "[faunae-ts][model][shared]") {
+  const BlockSpace space = synthetic_space(5, 4);
+  const auto shares = [](auto& search) {
+    return search.elimination_policy().shared_model().shares_with(search.mutation_policy().shared_model());
+  };
+  for (std::uint64_t seed = 0; seed < 8; ++seed) {
+    CAPTURE(seed);
+    FaUNAETS<BlockSpace> shared(space, {.seed = seed}, ThompsonMutation(), PosteriorElimination({.epochs_per_op = 2}));
+    SeparateModelsTS separate(space, {.seed = seed}, SeparateModelThompsonMutation(), PosteriorElimination({.epochs_per_op = 2}));
+    CHECK(shares(shared));
+    NoisyEvaluator e1(100 + seed), e2(100 + seed);
+    const SearchResult a = shared.run(e1);
+    const SearchResult b = separate.run(e2);
+    REQUIRE(a.finished);
+    CHECK(a.history.size() == b.history.size());
+    CHECK(shared.to_json(&e1) == separate.to_json(&e2));  // every record, elimination scores included
+
+    // A copy's policies hold a copy of the model, not the original's, and are linked again by the
+    // copy's next epoch; the copy and the original then go on as the search with separate models does.
+    FaUNAETS<BlockSpace> original(space, {.seed = seed}, ThompsonMutation(), PosteriorElimination({.epochs_per_op = 2}));
+    NoisyEvaluator e3(100 + seed);
+    StopAfter stop(5 + seed);
+    original.run(e3, stop);
+    FaUNAETS<BlockSpace> copy = original;
+    NoisyEvaluator e4 = e3;
+    CHECK(!copy.elimination_policy().shared_model().shares_with(original.mutation_policy().shared_model()));
+    while (!original.finished() || !copy.finished()) {  // interleaved: the two must not disturb each other
+      if (!original.finished()) original.step(e3);
+      if (!copy.finished()) copy.step(e4);
+    }
+    CHECK(shares(copy));
+    CHECK(original.to_json(&e3) == separate.to_json(&e2));
+    CHECK(copy.to_json(&e4) == separate.to_json(&e2));
+  }
+  // Different priors: each policy keeps its own model (and the search still runs).
+  FaUNAETS<BlockSpace> priors(space, {.seed = 1}, ThompsonMutation({.model = {.noise_fraction = 0.25}}),
+                              PosteriorElimination({.epochs_per_op = 2}));
+  CHECK_FALSE(shares(priors));
+  NoisyEvaluator e5(1);
+  CHECK(priors.run(e5).finished);
+  // Each policy alone, default-constructed, has a model of its own.
+  CHECK_FALSE(PosteriorElimination().shared_model().shares_with(ThompsonMutation().shared_model()));
+  const SearchState s = state_with(space, {{space.initial_architecture(), 1.0}, {Architecture{2, 1, 1, 1, 1}, 0.5}});
+  CHECK(PosteriorElimination().select(space, s).size() == 5);
+  faunae::Search<BlockSpace, ThompsonMutation, faunae::NoElimination, ArchitectureAcceptance> alone(
+      space, {.seed = 1}, ThompsonMutation(), faunae::NoElimination({.epochs = 12}));
+  NoisyEvaluator e6(1);
+  CHECK(alone.run(e6).epochs == 12);
 }
 
 TEST_CASE("FaUNAE-TS refuses bad options, naming them", "[faunae-ts][errors]") {

@@ -96,6 +96,10 @@ template <class P>
 concept HasTotalEpochs = requires(const P& p, const BlockSpace& space) {
   { p.total_epochs(space) } -> std::convertible_to<std::size_t>;
 };
+/// An elimination policy that can read what the mutation policy keeps instead of keeping its own
+/// (PosteriorElimination reads ThompsonMutation's credit model): Search calls `e.share_with(m)`.
+template <class E, class M>
+concept HasShareWith = requires(E& e, const M& m) { e.share_with(m); };
 }  // namespace detail
 
 }  // namespace faunae

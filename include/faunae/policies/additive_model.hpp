@@ -16,11 +16,20 @@
 // rebuilt from a resumed search's history holds the same numbers bit for bit. A draw from the
 // posterior is exact and costs one matrix–vector product with Σ and H + p normal draws (perturbation
 // sampling: β̃ = Σ(Xᵀ(y + σε) + σ√λ·z) with ε, z standard normal has mean μ and covariance σ²Σ).
+//
+// The model is a pure function of the history it is given: update() starts over whenever the history
+// does not extend the one it absorbed (another search, a loaded checkpoint, a reset, a rolled-back
+// epoch), told by the space and the last absorbed record. So one model can serve every policy of a
+// search: FaUNAE-TS's ThompsonMutation and PosteriorElimination read one model through a
+// SharedAdditiveModel (below), and each record is absorbed once instead of once per policy, with the
+// same numbers bit for bit.
 #pragma once
 
 #include <cmath>
+#include <concepts>
 #include <cstddef>
 #include <cstdint>
+#include <memory>
 #include <tuple>
 #include <vector>
 
@@ -41,6 +50,7 @@ struct AdditiveModelOptions {
     if (!(std::isfinite(noise_fraction) && noise_fraction > 0.0))
       throw InvalidArgument(fmt::format("{}: noise_fraction must be finite and > 0, got {}", who, noise_fraction));
   }
+  bool operator==(const AdditiveModelOptions&) const = default;
 };
 
 class AdditiveLossModel {
@@ -53,7 +63,9 @@ class AdditiveLossModel {
   const AdditiveModelOptions& options() const noexcept { return options_; }
 
   /// Absorbs the records of `s.history` not seen yet (all of them after a reset, or when the history
-  /// is not an extension of what was absorbed: another search, or a loaded checkpoint).
+  /// is not an extension of what was absorbed: another search, or a loaded checkpoint). A history
+  /// extends the absorbed one when it is on the same space, at least as long, and holds the last
+  /// absorbed record (architecture and loss) at the same place.
   void update(const BlockSpace& space, const SearchState& s) {
     const std::size_t h = s.history.size();
     const bool extends = space_id_ == space.content_id() && absorbed_ <= h &&
@@ -171,5 +183,52 @@ class AdditiveLossModel {
   Architecture last_evaluated_;
   double last_loss_ = 0.0;
 };
+
+/// How a policy holds its AdditiveLossModel: a handle to a model of its own, which share() makes the
+/// model of another handle. FaUNAE-TS's PosteriorElimination shares ThompsonMutation's model (the
+/// search links them, PosteriorElimination::share_with), so the search's history is absorbed once
+/// per record rather than once per policy. Nothing else changes: both policies are given the same
+/// history, and the model is a pure function of it (AdditiveLossModel::update).
+///
+/// Copying a handle copies the model, and so does moving it (a handle is never empty): a copied
+/// policy — and so a copied or moved search — never shares a model with the original, so the two can
+/// run on different threads. A search links its copied policies again before its next epoch. A model
+/// that is shared anyway with a policy of another search (by an explicit share()) stays correct —
+/// it starts over on every history that does not extend the one it absorbed — but is not thread-safe.
+class SharedAdditiveModel {
+ public:
+  explicit SharedAdditiveModel(AdditiveModelOptions options = {})
+      : model_(std::make_shared<AdditiveLossModel>(options)) {}
+  SharedAdditiveModel(const SharedAdditiveModel& other) : model_(std::make_shared<AdditiveLossModel>(*other.model_)) {}
+  SharedAdditiveModel& operator=(const SharedAdditiveModel& other) {
+    if (this != &other) model_ = std::make_shared<AdditiveLossModel>(*other.model_);
+    return *this;
+  }
+
+  /// The model (shared or not; a const handle still updates it: the model is a cache of the history).
+  AdditiveLossModel& operator*() const noexcept { return *model_; }
+  AdditiveLossModel* operator->() const noexcept { return model_.get(); }
+
+  /// From now on reads `other`'s model (this handle's own is released) if both models have the same
+  /// options, i.e. the same prior; returns whether the two handles share a model.
+  bool share(const SharedAdditiveModel& other) {
+    if (model_ == other.model_) return true;
+    if (!(model_->options() == other.model_->options())) return false;
+    model_ = other.model_;
+    return true;
+  }
+  bool shares_with(const SharedAdditiveModel& other) const noexcept { return model_ == other.model_; }
+
+ private:
+  std::shared_ptr<AdditiveLossModel> model_;  // never null
+};
+
+namespace detail {
+/// A policy that keeps its credit model in a SharedAdditiveModel (ThompsonMutation, PosteriorElimination).
+template <class P>
+concept HasSharedAdditiveModel = requires(const P& p) {
+  { p.shared_model() } -> std::same_as<const SharedAdditiveModel&>;
+};
+}  // namespace detail
 
 }  // namespace faunae

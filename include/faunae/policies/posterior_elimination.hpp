@@ -8,6 +8,11 @@
 // The base architecture's op is never removed: the base is the best architecture the acceptance rule
 // kept, so the search ends on an architecture it evaluated (with ArchitectureAcceptance), consistent
 // with the surviving ops.
+//
+// The model is held through a SharedAdditiveModel: a default-constructed PosteriorElimination has its
+// own; share_with(mutation) makes it read the mutation policy's model instead (same prior only). A
+// Search calls share_with on its own mutation policy when it has one, as FaUNAE-TS's ThompsonMutation
+// does, so the history is absorbed once for both policies, with the same results bit for bit.
 #pragma once
 
 #include <cmath>
@@ -45,6 +50,18 @@ class PosteriorElimination {
   }
 
   const PosteriorEliminationOptions& options() const noexcept { return options_; }
+  const SharedAdditiveModel& shared_model() const noexcept { return model_; }
+
+  /// Reads the credit model of `mutation` (ThompsonMutation) from now on instead of its own, if both
+  /// have the same prior (model options); returns whether they share one. The search calls it on
+  /// construction and before every epoch (search/search.hpp), which links its policies again after a
+  /// copy or a move of the search (these copy the models apart).
+  template <class Mutation>
+    requires detail::HasSharedAdditiveModel<Mutation>
+  bool share_with(const Mutation& mutation) {
+    return model_.share(mutation.shared_model());
+  }
+
   nlohmann::json config() const {
     return {{"policy", "PosteriorElimination"},
             {"epochs_per_op", options_.epochs_per_op},
@@ -65,8 +82,8 @@ class PosteriorElimination {
   /// The same, choosing only among the ops marked in `removable` (the search withholds the ops a
   /// model-size budget needs); a block with no removable op other than the base's keeps all its ops.
   std::vector<Elimination> select(const BlockSpace& space, const SearchState& s, const BlockOpTable<bool>& removable) const {
-    model_.update(space, s);
-    const Eigen::VectorXd mean = model_.mean();
+    model_->update(space, s);
+    const Eigen::VectorXd mean = model_->mean();
     std::vector<Elimination> out;
     for (std::size_t b = 0; b < s.stats.num_blocks(); ++b) {
       if (s.stats.ops_left(b) <= 1) continue;
@@ -74,9 +91,9 @@ class PosteriorElimination {
       double worst_score = -std::numeric_limits<double>::infinity();
       for (OpIndex k = 0; k < space.num_ops(b); ++k) {
         if (!s.stats.is_alive(b, k) || !removable(Eigen::Index(b), Eigen::Index(k)) || k == s.current[b]) continue;
-        const std::size_t c = model_.cell(b, k);
+        const std::size_t c = model_->cell(b, k);
         double score = mean(static_cast<Eigen::Index>(c));
-        if (options_.optimism > 0.0) score -= options_.optimism * model_.sd(c);
+        if (options_.optimism > 0.0) score -= options_.optimism * model_->sd(c);
         if (!worst || score > worst_score) {  // ties: the lowest op index
           worst = k;
           worst_score = score;
@@ -89,9 +106,10 @@ class PosteriorElimination {
 
  private:
   PosteriorEliminationOptions options_;
-  // The credit model, absorbing the history incrementally (the same numbers as a model built at once:
-  // records are absorbed one by one in history order either way).
-  mutable AdditiveLossModel model_;
+  // The credit model, its own or the mutation policy's, absorbing the history incrementally (the same
+  // numbers as a model built at once: records are absorbed one by one in history order either way).
+  // select() is const and updates it: the model is a cache of the history.
+  SharedAdditiveModel model_;
 };
 
 static_assert(EliminationPolicy<PosteriorElimination>);

@@ -13,6 +13,10 @@
 // one-block neighbour of α_{n−1} with the lowest drawn loss is proposed instead; when every neighbour
 // was evaluated, an unevaluated architecture drawn uniformly. Proposals stay within the space's
 // model-size budget (max_size), which is FaUNAE's size restriction here.
+//
+// The model is held through a SharedAdditiveModel: a default-constructed ThompsonMutation has its
+// own; in FaUNAE-TS, PosteriorElimination reads the same one (the search links them), so each history
+// record is absorbed once.
 #pragma once
 
 #include <algorithm>
@@ -43,6 +47,10 @@ class ThompsonMutation {
   }
 
   const ThompsonMutationOptions& options() const noexcept { return options_; }
+  /// The credit model's handle, through which another policy of the same search can read the model
+  /// (PosteriorElimination::share_with). Read-only: the set of evaluated architectures is kept in
+  /// step with this model, so the policy never swaps it for another.
+  const SharedAdditiveModel& shared_model() const noexcept { return model_; }
   nlohmann::json config() const {
     return {{"policy", "ThompsonMutation"},
             {"max_changes", options_.max_changes},
@@ -51,9 +59,9 @@ class ThompsonMutation {
 
   Proposal propose(const BlockSpace& space, const SearchState& s, Rng& rng) {
     refresh(space, s);
-    model_.sample(rng, draw_);
+    model_->sample(rng, draw_);
     const std::size_t blocks = space.num_blocks();
-    const auto drawn = [&](std::size_t b, OpIndex k) { return draw_(static_cast<Eigen::Index>(model_.cell(b, k))); };
+    const auto drawn = [&](std::size_t b, OpIndex k) { return draw_(static_cast<Eigen::Index>(model_->cell(b, k))); };
     const auto budget = space.max_size();
     double size = space.size_of(s.current);
 
@@ -122,20 +130,21 @@ class ThompsonMutation {
   };
 
   // The model and the set of evaluated architectures absorb the history records they have not seen
-  // (both start over on a history that does not extend theirs): pure functions of the history, so a
-  // resumed search sees the same numbers bit for bit.
+  // (both start over on a history that does not extend theirs: the set whenever the model does, by
+  // its generation, even if another policy's update made it start over): pure functions of the
+  // history, so a resumed search sees the same numbers bit for bit.
   void refresh(const BlockSpace& space, const SearchState& s) {
-    model_.update(space, s);
-    if (model_.generation() != generation_) {
+    model_->update(space, s);
+    if (model_->generation() != generation_) {
       evaluated_.clear();
       absorbed_ = 0;
-      generation_ = model_.generation();
+      generation_ = model_->generation();
     }
     for (; absorbed_ < s.history.size(); ++absorbed_) evaluated_.insert(s.history[absorbed_].evaluated);
   }
 
   ThompsonMutationOptions options_;
-  AdditiveLossModel model_;
+  SharedAdditiveModel model_;  // its own, or shared with PosteriorElimination (FaUNAE-TS)
   Eigen::VectorXd draw_;
   std::vector<Gain> gains_;
   std::set<Architecture> evaluated_;

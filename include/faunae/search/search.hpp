@@ -93,6 +93,7 @@ class Search {
     if (options_.max_proposal_attempts == 0)
       throw InvalidArgument("faunae::Search: max_proposal_attempts must be at least 1, got 0");
     if (options_.initial) check_architecture(*options_.initial, "faunae::Search: options.initial (α0)");
+    share_policy_state();
     reset();
   }
 
@@ -145,6 +146,7 @@ class Search {
   template <Evaluator E, Hook... Hooks>
   bool step(E& evaluator, Hooks&... hooks) {
     if (finished()) return true;
+    share_policy_state();
     const Rng rng_before = state_.rng;
     EpochRecord record;
     record.epoch = state_.started() ? state_.epoch + 1 : 0;
@@ -379,6 +381,14 @@ class Search {
     for (OpIndex k = 0; k < table_.num_ops(b); ++k)
       if (alive(Eigen::Index(b), Eigen::Index(k)) && k != except) m = std::min(m, table_.op_size(b, k));
     return m;
+  }
+
+  // Policies that can share state do (the detected hook `elimination.share_with(mutation)`; FaUNAE-TS:
+  // one credit model absorbs the history once instead of once per policy, with the same results). On
+  // construction and before every epoch: copying or moving a search copies its policies apart, and
+  // this links the copies again. A no-op once linked.
+  void share_policy_state() {
+    if constexpr (detail::HasShareWith<Elimination_, Mutation>) elimination_.share_with(mutation_);
   }
 
   // The elimination policy's choice. Under a model-size budget, eliminations must leave an

@@ -29,6 +29,11 @@ using FaUNAER = Search<Space, FaunaeMutation, RegressionElimination>;
 ///
 ///   faunae::FaUNAETS<Space> search(space, {.seed = 7}, faunae::ThompsonMutation(),
 ///                                  faunae::PosteriorElimination({.epochs_per_op = 3}));
+///
+/// The two policies read one model (AdditiveLossModel through a SharedAdditiveModel): the search links
+/// them (PosteriorElimination::share_with) on construction and before every epoch, so each evaluation
+/// is absorbed once; the results are those of two separate models, bit for bit. A copy of the search
+/// gets a copy of the model, never the original's.
 template <SearchSpace Space>
 using FaUNAETS = Search<Space, ThompsonMutation, PosteriorElimination, ArchitectureAcceptance>;
 
