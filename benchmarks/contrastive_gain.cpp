@@ -12,6 +12,7 @@
 
 #include <CLI/CLI.hpp>
 #include <fmt/format.h>
+#include <fmt/ranges.h>
 #include <nlohmann/json.hpp>
 #include <torch/torch.h>
 
@@ -40,23 +41,12 @@ Scores score(ft::ResNetSupernet& net, const ft::ImageDataset& train, const ft::I
   return s;
 }
 
-std::vector<std::int64_t> parse_blocks(const std::string& text) {
-  std::vector<std::int64_t> out;
-  std::size_t pos = 0;
-  while (pos <= text.size()) {
-    const auto comma = text.find(',', pos);
-    out.push_back(std::stoll(text.substr(pos, comma - pos)));
-    if (comma == std::string::npos) break;
-    pos = comma + 1;
-  }
-  return out;
-}
-
 }  // namespace
 
 int main(int argc, char** argv) {
   CLI::App app("Contrastive training vs random initialisation on Fashion-MNIST: kNN and linear accuracy");
-  std::string data_dir = "/usr/share/datasets/fashion-mnist", blocks = "1,1,1,1", op = "conv3", device_name = "cpu", json_path;
+  std::vector<std::int64_t> blocks{1, 1, 1, 1};
+  std::string data_dir = "/usr/share/datasets/fashion-mnist", op = "conv3", device_name = "cpu", json_path;
   std::int64_t train_images = 10000, test_images = 2000, epochs = 8, batch = 256, threads = 2, linear_epochs = 100;
   double width = 0.25;
   std::uint64_t seed = 0;
@@ -66,7 +56,7 @@ int main(int argc, char** argv) {
   app.add_option("--test-images", test_images, "first N test images (kNN and linear test accuracy)");
   app.add_option("--epochs", epochs, "contrastive training epochs");
   app.add_option("--batch", batch, "images per contrastive step");
-  app.add_option("--blocks", blocks, "search blocks per stage, e.g. 1,1,1,1");
+  app.add_option("--blocks", blocks, "search blocks per stage, e.g. 1,1,1,1")->delimiter(',');
   app.add_option("--width", width, "width multiplier of ResNet-50's bottleneck widths");
   app.add_option("--op", op, "the op of every block (conv3, conv5, sa_k3r2, ...)");
   app.add_option("--linear-epochs", linear_epochs, "epochs of the linear classifier (MoCo: 100, steps at 60% and 80%)");
@@ -84,7 +74,7 @@ int main(int argc, char** argv) {
     const auto test = ft::take(ft::load_fashion_mnist(data_dir, /*train=*/false), test_images);
     ft::ResNetSpaceOptions space;
     space.stem = ft::Stem::gray28;
-    space.blocks_per_stage = parse_blocks(blocks);
+    space.blocks_per_stage = blocks;
     space.width = width;
     space.ops = {op};
     const faunae::Architecture a(std::vector<faunae::OpIndex>(
@@ -103,7 +93,7 @@ int main(int argc, char** argv) {
     linear.milestones = {linear_epochs * 6 / 10, linear_epochs * 8 / 10};
     linear.seed = seed;
     linear.standardize = !raw_features;
-    fmt::print("network: blocks {} width {} op {}: {:.2f} M parameters, {:.1f} M MACs per image\n", blocks, width, op,
+    fmt::print("network: blocks {} width {} op {}: {:.2f} M parameters, {:.1f} M MACs per image\n", fmt::join(blocks, ","), width, op,
                static_cast<double>(net->parameters(a)) / 1e6, static_cast<double>(net->flops(a)) / 1e6);
     fmt::print("data: {} training images (labels used only by kNN and the linear classifier), {} test images\n", train.size(), test.size());
 
@@ -129,7 +119,7 @@ int main(int argc, char** argv) {
                100 * after.linear, after.seconds);
     fmt::print("gain: kNN {:+.2f} points, linear {:+.2f} points\n", 100 * (after.knn - before.knn), 100 * (after.linear - before.linear));
     if (!json_path.empty()) {
-      const nlohmann::json j = {{"blocks", blocks},          {"width", width},
+      const nlohmann::json j = {{"blocks", fmt::format("{}", fmt::join(blocks, ","))},          {"width", width},
                                 {"op", op},                  {"train_images", train.size()},
                                 {"test_images", test.size()}, {"epochs", epochs},
                                 {"batch", batch},            {"threads", threads},

@@ -50,18 +50,6 @@ namespace fs = std::filesystem;
 
 namespace {
 
-std::vector<std::string> split_list(const std::string& text) {
-  std::vector<std::string> out;
-  std::size_t pos = 0;
-  while (pos <= text.size()) {
-    const auto comma = text.find(',', pos);
-    out.push_back(text.substr(pos, comma - pos));
-    if (comma == std::string::npos) break;
-    pos = comma + 1;
-  }
-  return out;
-}
-
 struct Row {
   std::string key;
   faunae::Architecture arch;
@@ -83,15 +71,16 @@ double seconds_since(std::chrono::steady_clock::time_point t) {
 
 int main(int argc, char** argv) {
   CLI::App app("Evaluator fidelity: Kendall τ and Spearman ρ of each label-free evaluator against a ground-truth table");
-  std::string table_path, data_dir = "/usr/share/datasets/fashion-mnist", evaluators_text =
-      "contrastive-search,contrastive-snapshot,contrastive-standalone,synflow,naswot,snip,params,flops,supervised-short";
+  std::string table_path, data_dir = "/usr/share/datasets/fashion-mnist";
+  std::vector<std::string> evaluators{"contrastive-search", "contrastive-snapshot", "contrastive-standalone", "synflow", "naswot",
+                                      "snip", "params", "flops", "supervised-short"};
   std::string json_path, provenance_path;
   std::int64_t images = 10000, validation_images = 512, schedule = 20, standalone_steps = 40, supervised_steps = 30, threads = 2,
                resamples = 2000;
   std::uint64_t seed = 0;
   app.add_option("--table", table_path, "ground-truth table (ground_truth.cpp); its .provenance.json gives the space")->required();
   app.add_option("--data", data_dir, "Fashion-MNIST folder");
-  app.add_option("--evaluators", evaluators_text, "comma-separated, from the list at the top of evaluator_fidelity.cpp");
+  app.add_option("--evaluators", evaluators, "comma-separated, from the list at the top of evaluator_fidelity.cpp")->delimiter(',');
   app.add_option("--images", images, "first N training images, split 90/10 as the program does (data.images)");
   app.add_option("--validation-images", validation_images, "held-out images scored per evaluation (search.validation_images)");
   app.add_option("--schedule", schedule, "contrastive-*: evaluations of random architectures after the warm-up, before scoring");
@@ -178,7 +167,7 @@ int main(int argc, char** argv) {
     std::unique_ptr<ft::ContrastiveEvaluator> shared;
     double schedule_seconds = 0.0;
     std::vector<Result> results;
-    for (const auto& name : split_list(evaluators_text)) {
+    for (const auto& name : evaluators) {
       Result res{name, {}, 0.0};
       const auto start = std::chrono::steady_clock::now();
       double scoring_seconds = 0.0;

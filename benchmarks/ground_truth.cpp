@@ -37,30 +37,6 @@ namespace fs = std::filesystem;
 
 namespace {
 
-std::vector<std::int64_t> parse_ints(const std::string& text) {
-  std::vector<std::int64_t> out;
-  std::size_t pos = 0;
-  while (pos <= text.size()) {
-    const auto comma = text.find(',', pos);
-    out.push_back(std::stoll(text.substr(pos, comma - pos)));
-    if (comma == std::string::npos) break;
-    pos = comma + 1;
-  }
-  return out;
-}
-
-std::vector<std::string> parse_names(const std::string& text) {
-  std::vector<std::string> out;
-  std::size_t pos = 0;
-  while (pos <= text.size()) {
-    const auto comma = text.find(',', pos);
-    out.push_back(text.substr(pos, comma - pos));
-    if (comma == std::string::npos) break;
-    pos = comma + 1;
-  }
-  return out;
-}
-
 /// One character per block: the index of the block's op in the global op list.
 std::string key_of(const faunae::BlockSpace& space, const faunae::Architecture& a, const std::vector<std::string>& ops) {
   std::string key;
@@ -83,20 +59,22 @@ std::optional<faunae::OpIndex> op_named(const faunae::BlockSpace& space, std::si
 
 int main(int argc, char** argv) {
   CLI::App app("Ground truth on Fashion-MNIST: stand-alone supervised training of sampled architectures");
-  std::string data_dir = "/usr/share/datasets/fashion-mnist", blocks = "2,2,2,2", ops_text = "conv3,conv5,sa_k3r2,identity";
-  std::string seeds_text = "0,1", runs_path = "ground_truth_runs.jsonl", table_path, alpha0_op = "conv3";
+  std::string data_dir = "/usr/share/datasets/fashion-mnist";
+  std::vector<std::int64_t> blocks{2, 2, 2, 2}, seeds{0, 1};
+  std::vector<std::string> ops{"conv3", "conv5", "sa_k3r2", "identity"};
+  std::string runs_path = "ground_truth_runs.jsonl", table_path, alpha0_op = "conv3";
   std::int64_t archs = 60, train_images = 0, test_images = 0, threads = 2;
   std::uint64_t sample_seed = 2026;
   double width = 0.25;
   ft::StandaloneTrainingOptions recipe;
   app.add_option("--data", data_dir, "Fashion-MNIST folder (gzipped IDX)");
-  app.add_option("--blocks", blocks, "search blocks per stage (the program's space.blocks_per_stage)");
+  app.add_option("--blocks", blocks, "search blocks per stage (the program's space.blocks_per_stage), comma-separated")->delimiter(',');
   app.add_option("--width", width, "width multiplier (space.width)");
-  app.add_option("--ops", ops_text, "candidate ops (space.ops); the table's key characters are their indices");
+  app.add_option("--ops", ops, "candidate ops (space.ops), comma-separated; the table's key characters are their indices")->delimiter(',');
   app.add_option("--alpha0-op", alpha0_op, "α0 uses this op in every block (the program's 'plain' α0: conv3); its parameters are the budget");
   app.add_option("--archs", archs, "architectures drawn uniformly within α0's budget (besides α0 and the extremes)");
   app.add_option("--sample-seed", sample_seed, "seed of the architecture draw");
-  app.add_option("--seeds", seeds_text, "training seeds, comma-separated");
+  app.add_option("--seeds", seeds, "training seeds, comma-separated")->delimiter(',');
   app.add_option("--train-images", train_images, "first N training images (0 = all 60000)");
   app.add_option("--test-images", test_images, "first N test images (0 = all 10000)");
   app.add_option("--epochs", recipe.epochs, "training epochs");
@@ -118,10 +96,9 @@ int main(int argc, char** argv) {
     torch::set_num_threads(static_cast<int>(threads));
     ft::ResNetSpaceOptions so;
     so.stem = ft::Stem::gray28;
-    so.blocks_per_stage = parse_ints(blocks);
+    so.blocks_per_stage = blocks;
     so.width = width;
-    so.ops = parse_names(ops_text);
-    const auto seeds = parse_ints(seeds_text);
+    so.ops = ops;
 
     // The program's space: α0 = alpha0_op everywhere, budget = α0's parameters (search.max_params = alpha0).
     ft::ResNetSupernet probe(so);
@@ -130,7 +107,7 @@ int main(int argc, char** argv) {
     faunae::Architecture alpha0 = first;
     for (std::size_t b = 0; b < unbounded.num_blocks(); ++b) {
       const auto k = op_named(unbounded, b, alpha0_op);
-      if (!k) throw faunae::InvalidArgument(fmt::format("ground_truth: --alpha0-op '{}' is not among --ops '{}'", alpha0_op, ops_text));
+      if (!k) throw faunae::InvalidArgument(fmt::format("ground_truth: --alpha0-op '{}' is not among --ops '{}'", alpha0_op, fmt::join(ops, ",")));
       alpha0[b] = *k;
     }
     const double fixed = static_cast<double>(probe->parameters(alpha0)) - unbounded.size_of(alpha0);
