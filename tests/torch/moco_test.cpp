@@ -128,6 +128,17 @@ TEST_CASE("MocoLearner: save then load continues exactly; a damaged file changes
   second.train_step(data.images.narrow(0, 0, 4), a, aug);
   CHECK(same_tensors(first.state(), second.state()));
 
+  // A state file of an earlier faunae (torch::pickle_save: the dict carries a type tag) still loads.
+  {
+    c10::Dict<std::string, torch::Tensor> dict;
+    for (const auto& [n, t] : first.state()) dict.insert(n, t.detach().contiguous());
+    const std::vector<char> bytes = torch::pickle_save(dict);
+    std::ofstream(dir.path / "tagged.pt", std::ios::binary).write(bytes.data(), static_cast<std::streamsize>(bytes.size()));
+    MocoLearner tagged(ResNetSupernet(tiny_space()), o);
+    tagged.load(dir.path / "tagged.pt");
+    CHECK(same_tensors(first.state(), tagged.state()));
+  }
+
   // A learner of another shape, a truncated file, a missing file: clear errors, learner untouched.
   const auto before = second.state();
   MocoOptions other = o;

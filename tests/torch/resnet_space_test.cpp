@@ -3,6 +3,7 @@
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
+#include <iterator>
 
 #include "catch_torch.hpp"
 #include <faunae/core/architecture_json.hpp>
@@ -173,9 +174,18 @@ TEST_CASE("saved weights load back in C++ and in Python", "[resnet][export]") {
   std::ofstream(bad) << "not a pickle";
   CHECK_THROWS_AS(load_weights(*loaded, bad), faunae::IoError);
 
+  // No call of torch.jit._pickle.restore_type_tag (torch::pickle_save's tag on a typed dict), which
+  // Python's torch.load refuses with weights_only=True, PyTorch 2.6's default.
+  {
+    std::ifstream in(path, std::ios::binary);
+    const std::string bytes((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+    CHECK(bytes.find("restore_type_tag") == std::string::npos);
+    CHECK(bytes.find("stem_conv.weight") != std::string::npos);
+  }
 #ifdef FAUNAE_PYTHON_WITH_TORCH
+  // weights_only=True: what PyTorch 2.6 and later do by default (the argument exists since 1.13).
   const std::string cmd = std::string(FAUNAE_PYTHON_WITH_TORCH) +
-                          " -c \"import torch,sys; d=torch.load(sys.argv[1]); "
+                          " -c \"import torch,sys; d=torch.load(sys.argv[1], weights_only=True); "
                           "assert isinstance(d, dict) and all(isinstance(v, torch.Tensor) for v in d.values()); "
                           "assert 'stem_conv.weight' in d and 'blocks.0.ops.conv3.conv.weight' in d; "
                           "print(len(d))\" " + path.string() + " > " + path.string() + ".count";

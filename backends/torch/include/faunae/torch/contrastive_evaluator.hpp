@@ -120,12 +120,7 @@ class BasicContrastiveEvaluator {
     if (ec) throw IoError(fmt::format("{}: cannot create '{}': {}", where, o_.state_directory.string(), ec.message()));
     const auto name = fmt::format("contrastive-rank{}-step{:010}.pt", learner_.collective().rank(), learner_.steps());
     learner_.save(o_.state_directory / name);
-    {
-      c10::Dict<std::string, torch::Tensor> order;
-      order.insert("order", order_.get_state());
-      const std::vector<char> bytes = torch::pickle_save(order);
-      write_file_atomically(o_.state_directory / (name + ".order"), std::string_view(bytes.data(), bytes.size()));
-    }
+    detail::save_tensor_dict({{"order", order_.get_state()}}, o_.state_directory / (name + ".order"));
     if (written_.empty() || written_.back() != name) written_.push_back(name);
     while (written_.size() > 2) {
       std::filesystem::remove(o_.state_directory / written_.front(), ec);

@@ -4,8 +4,11 @@
 //   faunae::torch_backend::save_weights(*net, "found.pt");               // Python: torch.load("found.pt")
 //   faunae::torch_backend::load_weights(*net, "found.pt");               // back in C++
 //
-// The file is torch::pickle_save of a dict {parameter or buffer name: tensor} — the format of
-// torch.save(model.state_dict()) — so Python's torch.load returns a state_dict-like dict.
+// The file is a dict {parameter or buffer name: tensor} in torch.save's zip format — the format of
+// torch.save(model.state_dict()) — so Python's torch.load returns a state_dict-like dict, also with
+// weights_only=True (PyTorch 2.6's default): it is written without the type tag that
+// torch::pickle_save puts on a typed dict (a call of torch.jit._pickle.restore_type_tag, which
+// weights_only refuses).
 #pragma once
 
 #include <algorithm>
@@ -21,7 +24,9 @@
 #include <caffe2/serialize/inline_container.h>
 #include <caffe2/serialize/read_adapter_interface.h>
 #include <fmt/format.h>
+#include <torch/csrc/jit/serialization/export.h>
 #include <torch/csrc/jit/serialization/import_read.h>
+#include <torch/csrc/jit/serialization/pickler.h>
 #include <torch/torch.h>
 
 #include "faunae/core/atomic_file.hpp"
@@ -64,6 +69,41 @@ inline torch::IValue pickle_load(const std::string& bytes) {
   caffe2::serialize::PyTorchStreamReader reader(std::make_shared<BoundedReadAdapter>(bytes));
   return torch::jit::readArchiveAndTensors("data", /*pickle_prefix=*/"", /*tensor_prefix=*/"", /*type_resolver=*/c10::nullopt,
                                            /*obj_loader=*/c10::nullopt, /*device=*/c10::nullopt, reader);
+}
+
+/// What torch::pickle_save(dict) writes — a zip archive "data/" holding data.pkl and one record per
+/// tensor, as Python's torch.save does — but without the type tag torch::pickle_save wraps a typed
+/// dict in (GLOBAL torch.jit._pickle.restore_type_tag). Python's torch.load with weights_only=True
+/// (the default since PyTorch 2.6) refuses that global; the plain dict it reads, like any
+/// torch.save(state_dict) file. pickle_load reads it back (as a dict of Any keys and values).
+inline std::vector<char> pickle_save_untagged(const c10::Dict<std::string, torch::Tensor>& dict) {
+  std::vector<char> pickled;
+  torch::jit::Pickler pickler([&](const char* bytes, std::size_t n) { pickled.insert(pickled.end(), bytes, bytes + n); },
+                              /*tensor_table=*/nullptr, /*type_renamer=*/nullptr, /*memoized_class_types=*/nullptr,
+                              /*get_tensor_id=*/nullptr, /*tag_aggregates=*/false);
+  pickler.protocol();
+  pickler.pushIValue(torch::IValue(dict));
+  pickler.stop();
+  std::vector<char> archive;
+  archive.reserve(pickled.size());
+  caffe2::serialize::PyTorchStreamWriter writer([&](const void* bytes, std::size_t n) {
+    const char* b = static_cast<const char*>(bytes);
+    archive.insert(archive.end(), b, b + n);
+    return n;
+  });
+  torch::jit::writeArchiveAndTensors("data", pickled.data(), pickled.size(), pickler.tensorData(), writer);
+  writer.writeEndOfFile();
+  return archive;
+}
+
+/// Writes `entries` (name → tensor, each moved to the CPU) to `path` as a dict that Python's
+/// torch.load reads (weights_only too), atomically: a crash leaves the old file or the new one, whole.
+inline void save_tensor_dict(const std::vector<std::pair<std::string, torch::Tensor>>& entries,
+                             const std::filesystem::path& path) {
+  c10::Dict<std::string, torch::Tensor> dict;
+  for (const auto& [name, t] : entries) dict.insert(name, t.detach().to(torch::kCPU).contiguous());
+  const std::vector<char> bytes = pickle_save_untagged(dict);
+  write_file_atomically(path, std::string_view(bytes.data(), bytes.size()));
 }
 
 /// Copies every parameter and buffer of `target` from the entry of `source` with the same name and
@@ -113,13 +153,10 @@ Net extract(const Net& supernet, const Architecture& a, bool copy_weights = true
   return net;
 }
 
-/// Writes the parameters and buffers of `m` (on the CPU) as a dict that Python's torch.load reads;
-/// atomically (a crash leaves the old file or the new one, whole).
+/// Writes the parameters and buffers of `m` (on the CPU) as a dict that Python's torch.load reads,
+/// weights_only=True included; atomically (a crash leaves the old file or the new one, whole).
 inline void save_weights(const torch::nn::Module& m, const std::filesystem::path& path) {
-  c10::Dict<std::string, torch::Tensor> dict;
-  for (const auto& [name, t] : state_dict(m)) dict.insert(name, t.detach().to(torch::kCPU).contiguous());
-  const std::vector<char> bytes = torch::pickle_save(dict);
-  write_file_atomically(path, std::string_view(bytes.data(), bytes.size()));
+  detail::save_tensor_dict(state_dict(m), path);
 }
 
 /// Loads a file written by save_weights (or Python's torch.save(model.state_dict())) into `m`:

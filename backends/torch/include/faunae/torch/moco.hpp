@@ -276,13 +276,8 @@ class MocoLearner {
     return out;
   }
 
-  /// Writes state() to `path` (torch.load reads it as a dict), atomically.
-  void save(const std::filesystem::path& path) const {
-    c10::Dict<std::string, torch::Tensor> dict;
-    for (const auto& [name, t] : state()) dict.insert(name, t.detach().to(torch::kCPU).contiguous());
-    const std::vector<char> bytes = torch::pickle_save(dict);
-    write_file_atomically(path, std::string_view(bytes.data(), bytes.size()));
-  }
+  /// Writes state() to `path` (torch.load reads it as a dict, weights_only=True included), atomically.
+  void save(const std::filesystem::path& path) const { detail::save_tensor_dict(state(), path); }
 
   /// Reads a file written by `save` of a learner with the same networks and options; checks every
   /// entry before it changes anything.
