@@ -814,7 +814,7 @@ int main(int argc, char** argv) {
       return report();
     });
   } catch (const std::exception& e) {
-    fmt::print(stderr, "faunae: error: {}\n", e.what());
+    fmt::print(stderr, "faunae: error: {}\n", faunae::torch_backend::error_text(e, 2000));
     return 1;
   }
 }

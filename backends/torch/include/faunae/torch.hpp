@@ -7,6 +7,7 @@
 #include "faunae/torch/contrastive_evaluator.hpp"
 #include "faunae/torch/data.hpp"
 #include "faunae/torch/device.hpp"
+#include "faunae/torch/error_text.hpp"
 #include "faunae/torch/evaluation.hpp"
 #include "faunae/torch/darts_space.hpp"
 #include "faunae/torch/export.hpp"

@@ -145,7 +145,7 @@ class BasicContrastiveEvaluator {
     try {
       value = detail::pickle_load(text);  // export.hpp: reads bounded by the file
     } catch (const std::exception& e) {
-      throw IoError(fmt::format("{}: '{}.order' is damaged: {}", where, name, std::string(e.what()).substr(0, 200)));
+      throw IoError(fmt::format("{}: '{}.order' is damaged: {}", where, name, error_text(e)));
     }
     if (!value.isGenericDict() || !value.toGenericDict().contains("order") || !value.toGenericDict().at("order").isTensor())
       throw IoError(fmt::format("{}: '{}.order' holds no generator state", where, name));
@@ -154,7 +154,7 @@ class BasicContrastiveEvaluator {
     try {
       probe.set_state(order_state);
     } catch (const std::exception& e) {
-      throw IoError(fmt::format("{}: '{}.order' holds a damaged generator state: {}", where, name, std::string(e.what()).substr(0, 200)));
+      throw IoError(fmt::format("{}: '{}.order' holds a damaged generator state: {}", where, name, error_text(e)));
     }
     learner_.load(o_.state_directory / name);  // checks everything before it changes anything
     order_.set_state(order_state);

@@ -32,6 +32,7 @@
 #include "faunae/core/atomic_file.hpp"
 #include "faunae/core/error.hpp"
 #include "faunae/core/architecture.hpp"
+#include "faunae/torch/error_text.hpp"
 
 namespace faunae::torch_backend {
 
@@ -169,7 +170,7 @@ inline void load_weights(torch::nn::Module& m, const std::filesystem::path& path
     value = detail::pickle_load(text);
   } catch (const std::exception& e) {
     throw IoError(fmt::format("{}: not a weights file written by torch.save / pickle_save: {}", where,
-                              std::string(e.what()).substr(0, 200)));
+                              error_text(e)));
   }
   if (!value.isGenericDict()) throw IoError(fmt::format("{}: the file holds a {}, not a dict of tensors", where, value.tagKind()));
   std::map<std::string, torch::Tensor> loaded;

@@ -288,7 +288,7 @@ class MocoLearner {
     try {
       value = detail::pickle_load(text);  // export.hpp: reads bounded by the file
     } catch (const std::exception& e) {
-      throw IoError(fmt::format("{}: not a file written by MocoLearner::save: {}", where, std::string(e.what()).substr(0, 200)));
+      throw IoError(fmt::format("{}: not a file written by MocoLearner::save: {}", where, error_text(e)));
     }
     if (!value.isGenericDict()) throw IoError(fmt::format("{}: the file holds a {}, not a dict of tensors", where, value.tagKind()));
     std::map<std::string, torch::Tensor> all;
@@ -332,7 +332,7 @@ class MocoLearner {
     try {
       gen.set_state(generator_state);
     } catch (const std::exception& e) {
-      throw IoError(fmt::format("{}: the generator state is damaged: {}", where, std::string(e.what()).substr(0, 200)));
+      throw IoError(fmt::format("{}: the generator state is damaged: {}", where, error_text(e)));
     }
     // Now change.
     for (auto [prefix, module] : {std::pair<std::string_view, torch::nn::Module*>{"student", student_.ptr().get()},
