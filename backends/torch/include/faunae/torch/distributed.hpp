@@ -169,6 +169,24 @@ struct C10dOptions {
   std::int64_t bucket_bytes = std::int64_t{25} << 20;
 };
 
+namespace detail {
+/// A TCPStore with LibTorch's default server (libuv's since LibTorch 2.4), or the classic one where
+/// this LibTorch was built without libuv (Debian 13's 2.6: "use_libuv was requested but PyTorch was
+/// build without libuv support"). LibTorch 1.x has no choice to make.
+template <class Options>
+c10::intrusive_ptr<c10d::Store> make_tcp_store(const std::string& host, Options o) {
+  if constexpr (requires { o.useLibUV; }) {
+    try {
+      return c10::make_intrusive<c10d::TCPStore>(host, o);
+    } catch (const std::exception& e) {
+      if (!o.useLibUV || std::string_view(e.what()).find("libuv") == std::string_view::npos) throw;
+      o.useLibUV = false;
+    }
+  }
+  return c10::make_intrusive<c10d::TCPStore>(host, o);
+}
+}  // namespace detail
+
 /// A Collective over a c10d process group (Gloo or NCCL); see the top of this file. Copies are
 /// handles to the same group and share its byte count. Every rank must call the collectives in the
 /// same order with tensors of the same shapes (MocoLearner and the evaluator do).
@@ -217,7 +235,7 @@ class C10dCollective {
         o.numWorkers = static_cast<std::size_t>(env.world_size);
         o.waitWorkers = true;
         o.timeout = options.timeout;
-        store = c10::make_intrusive<c10d::TCPStore>(env.master_addr, o);
+        store = detail::make_tcp_store(env.master_addr, o);
       }
     } catch (const std::exception& e) {
       throw DistributedError(fmt::format("{}: rank {} of {} could not {} the TCPStore at {}:{} within {} s: {}", where, env.rank, env.world_size,
