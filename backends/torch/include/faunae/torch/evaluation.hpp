@@ -122,6 +122,55 @@ inline double top1(torch::nn::Linear& linear, const torch::Tensor& features, con
   return static_cast<double>(correct.item<std::int64_t>()) / static_cast<double>(n);
 }
 
+/// The checks of a supervised train-then-score pair (SupervisedEvaluator, train_standalone): both sets
+/// valid and labelled, with the stem's channels and `augment`'s, the training set at least a batch,
+/// the scored set (`scored`: "validation", "test") not empty, every label in range; returns the
+/// number of classes (`classes`, or counted from the labels when 0). `purpose` names the caller's
+/// job in the message about missing labels ("supervised training").
+inline std::int64_t check_supervised_sets(const ImageDataset& train, const ImageDataset& scored, std::string_view scored_name,
+                                          std::int64_t in_channels, const AugmentOptions& augment, std::int64_t batch_size,
+                                          std::int64_t classes, std::string_view where, std::string_view purpose) {
+  for (const auto* d : {&train, &scored}) {
+    d->check(where);
+    if (!d->labelled())
+      throw InvalidArgument(fmt::format("{}: dataset '{}' has no labels; {} needs labelled training and {} sets", where, d->name, purpose,
+                                        scored_name));
+    if (d->channels() != in_channels || static_cast<std::int64_t>(augment.mean.size()) != d->channels())
+      throw InvalidArgument(fmt::format("{}: dataset '{}' has {} channels; the stem takes {} and AugmentOptions::mean has {} entries", where,
+                                        d->name, d->channels(), in_channels, augment.mean.size()));
+  }
+  if (train.size() < batch_size)
+    throw InvalidArgument(fmt::format("{}: the training set has {} images, fewer than a batch of {}", where, train.size(), batch_size));
+  if (scored.size() < 1) throw InvalidArgument(fmt::format("{}: the {} set is empty", where, scored_name));
+  check_labels(train.labels, train.size(), classes, torch::kCPU, where, "the training labels");
+  check_labels(scored.labels, scored.size(), classes, torch::kCPU, where, fmt::format("the {} labels", scored_name));
+  return count_classes(classes, train.labels, scored.labels, where);
+}
+
+/// Summed cross-entropy and number of correct top-1 predictions of `logits_of(x)` over `data`, `batch`
+/// images at a time, normalised with `augment`'s mean and std, without gradients. The caller puts its
+/// modules in eval mode.
+struct ClassificationScore {
+  double loss_sum = 0.0;
+  std::int64_t correct = 0;
+};
+template <class LogitsOf>
+ClassificationScore classification_score(LogitsOf&& logits_of, const ImageDataset& data, const AugmentOptions& augment, std::int64_t batch,
+                                         torch::Device device = torch::kCPU) {
+  torch::NoGradGuard no_grad;
+  ClassificationScore r;
+  for (std::int64_t start = 0; start < data.size(); start += batch) {
+    const auto n = std::min(batch, data.size() - start);
+    const auto x = normalize(data.images.narrow(0, start, n), augment.mean, augment.stddev).to(device);
+    const auto labels = data.labels.narrow(0, start, n).to(device);
+    const torch::Tensor logits = logits_of(x);
+    r.loss_sum += torch::nn::functional::cross_entropy(logits, labels, torch::nn::functional::CrossEntropyFuncOptions().reduction(torch::kSum))
+                      .item<double>();
+    r.correct += logits.argmax(1).eq(labels).sum().item<std::int64_t>();
+  }
+  return r;
+}
+
 }  // namespace detail::eval
 
 // --- features -----------------------------------------------------------------------------------
@@ -422,21 +471,8 @@ class SupervisedEvaluator {
     if (!(o_.weight_decay >= 0.0 && std::isfinite(o_.weight_decay)))
       throw InvalidArgument(fmt::format("{}: SupervisedEvaluatorOptions::weight_decay must be finite and >= 0, got {}", where, o_.weight_decay));
     augment_.check(where);
-    for (const auto* d : {&train_, &validation_}) {
-      d->check(where);
-      if (!d->labelled())
-        throw InvalidArgument(fmt::format("{}: dataset '{}' has no labels; supervised evaluation needs labelled training and validation sets",
-                                          where, d->name));
-      if (d->channels() != supernet_->in_channels() || static_cast<std::int64_t>(augment_.mean.size()) != d->channels())
-        throw InvalidArgument(fmt::format("{}: dataset '{}' has {} channels; the stem takes {} and AugmentOptions::mean has {} entries", where,
-                                          d->name, d->channels(), supernet_->in_channels(), augment_.mean.size()));
-    }
-    if (train_.size() < o_.batch_size)
-      throw InvalidArgument(fmt::format("{}: the training set has {} images, fewer than a batch of {}", where, train_.size(), o_.batch_size));
-    if (validation_.size() < 1) throw InvalidArgument(fmt::format("{}: the validation set is empty", where));
-    detail::eval::check_labels(train_.labels, train_.size(), o_.classes, torch::kCPU, where, "the training labels");
-    detail::eval::check_labels(validation_.labels, validation_.size(), o_.classes, torch::kCPU, where, "the validation labels");
-    classes_ = detail::eval::count_classes(o_.classes, train_.labels, validation_.labels, where);
+    classes_ = detail::eval::check_supervised_sets(train_, validation_, "validation", supernet_->in_channels(), augment_, o_.batch_size,
+                                                   o_.classes, where, "supervised evaluation");
     classifier_ = detail::eval::construct_seeded(o_.seed + 2, [&] { return torch::nn::Linear(supernet_->feature_dim(), classes_); });
     params_ = supernet_->torch::nn::Module::parameters();  // ResNetSupernet::parameters(α) counts
     for (auto& p : classifier_->parameters()) params_.push_back(p);
@@ -463,20 +499,11 @@ class SupervisedEvaluator {
     torch::NoGradGuard no_grad;
     supernet_->eval();
     classifier_->eval();
-    double total = 0.0;
-    std::int64_t correct = 0;
-    for (std::int64_t start = 0; start < validation_.size(); start += o_.batch_size) {
-      const auto n = std::min(o_.batch_size, validation_.size() - start);
-      const auto x = normalize(validation_.images.narrow(0, start, n), augment_.mean, augment_.stddev);
-      const auto labels = validation_.labels.narrow(0, start, n);
-      const auto logits = classifier_->forward(supernet_->forward(x, a));
-      total += torch::nn::functional::cross_entropy(logits, labels, torch::nn::functional::CrossEntropyFuncOptions().reduction(torch::kSum))
-                   .item<double>();
-      correct += logits.argmax(1).eq(labels).sum().item<std::int64_t>();
-    }
+    const auto score = detail::eval::classification_score([&](const torch::Tensor& x) { return classifier_->forward(supernet_->forward(x, a)); },
+                                                          validation_, augment_, o_.batch_size);
     const auto count = static_cast<double>(validation_.size());
-    return Evaluation{total / count,
-                      {{"accuracy", static_cast<double>(correct) / count}, {"train_loss", train_loss / static_cast<double>(o_.steps)}}};
+    return Evaluation{score.loss_sum / count,
+                      {{"accuracy", static_cast<double>(score.correct) / count}, {"train_loss", train_loss / static_cast<double>(o_.steps)}}};
   }
 
   ResNetSupernet& supernet() noexcept { return supernet_; }

@@ -86,20 +86,8 @@ inline StandaloneResult train_standalone(const ResNetSpaceOptions& space, const 
   augment_options.check(where);
   const auto start = std::chrono::steady_clock::now();
   ResNetSupernet net = detail::eval::construct_seeded(o.seed, [&] { return ResNetSupernet(space, a); });
-  for (const auto* d : {&train, &test}) {
-    d->check(where);
-    if (!d->labelled())
-      throw InvalidArgument(fmt::format("{}: dataset '{}' has no labels; supervised training needs labelled training and test sets", where, d->name));
-    if (d->channels() != net->in_channels() || static_cast<std::int64_t>(augment_options.mean.size()) != d->channels())
-      throw InvalidArgument(fmt::format("{}: dataset '{}' has {} channels; the stem takes {} and AugmentOptions::mean has {} entries", where,
-                                        d->name, d->channels(), net->in_channels(), augment_options.mean.size()));
-  }
-  if (train.size() < o.batch_size)
-    throw InvalidArgument(fmt::format("{}: the training set has {} images, fewer than a batch of {}", where, train.size(), o.batch_size));
-  if (test.size() < 1) throw InvalidArgument(fmt::format("{}: the test set is empty", where));
-  detail::eval::check_labels(train.labels, train.size(), o.classes, torch::kCPU, where, "the training labels");
-  detail::eval::check_labels(test.labels, test.size(), o.classes, torch::kCPU, where, "the test labels");
-  const std::int64_t classes = detail::eval::count_classes(o.classes, train.labels, test.labels, where);
+  const std::int64_t classes = detail::eval::check_supervised_sets(train, test, "test", net->in_channels(), augment_options, o.batch_size,
+                                                                   o.classes, where, "supervised training");
   torch::nn::Linear classifier = detail::eval::construct_seeded(o.seed ^ 0x5eedc1a55ULL, [&] { return torch::nn::Linear(net->feature_dim(), classes); });
   net->to(device);
   classifier->to(device);
@@ -141,19 +129,10 @@ inline StandaloneResult train_standalone(const ResNetSpaceOptions& space, const 
   torch::NoGradGuard no_grad;
   net->eval();
   classifier->eval();
-  double total_loss = 0.0;
-  std::int64_t correct = 0;
-  for (std::int64_t s = 0; s < test.size(); s += o.eval_batch) {
-    const auto n = std::min(o.eval_batch, test.size() - s);
-    const auto x = normalize(test.images.narrow(0, s, n), augment_options.mean, augment_options.stddev).to(device);
-    const auto labels = test.labels.narrow(0, s, n).to(device);
-    const auto logits = classifier->forward(net->forward(x));
-    total_loss += torch::nn::functional::cross_entropy(logits, labels, torch::nn::functional::CrossEntropyFuncOptions().reduction(torch::kSum))
-                      .item<double>();
-    correct += logits.argmax(1).eq(labels).sum().item<std::int64_t>();
-  }
-  r.test_accuracy = static_cast<double>(correct) / static_cast<double>(test.size());
-  r.test_loss = total_loss / static_cast<double>(test.size());
+  const auto score = detail::eval::classification_score([&](const torch::Tensor& x) { return classifier->forward(net->forward(x)); }, test,
+                                                        augment_options, o.eval_batch, device);
+  r.test_accuracy = static_cast<double>(score.correct) / static_cast<double>(test.size());
+  r.test_loss = score.loss_sum / static_cast<double>(test.size());
   r.parameters = net->parameters(a);
   r.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
   return r;
