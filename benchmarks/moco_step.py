@@ -324,11 +324,11 @@ class Gray28Augment:
 class MocoStep:
     def __init__(self, ops, batch, device, precision, channels_last, seed,
                  queue_size=4096, hidden=2048, out=128, m=0.999, tau=0.2, lr=0.03, momentum=0.9, weight_decay=1e-4,
-                 shuffle_groups=8):
+                 shuffle_groups=8, width=0.5, blocks_per_stage=(4, 6, 8, 4)):
         torch.manual_seed(seed)
         self.device, self.m, self.tau, self.groups = device, m, tau, shuffle_groups
-        self.student = Network(ops)
-        self.teacher = Network(ops)
+        self.student = Network(ops, width, blocks_per_stage)
+        self.teacher = Network(ops, width, blocks_per_stage)
         self.student_head = ContrastiveHead(self.student.feature_dim, hidden, out)
         self.teacher_head = ContrastiveHead(self.student.feature_dim, hidden, out)
         queue_gen = torch.Generator().manual_seed(seed)
