@@ -92,7 +92,7 @@ void full_search(benchmark::State& state, Elimination elimination, Mutation muta
     faunae::Search<faunae::BlockSpace, Mutation, Elimination, Acceptance> search(space, {.seed = 1}, mutation,
                                                                                  elimination, acceptance);
     state.ResumeTiming();
-    const faunae::SearchResult result = search.run(evaluator);
+    faunae::SearchResult result = search.run(evaluator);  // not const: DoNotOptimize(const T&) is deprecated (benchmark 1.8)
     epochs = result.epochs;
     benchmark::DoNotOptimize(result.architecture);
   }
