@@ -35,6 +35,11 @@
 # ignore; ../shared is mounted read-only); the build folder in the chroot is kept, so a second run
 # only rebuilds what changed. Delete the chroot folder to start from scratch.
 #
+# --cuda needs developer.download.nvidia.com: Debian's nvidia-cudnn (a dependency of libtorch-cuda-2.6)
+# downloads cuDNN from NVIDIA in its post-install script. Where that host is unreachable, dpkg leaves
+# cuDNN and the CUDA LibTorch unconfigured and this script stops at the dependencies; offline, see
+# docs/torch-backend.md ("Unblocking the CUDA build").
+#
 # What remains for a real GPU (the CUDA build here is compiled and linked, never run; no test of the
 # suite starts NCCL): on a machine with an NVIDIA GPU and its driver,
 #   1. scripts/gpu-check.sh: the whole torch test suite with the [cuda] cases on the GPU, the
