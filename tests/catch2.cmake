@@ -5,6 +5,10 @@
 #                          test executable has its own main() (tests/main.cpp, tests/torch/main.cpp),
 #                          so Catch2 3's Catch2WithMain is not used
 #   catch_discover_tests   from Catch2's own Catch.cmake, either version
+#   FAUNAE_CATCH2_NO_MATCH_FAILS
+#                          the arguments that make a run whose test spec matches no test case fail
+#                          (a ctest entry whose name no longer matches): v2 "--warn NoTests", v3
+#                          "--warn UnmatchedTestSpec" (v3 refuses v2's "NoTests")
 find_package(Catch2 3 QUIET CONFIG)
 if(NOT Catch2_FOUND)
   find_package(Catch2 2 QUIET CONFIG)
@@ -14,6 +18,11 @@ if(NOT Catch2_FOUND)
                       "with Catch2Config.cmake); configure with -DFAUNAE_BUILD_TESTS=OFF to build without tests")
 endif()
 message(STATUS "faunae tests: Catch2 ${Catch2_VERSION}")
+if(Catch2_VERSION VERSION_GREATER_EQUAL 3)
+  set(FAUNAE_CATCH2_NO_MATCH_FAILS --warn UnmatchedTestSpec)
+else()
+  set(FAUNAE_CATCH2_NO_MATCH_FAILS --warn NoTests)
+endif()
 # Catch2Config.cmake (both versions) puts its folder, which holds Catch.cmake, on CMAKE_MODULE_PATH.
 include(Catch)
 
