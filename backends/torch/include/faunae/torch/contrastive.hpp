@@ -33,6 +33,7 @@
 
 #include "faunae/core/atomic_file.hpp"
 #include "faunae/core/error.hpp"
+#include "faunae/torch/error_text.hpp"
 
 namespace faunae::torch_backend {
 
@@ -92,7 +93,7 @@ class KeyQueue {
       keys_ = torch::nn::functional::normalize(init, torch::nn::functional::NormalizeFuncOptions().dim(1)).to(device);
     } catch (const c10::Error& e) {  // e.g. out of memory on the GPU
       throw InvalidArgument(fmt::format("{}: the queue of K = {} keys of dimension D = {} ({} bytes) does not fit on {}: {}", where, size,
-                                        dim, queue_bytes(size, dim), device.str(), std::string(e.what_without_backtrace()).substr(0, 300)));
+                                        dim, queue_bytes(size, dim), device.str(), error_text(e)));
     }
   }
 

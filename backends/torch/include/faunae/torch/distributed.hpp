@@ -62,6 +62,7 @@
 #include "faunae/core/search_state.hpp"
 #include "faunae/core/serialization.hpp"
 #include "faunae/torch/collective.hpp"
+#include "faunae/torch/error_text.hpp"
 
 namespace faunae {
 
@@ -240,7 +241,7 @@ class C10dCollective {
     } catch (const std::exception& e) {
       throw DistributedError(fmt::format("{}: rank {} of {} could not {} the TCPStore at {}:{} within {} s: {}", where, env.rank, env.world_size,
                                          env.rank == 0 ? "serve" : "reach", env.master_addr, env.master_port, options.timeout.count() / 1000,
-                                         short_message(e)));
+                                         error_text(e, 600)));
     }
     c10::intrusive_ptr<detail::C10dGroup> group;
     torch::Device device = torch::kCPU;
@@ -272,7 +273,7 @@ class C10dCollective {
     } catch (const std::exception& e) {
       throw DistributedError(fmt::format("{}: rank {} of {} could not set up the {} group (MASTER_ADDR {}; for Gloo across machines set "
                                          "GLOO_SOCKET_IFNAME to the network interface): {}",
-                                         where, env.rank, env.world_size, options.backend, env.master_addr, short_message(e)));
+                                         where, env.rank, env.world_size, options.backend, env.master_addr, error_text(e, 600)));
     }
     C10dCollective c(std::move(group), device, options.bucket_bytes, env.local_rank);
     c.s_->store = std::move(store);
@@ -404,11 +405,6 @@ class C10dCollective {
     std::uint64_t bytes = 0;
   };
 
-  static std::string short_message(const std::exception& e) {
-    std::string m = e.what();
-    if (const auto eol = m.find("\nException raised from"); eol != std::string::npos) m.resize(eol);  // c10::Error's backtrace
-    return m.size() > 600 ? m.substr(0, 600) + "..." : m;
-  }
 
   /// How long a rank whose collective failed waits for the other ranks to report the failure too.
   static constexpr std::chrono::milliseconds kReportGrace{3000};
@@ -482,7 +478,7 @@ class C10dCollective {
       work->wait();
     } catch (const std::exception& e) {
       throw DistributedError(fmt::format("{}: rank {} of {}: the collective failed (did another rank stop or time out?): {}{}", where,
-                                         s_->rank, s_->world, short_message(e), stopped_ranks()));
+                                         s_->rank, s_->world, error_text(e, 600), stopped_ranks()));
     }
   }
 
@@ -545,7 +541,7 @@ class C10dCollective {
       }
     } catch (const std::exception& e) {
       throw DistributedError(fmt::format("{}: rank {} of {}: the collective failed (did another rank stop or time out?): {}{}", where,
-                                         s_->rank, s_->world, short_message(e), stopped_ranks()));
+                                         s_->rank, s_->world, error_text(e, 600), stopped_ranks()));
     }
   }
 
