@@ -383,6 +383,28 @@ TEST_CASE("image folders: empty, missing, corrupt and foreign files are named", 
   CHECK_THROWS_MATCHES(load_image_folder(dir.path(), 3, 8), faunae::IoError,
                        What(Contains("huffman.jpg") && Contains("Huffman table") && Contains("more than 256")));
   std::filesystem::remove(dir / "huffman.jpg");
+  // Found by tests/fuzz/image_folder: a scan that names a Huffman table no DHT defined. Debian 12's
+  // stb_image decodes with uninitialised memory and, depending on what it held, aborts on an assert.
+  std::string scan_source;
+  REQUIRE(stbi_write_jpg((dir / "source.jpg").string().c_str(), 8, 8, 3, gray.data(), /*quality=*/90) != 0);
+  {
+    std::ifstream in(dir / "source.jpg", std::ios::binary);
+    scan_source.assign(std::istreambuf_iterator<char>(in), {});
+  }
+  std::filesystem::remove(dir / "source.jpg");
+  const auto sos = scan_source.find("\xFF\xDA");
+  REQUIRE(sos != std::string::npos);
+  std::string ac_undefined = scan_source, dc_undefined = scan_source;
+  ac_undefined[sos + 5 + 1 + 2] = '\x13';  // the second component: DC table 1, AC table 3 (stb_image_write defines 0 and 1)
+  dc_undefined[sos + 5 + 1] = '\x20';      // the first component: DC table 2, AC table 0
+  write_bytes(dir / "scan.jpg", ac_undefined);
+  CHECK_THROWS_MATCHES(load_image_folder(dir.path(), 3, 8), faunae::IoError,
+                       What(Contains("scan.jpg") && Contains("Huffman table AC 3") && Contains("no DHT before it defines")));
+  write_bytes(dir / "scan.jpg", dc_undefined);
+  CHECK_THROWS_MATCHES(load_image_folder(dir.path(), 3, 8), faunae::IoError, What(Contains("scan.jpg") && Contains("Huffman table DC 2")));
+  write_bytes(dir / "scan.jpg", scan_source);  // the untouched file decodes
+  CHECK(load_image_folder(dir.path(), 3, 8).size() == 2);
+  std::filesystem::remove(dir / "scan.jpg");
   CHECK(load_image_folder(dir.path(), 3, 8).size() == 1);
   CHECK_THROWS_MATCHES(load_image_folder(dir.path(), 3, 8, ReadLimits{.max_bytes = 100}), faunae::IoError, What(Contains("ReadLimits")));
 }

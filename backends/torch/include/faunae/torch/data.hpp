@@ -393,13 +393,21 @@ inline bool has_image_extension(const std::filesystem::path& p) {
 /// table when a DHT segment's 16 code counts add up to more than the 256 symbols a table holds
 /// (nothings/stb#1289, fixed after 2.27; found by tests/fuzz/image_folder): every DHT segment is
 /// checked first, walking the segments as stb_image does (by their lengths; byte by byte through
-/// entropy-coded data, where it also looks for the next marker; zeros past the end).
+/// entropy-coded data, where it also looks for the next marker; zeros past the end). Likewise a scan
+/// (SOS) that names a Huffman table no DHT before it defined: stb_image 2.27 then decodes with a
+/// table it never initialised and, depending on what that heap memory held, fails an assert and
+/// aborts the program (stb_image.h:2115; found by tests/fuzz/image_folder; libjpeg calls this
+/// "Huffman table was not defined"). Which tables a scan needs is stb_image's rule: a sequential
+/// scan both of each component's; a progressive one the DC table in a first DC scan (Ss = 0,
+/// Ah = 0), the AC table in an AC scan (Ss > 0), none in a DC refinement.
 inline std::string image_content_problem(std::string_view bytes) {
   const auto* b = reinterpret_cast<const unsigned char*>(bytes.data());
   const std::size_t n = bytes.size();
   if (n >= 8 && bytes.substr(0, 8) == std::string_view("\x89PNG\r\n\x1a\n", 8)) return {};
   if (n < 2 || b[0] != 0xFF || b[1] != 0xD8) return "its content is neither PNG nor JPEG";
   const auto at = [&](std::size_t i) -> std::size_t { return i < n ? b[i] : 0; };
+  bool defined[2][4] = {};  // [class: 0 DC, 1 AC][table id], by the DHT segments read so far
+  bool progressive = false;
   for (std::size_t i = 2; i + 1 < n;) {
     if (b[i] != 0xFF || b[i + 1] == 0xFF) {  // entropy-coded data, or fill bytes before a marker
       ++i;
@@ -416,7 +424,22 @@ inline std::string image_content_problem(std::string_view bytes) {
         std::size_t symbols = 0;
         for (std::size_t k = 1; k <= 16; ++k) symbols += at(p + k);
         if (symbols > 256) return fmt::format("a JPEG Huffman table (DHT) at byte {} holds {} symbols, more than 256", i, symbols);
+        const std::size_t table_class = at(p) >> 4, table_id = at(p) & 15;
+        if (table_class <= 1 && table_id <= 3) defined[table_class][table_id] = true;  // stb_image rejects the others
         p += 17 + symbols;
+      }
+    } else if (marker == 0xC2) {  // SOF2: progressive
+      progressive = true;
+    } else if (marker == 0xDA) {  // SOS: components, each with its DC and AC table ids, then Ss, Se, Ah/Al
+      const std::size_t components = at(i + 4);
+      const std::size_t ss = at(i + 5 + 2 * components), ah = at(i + 7 + 2 * components) >> 4;
+      const bool needs_dc = !progressive || (ss == 0 && ah == 0), needs_ac = !progressive || ss > 0;
+      for (std::size_t c = 0; c < components; ++c) {
+        const std::size_t tables = at(i + 6 + 2 * c), dc = tables >> 4, ac = tables & 15;
+        const auto undefined = [&](std::size_t table_class, std::size_t id) { return id <= 3 && !defined[table_class][id]; };
+        if ((needs_dc && undefined(0, dc)) || (needs_ac && undefined(1, ac)))
+          return fmt::format("the JPEG scan (SOS) at byte {} uses Huffman table {} {}, which no DHT before it defines", i,
+                             needs_dc && undefined(0, dc) ? "DC" : "AC", needs_dc && undefined(0, dc) ? dc : ac);
       }
     }
     i += 2 + length;
