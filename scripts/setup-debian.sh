@@ -32,6 +32,8 @@ if ((cuda)); then
 fi
 packages=(g++ cmake make libeigen3-dev libfmt-dev nlohmann-json3-dev catch2 libbenchmark-dev libcli11-dev
           "${torch_packages[@]}" libopenblas0-openmp zlib1g-dev pkgconf libstb-dev dataset-fashion-mnist)
+# The Python package (python/, pybind11) and its tests (pytest).
+packages+=(pybind11-dev python3-dev python3-pytest)
 # scripts/fuzz.sh: clang with libFuzzer.
 packages+=(clang "$clang_rt")
 # `faunae report` inlines Chart.js, installed with npm (below); its test opens the page in headless Chromium.
