@@ -10,7 +10,8 @@
 #                                       the distributed code (Gloo) and every ctest test, against
 #                                       libtorch-dev 2.6, g++ 14, Catch2 3, fmt 10, CMake 3.31
 #   scripts/check-debian13.sh --torch   the same, but only the torch backend's tests (torch, torch fault
-#                                       and distributed: built and run); what CI runs
+#                                       and distributed) and the Python package's: built and run; what
+#                                       CI runs
 #   scripts/check-debian13.sh --cuda    the CUDA build, compiled and linked, not run (no GPU needed):
 #                                       a second chroot with libtorch-cuda-dev 2.6, libgloo-cuda-dev and
 #                                       NCCL from contrib and non-free (several GB to download; not for
@@ -234,11 +235,14 @@ set +e  # from here on, every step's status is collected and reported
 status=0
 if [ "$mode" = cpu ] && ((torch_only)); then
   phase "build and test (torch tests)"
-  # scripts/test.sh's configuration; only the torch backend's test executables, and their ctest entries.
+  # scripts/test.sh's configuration; only the torch backend's test executables and the Python package
+  # (pybind11 2.13, Python 3.13, python3-torch 2.6: the bindings and faunae.torch_net), and their ctest entries.
   in_chroot bash -c 'cd /work/faunae && cmake -S . -B /work/build -DCMAKE_BUILD_TYPE=Release -DFAUNAE_WITH_TORCH=ON &&
       cmake --build /work/build -j"$FAUNAE_JOBS" --target faunae_torch_tests faunae_torch_fault_tests \
-        $(grep -q "^FAUNAE_GLOO_INCLUDE_DIR:PATH=/" /work/build/CMakeCache.txt && echo faunae_distributed_tests faunae_distributed_worker) &&
-      ctest --test-dir /work/build --output-on-failure -j"$FAUNAE_JOBS" -R "^faunae (torch|distributed)"' 2>&1 | tee "$root/work/test.log"
+        $(grep -q "^FAUNAE_GLOO_INCLUDE_DIR:PATH=/" /work/build/CMakeCache.txt && echo faunae_distributed_tests faunae_distributed_worker) \
+        $(grep -q "^FAUNAE_BUILD_PYTHON:BOOL=ON" /work/build/CMakeCache.txt && echo faunae_python_core faunae_reference_search \
+          $([ -f tests/python/export_reference.cpp ] && echo faunae_export_reference)) &&
+      ctest --test-dir /work/build --output-on-failure -j"$FAUNAE_JOBS" -R "^faunae (torch|distributed|python)"' 2>&1 | tee "$root/work/test.log"
   status=${PIPESTATUS[0]}
   summary=$(grep -E "tests passed|tests failed" "$root/work/test.log" | tail -1)
   ((status == 0)) || summary+="${summary:+; }FAILED (exit $status); log $root/work/test.log"

@@ -24,7 +24,8 @@ file(REMOVE_RECURSE "${WORK_DIR}")
 file(MAKE_DIRECTORY "${WORK_DIR}")
 set(common -G "${GENERATOR}" -DCMAKE_CXX_COMPILER=${CXX_COMPILER} -DCMAKE_FIND_PACKAGE_NO_PACKAGE_REGISTRY=ON)
 # LibTorch is optional and slow to find; the consumer only needs faunae::core and faunae::tabular.
-set(faunae_options -DFAUNAE_WITH_TORCH=OFF)
+# The Python package is tested on its own (tests/python: "faunae python: installed package").
+set(faunae_options -DFAUNAE_WITH_TORCH=OFF -DFAUNAE_BUILD_PYTHON=OFF)
 
 if(MODE STREQUAL "find_package")
   set(prefix "${WORK_DIR}/prefix")
