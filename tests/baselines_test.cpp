@@ -528,3 +528,55 @@ TEST_CASE("local search asked again in one epoch proposes each unevaluated neigh
   CHECK(r.history[1].evaluated == Architecture{1, 2});
   for (const auto& record : r.history) CHECK(strict.is_valid(record.evaluated));
 }
+
+// The incumbent and "was it evaluated?" come from SearchState::evaluated(), an index kept up to date
+// with the history instead of a pass over it every epoch. It must answer exactly as a full pass does,
+// also after the history was rolled back (a failed epoch) or replaced.
+TEST_CASE("the evaluated index answers as a pass over the history, after growth, rollback and replacement", "[baselines][incumbent]") {
+  faunae::Rng rng(2024);
+  SearchState s;
+  const auto draw_record = [&](std::size_t epoch) {
+    EpochRecord r;
+    r.epoch = epoch;
+    // Few distinct architectures and losses with ties, so that repeats, equal means and ties to the
+    // first evaluated all happen.
+    r.evaluated = faunae::Architecture({static_cast<faunae::OpIndex>(rng.below(3)), static_cast<faunae::OpIndex>(rng.below(2))});
+    r.loss = static_cast<double>(rng.below(4)) * 0.25;
+    return r;
+  };
+  const auto check = [&] {
+    const faunae::Incumbent full = faunae::best_evaluated(s.history);
+    const faunae::Incumbent indexed = faunae::best_evaluated(s);
+    REQUIRE(indexed.architecture == full.architecture);
+    CHECK(indexed.mean_loss == full.mean_loss);
+    CHECK(indexed.evaluations == full.evaluations);
+    CHECK(indexed.first_epoch == full.first_epoch);
+    std::set<faunae::Architecture> seen;
+    for (const auto& r : s.history) seen.insert(r.evaluated);
+    CHECK(s.evaluated().size() == seen.size());
+    for (faunae::OpIndex a = 0; a < 3; ++a)
+      for (faunae::OpIndex b = 0; b < 2; ++b)
+        CHECK(s.evaluated().contains(faunae::Architecture({a, b})) == seen.contains(faunae::Architecture({a, b})));
+  };
+  for (std::size_t epoch = 0; epoch < 200; ++epoch) {
+    s.history.push_back(draw_record(epoch));
+    check();
+    if (epoch % 7 == 3) {  // a failed epoch: the record is popped, and the epoch is redone otherwise
+      s.history.pop_back();
+      s.history.push_back(draw_record(epoch));
+      check();
+    }
+    if (epoch % 50 == 49) {  // a loaded checkpoint: another state whose history has the same length
+      SearchState other;
+      for (std::size_t e = 0; e <= epoch; ++e) other.history.push_back(draw_record(e));
+      s = other;
+      check();
+    }
+  }
+  const SearchState copy = s;  // a copy answers for its own history
+  s.history.resize(10);
+  check();
+  CHECK(faunae::best_evaluated(copy).architecture == faunae::best_evaluated(copy.history).architecture);
+  s.history.clear();
+  CHECK_THROWS_AS(faunae::best_evaluated(s), InvalidArgument);
+}

@@ -209,7 +209,7 @@ class LocalSearchMutation {
   nlohmann::json config() const { return {{"policy", "LocalSearchMutation"}}; }
 
   Proposal propose(const BlockSpace& space, const SearchState& s, Rng& rng) {
-    const std::set<Architecture> seen = detail::evaluated_set(s);
+    const EvaluatedIndex& seen = s.evaluated();
     // A re-ask in the same epoch continues the same draw without replacement; anything else (a new
     // epoch, a fresh object after load, an epoch retried after a failure: the generator differs)
     // starts afresh, so this cache never changes what a seed or a checkpoint reproduces.
@@ -245,7 +245,7 @@ class LocalSearchMutation {
   };
 
   static std::vector<Architecture> unevaluated_neighbours(const BlockSpace& space, const SearchState& s,
-                                                          const std::set<Architecture>& seen) {
+                                                          const EvaluatedIndex& seen) {
     std::vector<Architecture> out;
     detail::for_each_neighbour(space, s, s.current, [&](const Architecture& n) {
       if (!seen.contains(n)) out.push_back(n);
@@ -256,17 +256,7 @@ class LocalSearchMutation {
   // The evaluated neighbour with the lowest mean observed loss if it is lower than α's (ties: the
   // first in block, op order, as LocalSearchAcceptance ranks them).
   static std::optional<Architecture> better_neighbour(const BlockSpace& space, const SearchState& s) {
-    std::map<Architecture, std::pair<double, std::size_t>> tally;  // sum, count
-    for (const EpochRecord& r : s.history) {
-      auto& t = tally[r.evaluated];
-      t.first += r.loss;
-      ++t.second;
-    }
-    auto mean = [&](const Architecture& a) {
-      const auto it = tally.find(a);
-      return it == tally.end() ? std::numeric_limits<double>::quiet_NaN()
-                               : it->second.first / static_cast<double>(it->second.second);
-    };
+    auto mean = [&](const Architecture& a) { return detail::mean_observed_loss(s, a); };
     double best_loss = mean(s.current);
     if (std::isnan(best_loss)) best_loss = std::numeric_limits<double>::infinity();
     std::optional<Architecture> best;

@@ -7,6 +7,7 @@
 #include <cstdint>
 #include <limits>
 #include <memory>
+#include <span>
 #include <stdexcept>
 #include <string>
 #include <utility>
@@ -16,6 +17,7 @@
 
 #include "faunae/core/architecture.hpp"
 #include "faunae/core/block_space.hpp"
+#include "faunae/core/evaluated_index.hpp"
 #include "faunae/core/rng.hpp"
 
 namespace faunae {
@@ -120,6 +122,18 @@ struct SearchState {
   std::vector<EpochRecord> history;
 
   bool started() const noexcept { return evaluations > 0; }
+
+  /// What `history` evaluated, by architecture (mean observed loss, count, the incumbent), brought up
+  /// to date on each call in O(log n) per new record. Derived from the history, never saved. Between
+  /// two calls the history may grow, or lose its last record (an epoch rolled back) and grow again; code
+  /// that changes earlier records in place must call evaluated_index.clear() (Search replaces the whole
+  /// state on load and reset, which starts a fresh index).
+  const EvaluatedIndex& evaluated() const {
+    evaluated_index.sync(std::span<const EpochRecord>(history));
+    return evaluated_index;
+  }
+  /// evaluated()'s cache; not part of the state (a copy or a reload rebuilds it from the history).
+  mutable EvaluatedIndex evaluated_index;
 
   struct Counters {
     std::size_t epoch, evaluations, epochs_since_elimination, elimination_rounds;

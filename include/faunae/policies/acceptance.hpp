@@ -29,29 +29,12 @@ namespace faunae {
 namespace detail {
 /// Mean observed loss of `a` over the history (NaN if it was never evaluated).
 inline double mean_observed_loss(const SearchState& s, const Architecture& a) {
-  double sum = 0.0;
-  std::size_t n = 0;
-  for (const EpochRecord& r : s.history)
-    if (r.evaluated == a) {
-      sum += r.loss;
-      ++n;
-    }
-  return n == 0 ? std::numeric_limits<double>::quiet_NaN() : sum / static_cast<double>(n);
+  const EvaluatedIndex::Tally* t = s.evaluated().find(a);
+  return t ? t->mean() : std::numeric_limits<double>::quiet_NaN();
 }
 
 /// Whether `a` was evaluated in the search so far.
-inline bool was_evaluated(const SearchState& s, const Architecture& a) {
-  for (const EpochRecord& r : s.history)
-    if (r.evaluated == a) return true;
-  return false;
-}
-
-/// Every architecture the search evaluated so far.
-inline std::set<Architecture> evaluated_set(const SearchState& s) {
-  std::set<Architecture> seen;
-  for (const EpochRecord& r : s.history) seen.insert(r.evaluated);
-  return seen;
-}
+inline bool was_evaluated(const SearchState& s, const Architecture& a) { return s.evaluated().contains(a); }
 
 /// Calls f(n) for every neighbour n of `base` (one block moved to another alive op) within the space's
 /// model-size budget; `n` is a scratch architecture, valid during the call only.
@@ -111,9 +94,9 @@ class ArchitectureAcceptance {
 class IncumbentAcceptance {
  public:
   nlohmann::json config() const { return {{"policy", "IncumbentAcceptance"}}; }
-  Architecture accept(const BlockSpace&, const SearchState& s) const { return best_evaluated(s.history).architecture; }
+  Architecture accept(const BlockSpace&, const SearchState& s) const { return best_evaluated(s).architecture; }
   Architecture result(const BlockSpace&, const SearchState& s) const {
-    return s.history.empty() ? s.current : best_evaluated(s.history).architecture;
+    return s.history.empty() ? s.current : best_evaluated(s).architecture;
   }
 };
 
@@ -131,7 +114,7 @@ class LocalSearchAcceptance {
     std::size_t differing = 0;
     for (std::size_t b = 0; b < evaluated.size(); ++b) differing += evaluated[b] != s.current[b];
     if (differing > 1) return evaluated;  // a restart
-    const std::set<Architecture> seen = detail::evaluated_set(s);
+    const EvaluatedIndex& seen = s.evaluated();
     // Move while the base's whole neighbourhood (within the budget) is evaluated and holds a better
     // architecture: a walk through already evaluated architectures costs no evaluation.
     Architecture base = s.current;
@@ -143,14 +126,14 @@ class LocalSearchAcceptance {
   }
 
   Architecture result(const BlockSpace&, const SearchState& s) const {
-    return s.history.empty() ? s.current : best_evaluated(s.history).architecture;
+    return s.history.empty() ? s.current : best_evaluated(s).architecture;
   }
 
  private:
   // The best of `base` and its neighbours within the budget, if every such neighbour was evaluated;
   // nullopt while some neighbour is still to be evaluated.
   static std::optional<Architecture> best_of_evaluated_neighbourhood(const BlockSpace& space, const SearchState& s,
-                                                                     const std::set<Architecture>& seen,
+                                                                     const EvaluatedIndex& seen,
                                                                      const Architecture& base) {
     Architecture best = base;
     double best_loss = detail::mean_observed_loss(s, base);

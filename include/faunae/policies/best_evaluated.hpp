@@ -55,4 +55,14 @@ inline Incumbent best_evaluated(std::span<const EpochRecord> history) {
   return best;
 }
 
+/// The same for the search so far, from the state's EvaluatedIndex: O(log n) per new record instead of
+/// a pass over the whole history (what IncumbentAcceptance asks every epoch). Throws on an empty history.
+inline Incumbent best_evaluated(const SearchState& s) {
+  const EvaluatedIndex& index = s.evaluated();
+  const Architecture* best = index.best();
+  if (!best) throw InvalidArgument("faunae::best_evaluated(): the history is empty (nothing was evaluated)");
+  const EvaluatedIndex::Tally& t = *index.find(*best);
+  return Incumbent{*best, t.mean(), t.count, t.first_epoch};
+}
+
 }  // namespace faunae
