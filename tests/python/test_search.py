@@ -225,8 +225,14 @@ def test_keyboard_interrupt_stops_the_search_and_it_can_go_on():
 
     interrupted.calls = 0
     search = make_search(spec)
-    with pytest.raises(KeyboardInterrupt):
-        search.run(interrupted)
+    # Python's own Ctrl-C handler, also where this process was started with SIGINT ignored (a
+    # background job of a non-interactive shell), which Python then leaves ignored.
+    previous = signal.signal(signal.SIGINT, signal.default_int_handler)
+    try:
+        with pytest.raises(KeyboardInterrupt):
+            search.run(interrupted)
+    finally:
+        signal.signal(signal.SIGINT, previous)
     assert 2 <= search.epoch <= 4
     search.run(loss)
     assert search.to_json() == reference.to_json()
