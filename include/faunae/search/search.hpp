@@ -11,6 +11,9 @@
 //                                                                   keeps its new op iff l(new) < l(old)
 //   5. if EliminationPolicy::due: every block drops its selected op  eqs. (9)–(10)
 // Epoch 0 evaluates α0 alone (Algorithm 1: f_θ0 is trained and scored before evolving).
+//
+// Beside it: search/checkpoint.hpp (the checkpoint file: envelope, space fingerprint, state checks)
+// and search/budget.hpp (eliminations and architectures under the model-size budget).
 #pragma once
 
 #include <cmath>
@@ -25,7 +28,6 @@
 #include <nlohmann/json.hpp>
 
 #include "faunae/concepts.hpp"
-#include "faunae/core/atomic_file.hpp"
 #include "faunae/core/block_space.hpp"
 #include "faunae/core/error.hpp"
 #include "faunae/core/search_state.hpp"
@@ -33,6 +35,8 @@
 #include "faunae/policies/acceptance.hpp"
 #include "faunae/policies/faunae_mutation.hpp"
 #include "faunae/policies/ucb_elimination.hpp"
+#include "faunae/search/budget.hpp"
+#include "faunae/search/checkpoint.hpp"
 
 namespace faunae {
 
@@ -46,8 +50,6 @@ struct SearchOptions {
   std::optional<Architecture> initial;     ///< α0; default: the space's initial_architecture()
   std::string run_id;                      ///< recorded in checkpoints; a checkpoint of another run is refused
 };
-
-inline constexpr std::string_view kCheckpointFormat = "faunae.checkpoint";
 
 /// The number of evaluations a search with this elimination policy plans on `space` (α0's included),
 /// without constructing a Search: 1 + the policy's total_epochs, capped by `max_epochs` (0 = no cap).
@@ -260,7 +262,7 @@ class Search {
   /// The whole search (space fingerprint, policy configs, state) and, for a StatefulEvaluator, its state.
   template <class E = std::nullptr_t>
   nlohmann::json to_json(const E* evaluator = nullptr) const {
-    nlohmann::json payload = {{"space", space_fingerprint()}, {"config", config()}, {"state", detail::state_to_json(state_)}};
+    nlohmann::json payload = {{"space", space_fingerprint(table_)}, {"config", config()}, {"state", detail::state_to_json(state_)}};
     if constexpr (StatefulEvaluator<E>)
       if (evaluator) payload["evaluator"] = evaluator->state();
     return payload;
@@ -271,13 +273,7 @@ class Search {
   void save(const std::filesystem::path& path, const E& evaluator = nullptr) const {
     const E* ev = nullptr;
     if constexpr (!std::is_same_v<E, std::nullptr_t>) ev = &evaluator;
-    const nlohmann::json payload = to_json(ev);
-    const std::string body = payload.dump();
-    const nlohmann::json file = {{"format", kCheckpointFormat},
-                                 {"version", 1},
-                                 {"checksum", fmt::format("fnv1a64:{:016x}", fnv1a64(body))},
-                                 {"payload", payload}};
-    write_file_atomically(path, file.dump(1) + "\n");
+    write_checkpoint(path, to_json(ev));
   }
 
   /// Restores a checkpoint written by `save`: checks the format, the checksum, that it was written for
@@ -286,35 +282,17 @@ class Search {
   template <class E = std::nullptr_t>
   void load(const std::filesystem::path& path, E& evaluator = detail_null()) {
     const std::string where = fmt::format("faunae::Search::load('{}')", path.string());
-    const std::string text = read_file(path, where);
-    nlohmann::json file;
-    try {
-      file = nlohmann::json::parse(text);
-    } catch (const nlohmann::json::exception& e) {  // parse_error, or out_of_range for a number like 1e999
-      throw IoError(fmt::format("{}: the checkpoint is not valid JSON (truncated or corrupt?): {}", where, e.what()));
-    }
-    // Compare as JSON values: json::value() would throw a raw type_error for a non-string format.
-    if (!file.is_object() || !file.contains("format") || file["format"] != kCheckpointFormat)
-      throw IoError(fmt::format("{}: not a faunae checkpoint ('format' is not \"{}\")", where, kCheckpointFormat));
-    if (!file.contains("version") || file["version"] != 1)
-      throw IoError(fmt::format("{}: unsupported checkpoint version {}", where, file.value("version", nlohmann::json()).dump()));
-    if (!file.contains("payload") || !file.contains("checksum") || !file["checksum"].is_string())
-      throw IoError(fmt::format("{}: the checkpoint lacks 'payload' or 'checksum'", where));
-    const std::string expected = file["checksum"].get<std::string>();
-    const std::string actual = fmt::format("fnv1a64:{:016x}", fnv1a64(file["payload"].dump()));
-    if (expected != actual)
-      throw IoError(fmt::format("{}: checksum mismatch (stored {}, computed {}): the checkpoint is corrupt", where,
-                                expected, actual));
-    from_json(file["payload"], &evaluator, where);
+    const nlohmann::json payload = read_checkpoint(path, where);
+    from_json(payload, &evaluator, where);
   }
 
   /// Restores from the payload of a checkpoint (see to_json). Strong guarantee: on error, no change.
   template <class E = std::nullptr_t>
   void from_json(const nlohmann::json& payload, E* evaluator = nullptr, std::string_view where = "faunae::Search::from_json()") {
     const nlohmann::json& fingerprint = detail::member(payload, "space", where);
-    if (fingerprint != space_fingerprint())
+    if (fingerprint != space_fingerprint(table_))
       throw IoError(fmt::format("{}: the checkpoint was written for another search space ({})", where,
-                                describe_space_difference(fingerprint)));
+                                describe_space_difference(table_, fingerprint)));
     const nlohmann::json& stored = detail::member(payload, "config", where);
     if (stored.is_object() && stored.value("run_id", std::string()) != options_.run_id)
       throw IoError(fmt::format("{}: the checkpoint belongs to run '{}', this search is run '{}'", where,
@@ -330,7 +308,7 @@ class Search {
     } catch (const std::exception& e) {
       throw IoError(fmt::format("{}: invalid search state: {}", where, e.what()));
     }
-    check_restored(restored, where);
+    detail::check_restored_state(table_, restored, where);
     if constexpr (StatefulEvaluator<E>) {
       if (evaluator) {
         if (!payload.contains("evaluator"))
@@ -375,92 +353,12 @@ class Search {
     return std::isnan(l) ? std::numeric_limits<double>::infinity() : l;
   }
 
-  // The smallest size among the ops of block b alive in `alive`, leaving out op `except` if given.
-  double smallest_alive_size(const BlockOpTable<bool>& alive, std::size_t b, std::optional<OpIndex> except = {}) const {
-    double m = std::numeric_limits<double>::infinity();
-    for (OpIndex k = 0; k < table_.num_ops(b); ++k)
-      if (alive(Eigen::Index(b), Eigen::Index(k)) && k != except) m = std::min(m, table_.op_size(b, k));
-    return m;
-  }
-
   // Policies that can share state do (the detected hook `elimination.share_with(mutation)`; FaUNAE-TS:
   // one credit model absorbs the history once instead of once per policy, with the same results). On
   // construction and before every epoch: copying or moving a search copies its policies apart, and
   // this links the copies again. A no-op once linked.
   void share_policy_state() {
     if constexpr (detail::HasShareWith<Elimination_, Mutation>) elimination_.share_with(mutation_);
-  }
-
-  // The elimination policy's choice. Under a model-size budget, eliminations must leave an
-  // architecture within the budget reachable: Σ_b (smallest alive op of block b) ≤ max_size. Taken
-  // block by block in the policy's order, a removal that would break this makes the search withhold
-  // the ops whose removal raises that block's smallest size, and ask the policy again through its
-  // detected hook `select(space, state, removable)`. Each round withholds at least one op, and a block
-  // with two ops or more always keeps a removable one, so this ends.
-  std::vector<Elimination> select_eliminations() {
-    const auto budget = table_.max_size();
-    if (!budget) return elimination_.select(table_, state_);
-    const BlockOpTable<bool>& alive_now = state_.stats.alive;
-    BlockOpTable<bool> removable = alive_now;
-    for (;;) {
-      std::vector<Elimination> chosen;
-      if constexpr (detail::HasSelectRemovable<Elimination_>) chosen = elimination_.select(table_, state_, removable);
-      else chosen = elimination_.select(table_, state_);
-      double reachable = 0.0;  // Σ_b smallest alive size after the removals taken so far
-      for (std::size_t b = 0; b < table_.num_blocks(); ++b) reachable += smallest_alive_size(alive_now, b);
-      bool feasible = true;
-      for (const Elimination& e : chosen) {
-        if (e.block >= table_.num_blocks() || e.op >= table_.num_ops(e.block)) break;  // eliminate() reports it
-        const double before = smallest_alive_size(alive_now, e.block);
-        const double after = smallest_alive_size(alive_now, e.block, e.op);
-        if (reachable - before + after <= *budget) {
-          reachable += after - before;
-          continue;
-        }
-        if constexpr (!detail::HasSelectRemovable<Elimination_>) {
-          throw InvalidArgument(fmt::format(
-              "faunae::Search::step(): at epoch {} the elimination policy removes op {} of block {}, after which no "
-              "architecture within the space's max_size {} is reachable; the policy has no select(space, state, "
-              "removable) through which the search could keep that op",
-              state_.epoch, e.op, e.block, *budget));
-        } else {
-          for (OpIndex k = 0; k < table_.num_ops(e.block); ++k)
-            if (smallest_alive_size(alive_now, e.block, k) > before) removable(Eigen::Index(e.block), Eigen::Index(k)) = false;
-          feasible = false;
-          break;
-        }
-      }
-      if (feasible) return chosen;
-    }
-  }
-
-  // Brings an architecture over the model-size budget back within it after an elimination: moves,
-  // one block at a time, to a smaller alive op, the one with the lowest smoothed loss first (eq. 4;
-  // never sampled last; ties: the larger saving, then the lower block). Ends within the budget, since
-  // select_eliminations() kept the smallest ops reachable.
-  void shrink_to_budget(Architecture& next, const BlockOpTable<bool>& alive, std::vector<Elimination>& chosen) const {
-    const auto budget = table_.max_size();
-    if (!budget) return;
-    const auto loss_of = [this](std::size_t b, OpIndex k) { return loss_for_ranking(b, k); };
-    while (table_.size_of(next) > *budget) {
-      std::optional<std::pair<std::size_t, OpIndex>> best;
-      for (std::size_t b = 0; b < next.size(); ++b)
-        for (OpIndex k = 0; k < table_.num_ops(b); ++k) {
-          if (!alive(Eigen::Index(b), Eigen::Index(k)) || table_.op_size(b, k) >= table_.op_size(b, next[b])) continue;
-          if (!best) {
-            best = {b, k};
-            continue;
-          }
-          const auto [bb, bk] = *best;
-          const double saving = table_.op_size(b, next[b]) - table_.op_size(b, k);
-          const double best_saving = table_.op_size(bb, next[bb]) - table_.op_size(bb, bk);
-          if (loss_of(b, k) < loss_of(bb, bk) || (loss_of(b, k) == loss_of(bb, bk) && saving > best_saving)) best = {b, k};
-        }
-      if (!best) break;  // cannot happen when the smallest ops are reachable; the caller reports it
-      next[best->first] = best->second;
-      for (Elimination& e : chosen)
-        if (e.block == best->first && e.replacement) e.replacement = best->second;
-    }
   }
 
   Proposal propose() {
@@ -535,7 +433,7 @@ class Search {
 
   // eq. (10): Ω^i ← Ω^i − {selected op}; the block's current op moves to the named replacement.
   void eliminate(EpochRecord& record) {
-    std::vector<Elimination> chosen = select_eliminations();
+    std::vector<Elimination> chosen = detail::select_within_budget(table_, state_, elimination_);
     Architecture next = state_.current;
     BlockOpTable<bool> alive = state_.stats.alive;
     std::vector<bool> seen(table_.num_blocks(), false);
@@ -560,7 +458,7 @@ class Search {
         e.replacement.reset();
       }
     }
-    shrink_to_budget(next, alive, chosen);
+    detail::shrink_to_budget(table_, next, alive, chosen, [this](std::size_t b, OpIndex k) { return loss_for_ranking(b, k); });
     if (!allowed(next)) repair_after_elimination(next, alive, chosen);
     state_.stats.alive = std::move(alive);
     state_.current = std::move(next);
@@ -609,51 +507,6 @@ class Search {
     if (!options_.run_id.empty()) c["run_id"] = options_.run_id;  // absent when empty: older checkpoints resume
     if (const auto budget = table_.max_size()) c["max_size"] = *budget;  // a resume under another budget is refused
     return c;
-  }
-
-  nlohmann::json space_fingerprint() const {
-    nlohmann::json blocks = nlohmann::json::array();
-    for (const Block& b : table_.blocks()) {
-      nlohmann::json ops = nlohmann::json::array();
-      for (const Op& op : b.ops) ops.push_back({op.name, op.size});
-      blocks.push_back({{"name", b.name}, {"ops", std::move(ops)},
-                        {"identity", b.identity ? nlohmann::json(*b.identity) : nlohmann::json(nullptr)}});
-    }
-    return blocks;
-  }
-
-  std::string describe_space_difference(const nlohmann::json& stored) const {
-    const nlohmann::json mine = space_fingerprint();
-    if (!stored.is_array()) return "stored space description is not an array";
-    if (stored.size() != mine.size()) return fmt::format("it has {} blocks, this space {}", stored.size(), mine.size());
-    for (std::size_t b = 0; b < mine.size(); ++b)
-      if (stored[b] != mine[b])
-        return fmt::format("block {} differs: stored {}, this space {}", b, stored[b].dump().substr(0, 200),
-                           mine[b].dump().substr(0, 200));
-    return "unknown difference";
-  }
-
-  void check_restored(const SearchState& s, std::string_view where) const {
-    const auto rows = static_cast<Eigen::Index>(table_.num_blocks());
-    const auto cols = static_cast<Eigen::Index>(table_.max_ops());
-    auto shape_ok = [&](const auto& t) { return t.rows() == rows && t.cols() == cols; };
-    if (!shape_ok(s.stats.loss) || !shape_ok(s.stats.samples) || !shape_ok(s.stats.alive))
-      throw IoError(fmt::format("{}: the statistics tables are not {}×{} (blocks × ops)", where, rows, cols));
-    try {
-      table_.check_architecture(s.current, "the checkpoint's current architecture");
-    } catch (const InvalidArchitecture& e) {
-      throw IoError(fmt::format("{}: {}", where, e.what()));
-    }
-    for (std::size_t b = 0; b < table_.num_blocks(); ++b) {
-      if (s.stats.ops_left(b) == 0) throw IoError(fmt::format("{}: block {} has no op left", where, b));
-      if (!s.stats.is_alive(b, s.current[b]))
-        throw IoError(fmt::format("{}: block {}'s current op {} is marked removed", where, b, s.current[b]));
-      for (Eigen::Index k = static_cast<Eigen::Index>(table_.num_ops(b)); k < cols; ++k)
-        if (s.stats.alive(Eigen::Index(b), k)) throw IoError(fmt::format("{}: block {} has an alive op {} beyond its {} ops", where, b, k, table_.num_ops(b)));
-    }
-    if (s.history.size() != (s.evaluations == 0 ? 0 : s.epoch + 1) || s.evaluations != (s.evaluations == 0 ? 0 : s.epoch + 1))
-      throw IoError(fmt::format("{}: counters disagree (epoch {}, evaluations {}, {} history records)", where, s.epoch,
-                                s.evaluations, s.history.size()));
   }
 
   const Space& space_;
