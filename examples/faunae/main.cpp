@@ -26,6 +26,7 @@
 #include <iostream>
 #include <optional>
 #include <string>
+#include <type_traits>
 #include <vector>
 
 #include <CLI/CLI.hpp>
@@ -208,40 +209,39 @@ ft::DartsSpaceOptions darts_options(const Config& c) {
   return o;
 }
 
-/// The space options of the configuration for Net (ResNetSupernet or DartsSupernet).
-template <class Net>
-auto options_of(const Config& c) {
-  if constexpr (std::is_same_v<Net, ft::ResNetSupernet>) return resnet_options(c);
-  else return darts_options(c);
+/// The space options of the configuration for Net: overloads by the supernet type (ft::Supernet).
+ft::ResNetSpaceOptions space_options(const Config& c, std::type_identity<ft::ResNetSupernet>) { return resnet_options(c); }
+ft::DartsSpaceOptions space_options(const Config& c, std::type_identity<ft::DartsSupernet>) { return darts_options(c); }
+template <ft::Supernet Net>
+ft::SupernetOptions<Net> options_of(const Config& c) {
+  return space_options(c, std::type_identity<Net>{});
 }
 
 /// The plain network of a space: conv3 in every ResNet block (the first non-identity op where conv3
 /// is not offered), sep_conv_3x3 on every DARTS edge.
-template <class Net>
-Architecture plain_architecture(const Net& supernet) {
-  if constexpr (std::is_same_v<Net, ft::ResNetSupernet>) {
-    Architecture a(std::vector<faunae::OpIndex>(supernet->num_blocks(), 0));
-    for (std::size_t b = 0; b < a.size(); ++b) {
-      const auto& names = supernet->op_names(b);
-      const auto conv3 = std::find(names.begin(), names.end(), "conv3");
-      const auto first = std::find_if(names.begin(), names.end(), [](const std::string& n) { return n != "identity"; });
-      a[b] = static_cast<faunae::OpIndex>((conv3 != names.end() ? conv3 : first) - names.begin());
-    }
-    return a;
-  } else {
-    const auto& ops = ft::darts_ops();
-    const auto k = static_cast<faunae::OpIndex>(std::find(ops.begin(), ops.end(), "sep_conv_3x3") - ops.begin());
-    return Architecture(std::vector<faunae::OpIndex>(2 * ft::darts_edges().size(), k));
+Architecture plain_architecture(const ft::ResNetSupernet& supernet) {
+  Architecture a(std::vector<faunae::OpIndex>(supernet->num_blocks(), 0));
+  for (std::size_t b = 0; b < a.size(); ++b) {
+    const auto& names = supernet->op_names(b);
+    const auto conv3 = std::find(names.begin(), names.end(), "conv3");
+    const auto first = std::find_if(names.begin(), names.end(), [](const std::string& n) { return n != "identity"; });
+    a[b] = static_cast<faunae::OpIndex>((conv3 != names.end() ? conv3 : first) - names.begin());
   }
+  return a;
+}
+Architecture plain_architecture(const ft::DartsSupernet&) {
+  const auto& ops = ft::darts_ops();
+  const auto k = static_cast<faunae::OpIndex>(std::find(ops.begin(), ops.end(), "sep_conv_3x3") - ops.begin());
+  return Architecture(std::vector<faunae::OpIndex>(2 * ft::darts_edges().size(), k));
 }
 
 /// α0 of the configuration: plain (the space's plain network), resnet50, random, or a JSON file.
-template <class Net>
+template <ft::Supernet Net>
 Architecture initial_architecture(const Config& c, const Net& supernet) {
   const auto any = supernet->space(plain_architecture(supernet));
   if (c.initial == "plain") return plain_architecture(supernet);
   if (c.initial == "resnet50") {
-    if constexpr (std::is_same_v<Net, ft::ResNetSupernet>) return supernet->resnet50();
+    if constexpr (requires { supernet->resnet50(); }) return supernet->resnet50();  // a space that has ResNet-50
     throw faunae::InvalidArgument("config: 'initial' = resnet50 needs space.kind = resnet");
   }
   if (c.initial == "random") {
@@ -291,7 +291,7 @@ nlohmann::json space_summary(const Config& c, const faunae::BlockSpace& space) {
 
 /// The space of the run: the supernet's blocks and ops, α0, and search.max_params as a model-size
 /// budget on Σ of the ops' parameters (the network's parameters minus the fixed stem and cell parts).
-template <class Net>
+template <ft::Supernet Net>
 faunae::BlockSpace run_space(const Config& c, const Net& net, const Architecture& alpha0) {
   const faunae::BlockSpace space = net->space(alpha0);
   const std::optional<double> max_params = faunae::program::parse_max_params(c.search.max_params);
@@ -370,7 +370,7 @@ std::string evaluator_of_checkpoint(const nlohmann::json& payload) {
 
 /// Runs one search of any method (a faunae::Search with any policies) through the same evaluator,
 /// checkpoint (--resume), JSON-lines log, progress display and search.json / found.json.
-template <class Net, class Search, class Evaluator>
+template <ft::Supernet Net, class Search, class Evaluator>
 int run_search(const SearchRun& r, const Net& probe, Search& search, Evaluator& evaluator) {
   const Config& c = r.c;
   const fs::path checkpoint = search.options().checkpoint;
@@ -493,7 +493,7 @@ int with_method(const Config& c, const faunae::BlockSpace& space, const faunae::
   throw std::logic_error(fmt::format("faunae: search.method '{}' passed validation but has no search", method));
 }
 
-template <class Net>
+template <ft::Supernet Net>
 int search(const Config& c, const fs::path& run, bool resume, bool quiet, const std::string& run_id) {
   const auto net_options = options_of<Net>(c);
   const auto start = std::chrono::steady_clock::now();
@@ -561,7 +561,7 @@ nlohmann::json read_json(const fs::path& path, std::string_view hint) {
 }
 
 /// The architectures a run compares: evolved (found), alpha0, random (same space, uniform, seeded).
-template <class Net>
+template <ft::Supernet Net>
 std::vector<std::pair<std::string, Architecture>> compared_architectures(const Config& c, const fs::path& run, const Net& probe,
                                                                          const std::vector<std::string>& which) {
   const auto summary = read_json(run / "search.json", "run `faunae search` first");
@@ -581,7 +581,7 @@ std::vector<std::pair<std::string, Architecture>> compared_architectures(const C
   return out;
 }
 
-template <class Net>
+template <ft::Supernet Net>
 int train(const Config& c, const fs::path& run, const std::vector<std::string>& which) {
   const auto net_options = options_of<Net>(c);
   const Net probe(net_options);
@@ -626,7 +626,7 @@ int train(const Config& c, const fs::path& run, const std::vector<std::string>& 
   return 0;
 }
 
-template <class Net>
+template <ft::Supernet Net>
 int probe(const Config& c, const fs::path& run, const std::vector<std::string>& which) {
   const auto net_options = options_of<Net>(c);
   const std::string run_id = folder_run_id(run);

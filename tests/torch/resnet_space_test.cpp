@@ -220,3 +220,40 @@ TEST_CASE("invalid architectures are refused with a clear error", "[resnet]") {
   ResNetSupernet shallow(ResNetSpaceOptions{.blocks_per_stage = {2, 4, 6, 3}});
   CHECK_THROWS_WITH(shallow->resnet50(), Contains("stage 1 has 2 blocks, ResNet-50 needs 3"));
 }
+
+// --- the Supernet concept (supernet.hpp): the shipped supernets satisfy it, near misses do not -----
+
+namespace {
+// Everything a Supernet has but check(a, where).
+struct AlmostSupernetImpl : torch::nn::Module {
+  explicit AlmostSupernetImpl(ResNetSpaceOptions o, std::optional<faunae::Architecture> only = std::nullopt)
+      : options_(std::move(o)), only_(std::move(only)) {}
+  torch::Tensor forward(const torch::Tensor& x, const faunae::Architecture&) { return x; }
+  torch::Tensor forward(const torch::Tensor& x) { return x; }
+  const ResNetSpaceOptions& options() const { return options_; }
+  std::int64_t feature_dim() const { return 1; }
+  const std::optional<faunae::Architecture>& fixed_architecture() const { return only_; }
+  std::int64_t parameters(const faunae::Architecture&) const { return 0; }
+  std::int64_t flops(const faunae::Architecture&) const { return 0; }
+  ResNetSpaceOptions options_;
+  std::optional<faunae::Architecture> only_;
+};
+TORCH_MODULE(AlmostSupernet);
+// The same with check(): a Supernet.
+struct CheckedSupernetImpl : AlmostSupernetImpl {
+  using AlmostSupernetImpl::AlmostSupernetImpl;
+  void check(const faunae::Architecture&, std::string_view) const {}
+};
+TORCH_MODULE(CheckedSupernet);
+}  // namespace
+
+TEST_CASE("the shipped supernets satisfy Supernet, and near misses do not", "[resnet][concepts]") {
+  STATIC_REQUIRE(Supernet<ResNetSupernet>);
+  STATIC_REQUIRE(Supernet<DartsSupernet>);
+  STATIC_REQUIRE(Supernet<CheckedSupernet>);
+  STATIC_REQUIRE_FALSE(Supernet<AlmostSupernet>);       // no check(a, where)
+  STATIC_REQUIRE_FALSE(Supernet<ResNetSupernetImpl>);   // the module, not its holder
+  STATIC_REQUIRE_FALSE(Supernet<ContrastiveHead>);      // a module holder, but no forward(x, a) and options
+  STATIC_REQUIRE_FALSE(Supernet<torch::nn::Linear>);
+  STATIC_REQUIRE(std::is_same_v<SupernetOptions<DartsSupernet>, DartsSpaceOptions>);
+}

@@ -12,8 +12,8 @@
 //   5. if EliminationPolicy::due: every block drops its selected op  eqs. (9)–(10)
 // Epoch 0 evaluates α0 alone (Algorithm 1: f_θ0 is trained and scored before evolving).
 //
-// Beside it: search/checkpoint.hpp (the checkpoint file: envelope, space fingerprint, state checks)
-// and search/budget.hpp (eliminations and architectures under the model-size budget).
+// Beside it: core/checkpoint.hpp (the checkpoint file: envelope, space fingerprint, state checks)
+// and policies/size_budget.hpp (eliminations and architectures under the model-size budget).
 #pragma once
 
 #include <cmath>
@@ -35,8 +35,8 @@
 #include "faunae/policies/acceptance.hpp"
 #include "faunae/policies/faunae_mutation.hpp"
 #include "faunae/policies/ucb_elimination.hpp"
-#include "faunae/search/budget.hpp"
-#include "faunae/search/checkpoint.hpp"
+#include "faunae/policies/size_budget.hpp"
+#include "faunae/core/checkpoint.hpp"
 
 namespace faunae {
 

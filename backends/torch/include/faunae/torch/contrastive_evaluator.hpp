@@ -52,10 +52,10 @@ struct ContrastiveEvaluatorOptions : MocoOptions {
 /// See the top of this file. Net: ResNetSupernet (default) or DartsSupernet; Comm: SingleProcess or
 /// a process group (distributed.hpp). Every process of a group must construct it with the same
 /// options and data; each trains on its share of every batch.
-template <class Net = ResNetSupernet, Collective Comm = SingleProcess>
+template <Supernet Net = ResNetSupernet, Collective Comm = SingleProcess>
 class BasicContrastiveEvaluator {
  public:
-  using NetOptions = std::remove_cvref_t<decltype(std::declval<const Net&>()->options())>;
+  using NetOptions = SupernetOptions<Net>;
 
   BasicContrastiveEvaluator(const NetOptions& space, ImageDataset train, ImageDataset validation, AugmentOptions augment,
                             ContrastiveEvaluatorOptions options = {}, Comm comm = {})

@@ -27,6 +27,7 @@
 #include "faunae/core/error.hpp"
 #include "faunae/core/rng.hpp"
 #include "faunae/torch/ops.hpp"
+#include "faunae/torch/supernet.hpp"
 
 namespace faunae::torch_backend {
 
@@ -304,5 +305,6 @@ class DartsSupernetImpl : public torch::nn::Module {
   std::optional<Architecture> fixed_;
 };
 TORCH_MODULE(DartsSupernet);
+static_assert(Supernet<DartsSupernet>);
 
 }  // namespace faunae::torch_backend

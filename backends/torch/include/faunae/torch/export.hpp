@@ -33,6 +33,7 @@
 #include "faunae/core/error.hpp"
 #include "faunae/core/architecture.hpp"
 #include "faunae/torch/error_text.hpp"
+#include "faunae/torch/supernet.hpp"
 
 namespace faunae::torch_backend {
 
@@ -143,8 +144,8 @@ inline void copy_state(const torch::nn::Module& from, torch::nn::Module& to, std
 
 /// The standalone network of architecture `a`: only the chosen op of each block. With
 /// `copy_weights`, it takes the supernet's weights (and BN statistics); otherwise fresh ones.
-/// Works for ResNetSupernet and DartsSupernet (any module holder built as `Net(options, a)`).
-template <class Net>
+/// Works for any Supernet (supernet.hpp): ResNetSupernet, DartsSupernet.
+template <Supernet Net>
 Net extract(const Net& supernet, const Architecture& a, bool copy_weights = true) {
   supernet->check(a, "faunae::torch_backend::extract()");
   Net net(supernet->options(), a);

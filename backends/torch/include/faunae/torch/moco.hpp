@@ -90,7 +90,7 @@ struct MocoOptions {
 
 namespace detail {
 /// A second network of the same structure as `net` (fresh weights).
-template <class Net>
+template <Supernet Net>
 Net twin(const Net& net) {
   return Net(net->options(), net->fixed_architecture());
 }
@@ -124,7 +124,7 @@ inline torch::Tensor entry(const std::map<std::string, torch::Tensor>& all, cons
 /// one: the batch is split over the processes, gradients are averaged, keys gathered into every
 /// queue, and the validation loss summed, so all processes hold the same weights and see the same
 /// losses.
-template <class Net, Collective Comm = SingleProcess>
+template <Supernet Net, Collective Comm = SingleProcess>
 class MocoLearner {
  public:
   /// `student` is used as it is (its weights are trained in place); the teacher starts as a copy.
@@ -413,7 +413,7 @@ struct EpochReport {
 /// batch is dropped). `on_epoch(const EpochReport&)` is called after each epoch (logging, kNN
 /// monitor, checkpoints); it may return false to stop early. Returns the learner, whose student is
 /// `net`.
-template <class Net, Collective Comm = SingleProcess, class OnEpoch = bool (*)(const EpochReport&)>
+template <Supernet Net, Collective Comm = SingleProcess, class OnEpoch = bool (*)(const EpochReport&)>
 MocoLearner<Net, Comm> train_contrastive(Net net, const ImageDataset& data, const AugmentOptions& augment_options, MocoOptions options,
                                          std::int64_t epochs, OnEpoch&& on_epoch = [](const EpochReport&) { return true; }, Comm comm = {}) {
   constexpr std::string_view where = "faunae::torch_backend::train_contrastive()";

@@ -28,6 +28,7 @@
 #include "faunae/core/error.hpp"
 #include "faunae/core/rng.hpp"
 #include "faunae/torch/ops.hpp"
+#include "faunae/torch/supernet.hpp"
 
 namespace faunae::torch_backend {
 
@@ -334,5 +335,6 @@ class ResNetSupernetImpl : public torch::nn::Module {
   std::optional<Architecture> fixed_;
 };
 TORCH_MODULE(ResNetSupernet);
+static_assert(Supernet<ResNetSupernet>);
 
 }  // namespace faunae::torch_backend

@@ -274,10 +274,10 @@ struct ZeroCostOptions {
 /// stddev and resized to its output_size (the central square) if they differ; snip also draws two
 /// augmented views of it (AugmentOptions, a generator seeded from the seed). synflow, params and flops
 /// read no images: `images` may be empty for them.
-template <class Net = ResNetSupernet>
+template <Supernet Net = ResNetSupernet>
 class BasicZeroCostEvaluator {
  public:
-  using NetOptions = std::remove_cvref_t<decltype(std::declval<const Net&>()->options())>;
+  using NetOptions = SupernetOptions<Net>;
 
   BasicZeroCostEvaluator(NetOptions space, const ImageDataset& images, AugmentOptions views, ZeroCostOptions options = {})
       : space_(std::move(space)), augment_(std::move(views)), o_(std::move(options)) {
