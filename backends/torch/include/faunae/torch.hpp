@@ -15,4 +15,5 @@
 #include "faunae/torch/ops.hpp"
 #include "faunae/torch/resnet_space.hpp"
 #include "faunae/torch/standalone.hpp"
+#include "faunae/torch/supernet.hpp"
 #include "faunae/torch/zero_cost.hpp"
