@@ -1,6 +1,7 @@
 # Builds and runs tests/package/ against faunae, as a user would, with `cmake -P`:
 #   -DMODE=find_package    install faunae's source tree into a fresh prefix, then find_package(faunae)
 #   -DMODE=add_subdirectory  add_subdirectory(faunae's source tree)
+#   -DMODE=find_package_torch  install faunae built with LibTorch, then a project on faunae::torch (torch/)
 # Other variables: FAUNAE_SOURCE_DIR, CONSUMER_DIR, WORK_DIR, GENERATOR, CXX_COMPILER.
 cmake_minimum_required(VERSION 3.20)
 
@@ -39,11 +40,25 @@ if(MODE STREQUAL "find_package")
   endforeach()
   run("configure consumer" ${CMAKE_COMMAND} -S "${CONSUMER_DIR}" -B "${WORK_DIR}/consumer" ${common}
       -DFAUNAE_CONSUMER_MODE=find_package -DCMAKE_PREFIX_PATH=${prefix} -DFAUNAE_EXPECTED_PREFIX=${prefix})
+elseif(MODE STREQUAL "find_package_torch")
+  # faunae::torch as users get it: faunae configured with LibTorch, installed, found by a project that
+  # links faunae::torch (tests/package/torch/).
+  set(prefix "${WORK_DIR}/prefix")
+  run("configure faunae with LibTorch" ${CMAKE_COMMAND} -S "${FAUNAE_SOURCE_DIR}" -B "${WORK_DIR}/faunae-build" ${common}
+      -DFAUNAE_WITH_TORCH=ON -DFAUNAE_BUILD_PYTHON=OFF -DFAUNAE_BUILD_TESTS=OFF -DFAUNAE_BUILD_EXAMPLES=OFF -DFAUNAE_BUILD_BENCHMARKS=OFF)
+  run("install faunae" ${CMAKE_COMMAND} --install "${WORK_DIR}/faunae-build" --prefix "${prefix}")
+  foreach(file include/faunae/torch.hpp include/faunae/torch/supernet.hpp lib/cmake/faunae/faunaeTorchTargets.cmake lib/cmake/faunae/faunaeStb.cmake)
+    if(NOT EXISTS "${prefix}/${file}")
+      message(FATAL_ERROR "package test: ${file} was not installed into ${prefix}")
+    endif()
+  endforeach()
+  run("configure consumer" ${CMAKE_COMMAND} -S "${CONSUMER_DIR}/torch" -B "${WORK_DIR}/consumer" ${common}
+      -DCMAKE_PREFIX_PATH=${prefix} -DFAUNAE_EXPECTED_PREFIX=${prefix} -DCMAKE_BUILD_TYPE=Release)
 elseif(MODE STREQUAL "add_subdirectory")
   run("configure consumer" ${CMAKE_COMMAND} -S "${CONSUMER_DIR}" -B "${WORK_DIR}/consumer" ${common} ${faunae_options}
       -DFAUNAE_CONSUMER_MODE=add_subdirectory -DFAUNAE_SOURCE_DIR=${FAUNAE_SOURCE_DIR})
 else()
-  message(FATAL_ERROR "run_package_test.cmake: MODE must be find_package or add_subdirectory, got '${MODE}'")
+  message(FATAL_ERROR "run_package_test.cmake: MODE must be find_package, find_package_torch or add_subdirectory, got '${MODE}'")
 endif()
 
 run("build consumer" ${CMAKE_COMMAND} --build "${WORK_DIR}/consumer")
