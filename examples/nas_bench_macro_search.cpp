@@ -22,7 +22,7 @@ int main(int argc, char** argv) {
   bool resume = false, quiet = false;
   app.add_option("--table", table_path, "NAS-Bench-Macro JSON file")->check(CLI::ExistingFile);
   app.add_option("--alpha0", alpha0, "initial architecture: an 8-character key over {0,1,2}, or 'random'");
-  app.add_option("--seed", seed, "seed of the search (the evaluator's noise uses seed + 1)");
+  app.add_option("--seed", seed, "seed of the search (the evaluator's noise and a random α0 use streams derived from it)");
   app.add_option("--epochs-per-op,-E", epochs_per_op, "E: epochs per remaining op between eliminations")->check(CLI::PositiveNumber);
   app.add_option("--epsilon", epsilon, "ε of eq. (1)")->check(CLI::Range(0.0, 1.0));
   app.add_option("--checkpoint", checkpoint, "save the search state here after every epoch (atomically)");
@@ -40,14 +40,14 @@ int main(int argc, char** argv) {
     const auto table = faunae::tabular::BenchmarkTable::load(table_path);
     faunae::Architecture initial;
     if (alpha0 == "random") {
-      faunae::Rng rng(seed ^ 0x5eedULL);
+      faunae::Rng rng(faunae::stream_seed(seed, "example.initial"));
       const faunae::tabular::TabularSpace any(table, "11111111");
       initial = faunae::random_architecture(any, rng);
     } else {
       initial = table.architecture(alpha0);
     }
     const faunae::tabular::TabularSpace space(table, initial);
-    faunae::tabular::TabularEvaluator evaluator(table, seed + 1);
+    faunae::tabular::TabularEvaluator evaluator(table, faunae::stream_seed(seed, "example.evaluator_noise"));
     faunae::FaUNAE<faunae::tabular::TabularSpace> search(space, {.seed = seed, .checkpoint = checkpoint},
                                                          faunae::FaunaeMutation({.epsilon = epsilon}),
                                                          faunae::UcbElimination({.epochs_per_op = epochs_per_op}));

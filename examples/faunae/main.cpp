@@ -245,7 +245,7 @@ Architecture initial_architecture(const Config& c, const Net& supernet) {
     throw faunae::InvalidArgument("config: 'initial' = resnet50 needs space.kind = resnet");
   }
   if (c.initial == "random") {
-    faunae::Rng rng(c.seed ^ 0xa1fa0ULL);
+    faunae::Rng rng(faunae::stream_seed(c.seed, "program.initial"));
     return faunae::detail::sample_uniform(any, rng, "config: initial = random");
   }
   const auto text = faunae::read_file(c.initial, fmt::format("config: 'initial' = '{}'", c.initial),
@@ -497,14 +497,13 @@ template <ft::Supernet Net>
 int search(const Config& c, const fs::path& run, bool resume, bool quiet, const std::string& run_id) {
   const auto net_options = options_of<Net>(c);
   const auto start = std::chrono::steady_clock::now();
-  torch::manual_seed(c.seed);
-  const Net probe(net_options);
+  const Net probe(net_options);  // for the space's shape only: its weights are never used
   const Architecture alpha0 = initial_architecture(c, probe);
   const faunae::BlockSpace space = run_space(c, probe, alpha0);
 
   // Unlabeled images: 90/10 (data.validation_fraction) into training and held-out validation.
   const auto images = without_labels(load_training_images(c));
-  auto [train, validation] = ft::split(images, 1.0 - c.data.validation_fraction, c.seed);
+  auto [train, validation] = ft::split(images, 1.0 - c.data.validation_fraction, faunae::stream_seed(c.seed, "program.split"));
   if (c.search.validation_images > 0 && c.search.validation_images < validation.size())
     validation = ft::take(validation, c.search.validation_images);
 
@@ -523,7 +522,7 @@ int search(const Config& c, const fs::path& run, bool resume, bool quiet, const 
     // on a fixed minibatch of search.batch_size training images (naswot, snip); no training state.
     ft::ZeroCostOptions zo;
     zo.proxy = ft::parse_zero_cost_proxy(c.search.evaluator);
-    zo.seed = c.seed;
+    zo.seed = faunae::stream_seed(c.seed, "program.zero_cost");
     zo.batch_size = c.search.batch_size;
     zo.tau = c.search.tau;
     zo.device = ft::parse_device(c.device);
@@ -545,10 +544,9 @@ int search(const Config& c, const fs::path& run, bool resume, bool quiet, const 
   eo.head_out = c.search.head_out;
   eo.device = ft::parse_device(c.device);
   eo.precision = ft::parse_precision(c.precision);
-  eo.seed = c.seed;
+  eo.seed = faunae::stream_seed(c.seed, "program.evaluator");
   eo.validation_batch_size = 256;
   eo.state_directory = run / "evaluator";
-  torch::manual_seed(c.seed);
   ft::BasicContrastiveEvaluator<Net> evaluator(net_options, train, validation, ft::default_augment_options(stem_of(c)), eo);
   return with_method(c, space, so, [&](auto& search) { return run_search(r, probe, search, evaluator); });
 }
@@ -572,7 +570,7 @@ std::vector<std::pair<std::string, Architecture>> compared_architectures(const C
     if (name == "evolved") out.emplace_back(name, Architecture(summary["found"]["architecture"].get<std::vector<faunae::OpIndex>>()));
     else if (name == "alpha0") out.emplace_back(name, Architecture(summary["initial"]["architecture"].get<std::vector<faunae::OpIndex>>()));
     else if (name == "random") {
-      faunae::Rng rng(c.seed ^ 0x7a2d0ULL);
+      faunae::Rng rng(faunae::stream_seed(c.seed, "program.random_architecture"));
       out.emplace_back(name, faunae::detail::sample_uniform(space, rng, "faunae: the random architecture"));
     } else {
       throw faunae::InvalidArgument(fmt::format("--which: '{}' is not one of evolved, alpha0, random", name));
@@ -592,8 +590,8 @@ int train(const Config& c, const fs::path& run, const std::vector<std::string>& 
                                                       : nlohmann::json{{"run_id", run_id}, {"architectures", nlohmann::json::array()}};
   fs::create_directories(run / "weights");
   for (const auto& [name, a] : compared_architectures(c, run, probe, which)) {
-    torch::manual_seed(c.seed);  // the same initialisation stream for every architecture
-    Net net(net_options, a);
+    // The same initialisation stream for every architecture.
+    Net net = ft::construct_seeded(faunae::stream_seed(c.seed, "program.train.network"), [&] { return Net(net_options, a); });
     ft::MocoOptions o;
     o.batch_size = c.train.batch_size;
     o.queue_size = c.train.queue_size;
@@ -603,7 +601,7 @@ int train(const Config& c, const fs::path& run, const std::vector<std::string>& 
     o.head_out = c.train.head_out;
     o.device = ft::parse_device(c.device);
     o.precision = ft::parse_precision(c.precision);
-    o.seed = c.seed;
+    o.seed = faunae::stream_seed(c.seed, "program.train");
     fmt::print(stderr, "[faunae] train {}: {} params, {} epochs of {} images\n", name, net->parameters(a), c.train.epochs, images.size());
     nlohmann::json epochs = nlohmann::json::array();
     double elapsed = 0.0;
@@ -642,7 +640,7 @@ int probe(const Config& c, const fs::path& run, const std::vector<std::string>& 
   lo.lr = c.probe.lr;
   lo.milestones = {c.probe.epochs * 6 / 10, c.probe.epochs * 8 / 10};
   lo.standardize = c.probe.standardize;
-  lo.seed = c.seed;
+  lo.seed = faunae::stream_seed(c.seed, "program.probe");
   const auto trained = read_json(run / "train.json", "run `faunae train` first");
   nlohmann::json results = nlohmann::json::array();
   fmt::print("{:<8} {:>10} {:>10} {:>9} {:>9}  architecture\n", "network", "params", "MFLOPs", "linear", "kNN");

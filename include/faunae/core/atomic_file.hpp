@@ -13,6 +13,7 @@
 #include <fmt/format.h>
 
 #include "faunae/core/error.hpp"
+#include "faunae/core/hash.hpp"  // fnv1a64, the checksum of checkpoints
 
 #if __has_include(<unistd.h>)
 #include <fcntl.h>
@@ -21,16 +22,6 @@
 #endif
 
 namespace faunae {
-
-/// FNV-1a, 64 bits: detects truncation and bit rot in checkpoints (not an adversary).
-constexpr std::uint64_t fnv1a64(std::string_view bytes) noexcept {
-  std::uint64_t h = 0xcbf29ce484222325ULL;
-  for (unsigned char c : bytes) {
-    h ^= c;
-    h *= 0x100000001b3ULL;
-  }
-  return h;
-}
 
 /// Replaces `path` with `content` atomically: write "<path>.tmp", flush it to disk, rename it over
 /// `path`, flush the directory. A crash at any moment leaves either the old or the new file whole.

@@ -12,14 +12,26 @@
 #include <cstdint>
 #include <limits>
 #include <span>
+#include <string_view>
 #include <utility>
 
 #include <fmt/format.h>
 #include <nlohmann/json.hpp>
 
 #include "faunae/core/error.hpp"
+#include "faunae/core/hash.hpp"
 
 namespace faunae {
+
+/// The seed of one purpose of a component, derived from the user's seed: every purpose (a name such as
+/// "moco.queue") and index (a process rank, a repetition) gets its own generator, so that no two
+/// components share random numbers and adding a draw to one shifts no other's. Used everywhere a
+/// component seeds a generator or initial weights from a user's seed (docs/algorithm.md, "Seeds").
+///
+///   torch::Generator views = make_generator(faunae::stream_seed(options.seed, "moco.augment", rank));
+constexpr std::uint64_t stream_seed(std::uint64_t seed, std::string_view purpose, std::uint64_t index = 0) noexcept {
+  return splitmix64(fnv1a64(purpose) ^ splitmix64(seed ^ splitmix64(index)));
+}
 
 class Rng {
  public:

@@ -42,6 +42,7 @@
 
 #include "faunae/core/error.hpp"
 #include "faunae/torch/resnet_space.hpp"
+#include "faunae/torch/seeding.hpp"
 
 namespace faunae::torch_backend {
 
@@ -124,8 +125,7 @@ inline AugmentOptions default_augment_options(Stem stem) {
   return o;
 }
 
-/// A CPU generator seeded with `seed`: the source of all the randomness of the functions below.
-inline torch::Generator make_generator(std::uint64_t seed) { return at::detail::createCPUGenerator(seed); }
+// make_generator(seed) (seeding.hpp): the source of all the randomness of the functions below.
 
 // --- building blocks ----------------------------------------------------------------------------
 

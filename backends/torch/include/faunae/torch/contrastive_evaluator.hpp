@@ -60,7 +60,9 @@ class BasicContrastiveEvaluator {
   BasicContrastiveEvaluator(const NetOptions& space, ImageDataset train, ImageDataset validation, AugmentOptions augment,
                             ContrastiveEvaluatorOptions options = {}, Comm comm = {})
       : train_(std::move(train)), validation_(std::move(validation)), augment_(std::move(augment)), o_(std::move(options)),
-        learner_(Net(space), static_cast<const MocoOptions&>(o_), std::move(comm)), order_(make_generator(o_.seed + 3)) {
+        learner_(construct_seeded(stream_seed(o_.seed, "evaluator.network"), [&] { return Net(space); }), static_cast<const MocoOptions&>(o_),
+                 std::move(comm)),
+        order_(make_generator(stream_seed(o_.seed, "evaluator.order"))) {
     constexpr std::string_view where = "faunae::torch_backend::ContrastiveEvaluator";
     if (o_.steps < 1) throw InvalidArgument(fmt::format("{}: ContrastiveEvaluatorOptions::steps must be positive, got {}", where, o_.steps));
     if (o_.validation_batch_size < 1)
@@ -87,7 +89,7 @@ class BasicContrastiveEvaluator {
     learner_.student()->check(a, "faunae::torch_backend::ContrastiveEvaluator::evaluate()");
     auto train_loss = torch::zeros({}, torch::TensorOptions().dtype(torch::kFloat64).device(o_.device));
     for (std::int64_t step = 0; step < o_.steps; ++step) train_loss += train_one_step(a);
-    const double validation = learner_.validation_loss(validation_, a, augment_, o_.seed + 2, o_.validation_batch_size);
+    const double validation = learner_.validation_loss(validation_, a, augment_, stream_seed(o_.seed, "evaluator.validation_views"), o_.validation_batch_size);
     const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
     return Evaluation{validation,
                       {{"train_loss", train_loss.item<double>() / static_cast<double>(o_.steps)},

@@ -92,22 +92,7 @@ inline std::int64_t count_classes(std::int64_t classes, const torch::Tensor& a, 
   return hi + 1;
 }
 
-/// Calls `make()` with LibTorch's default CPU generator reseeded with `seed`, and restores the
-/// generator's state afterwards (also when `make` throws): modules initialise their weights from
-/// that generator, and this makes their initial weights a function of `seed` without moving the
-/// global random stream. Not safe while other threads draw from the default generator.
-template <class Make>
-auto construct_seeded(std::uint64_t seed, Make&& make) {
-  at::Generator global = at::detail::getDefaultCPUGenerator();
-  const torch::Tensor saved = global.get_state();
-  struct Restore {
-    at::Generator& g;
-    const torch::Tensor& state;
-    ~Restore() { g.set_state(state); }
-  } restore{global, saved};
-  global.set_current_seed(seed);
-  return make();
-}
+using torch_backend::construct_seeded;  // seeding.hpp
 
 /// Top-1 accuracy of `linear` on `features` (rows of `batch` at a time).
 inline double top1(torch::nn::Linear& linear, const torch::Tensor& features, const torch::Tensor& labels, std::int64_t batch) {
@@ -456,8 +441,8 @@ class SupervisedEvaluator {
   SupervisedEvaluator(const ResNetSpaceOptions& space, ImageDataset train, ImageDataset validation, AugmentOptions augment,
                       SupervisedEvaluatorOptions options = {})
       : train_(std::move(train)), validation_(std::move(validation)), augment_(std::move(augment)), o_(options),
-        supernet_(detail::eval::construct_seeded(o_.seed, [&] { return ResNetSupernet(space); })),
-        gen_(make_generator(o_.seed + 1)) {
+        supernet_(construct_seeded(stream_seed(o_.seed, "supervised.network"), [&] { return ResNetSupernet(space); })),
+        gen_(make_generator(stream_seed(o_.seed, "supervised.augment"))) {
     constexpr std::string_view where = "faunae::torch_backend::SupervisedEvaluator";
     const auto positive = [&](std::string_view name, std::int64_t v) {
       if (v < 1) throw InvalidArgument(fmt::format("{}: SupervisedEvaluatorOptions::{} must be positive, got {}", where, name, v));
@@ -473,7 +458,7 @@ class SupervisedEvaluator {
     augment_.check(where);
     classes_ = detail::eval::check_supervised_sets(train_, validation_, "validation", supernet_->in_channels(), augment_, o_.batch_size,
                                                    o_.classes, where, "supervised evaluation");
-    classifier_ = detail::eval::construct_seeded(o_.seed + 2, [&] { return torch::nn::Linear(supernet_->feature_dim(), classes_); });
+    classifier_ = construct_seeded(stream_seed(o_.seed, "supervised.classifier"), [&] { return torch::nn::Linear(supernet_->feature_dim(), classes_); });
     params_ = supernet_->torch::nn::Module::parameters();  // ResNetSupernet::parameters(α) counts
     for (auto& p : classifier_->parameters()) params_.push_back(p);
     optimizer_ = std::make_unique<torch::optim::SGD>(

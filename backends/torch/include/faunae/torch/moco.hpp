@@ -130,10 +130,12 @@ class MocoLearner {
   /// `student` is used as it is (its weights are trained in place); the teacher starts as a copy.
   MocoLearner(Net student, MocoOptions options, Comm comm = {})
       : o_(checked(std::move(options), comm.world_size())), comm_(std::move(comm)), student_(std::move(student)), teacher_(detail::twin(student_)),
-        student_head_(ContrastiveHeadOptions(student_->feature_dim()).hidden(o_.head_hidden).out(o_.head_out)),
-        teacher_head_(ContrastiveHeadOptions(student_->feature_dim()).hidden(o_.head_hidden).out(o_.head_out)),
-        queue_(o_.queue_size, o_.head_out, make_generator(o_.seed), o_.device),
-        gen_(make_generator(o_.seed + 1 + 7919ULL * static_cast<std::uint64_t>(comm_.rank()))),
+        student_head_(construct_seeded(stream_seed(o_.seed, "moco.head"), [&] {
+          return ContrastiveHead(ContrastiveHeadOptions(student_->feature_dim()).hidden(o_.head_hidden).out(o_.head_out));
+        })),
+        teacher_head_(ContrastiveHeadOptions(student_->feature_dim()).hidden(o_.head_hidden).out(o_.head_out)),  // a copy of the student's
+        queue_(o_.queue_size, o_.head_out, make_generator(stream_seed(o_.seed, "moco.queue")), o_.device),
+        gen_(make_generator(stream_seed(o_.seed, "moco.augment", static_cast<std::uint64_t>(comm_.rank())))),
         scaler_(o_.device, o_.precision == Precision::fp16) {
     constexpr std::string_view where = "faunae::torch_backend::MocoLearner";
     for (torch::nn::Module* m : modules()) m->to(o_.device);
@@ -214,7 +216,7 @@ class MocoLearner {
     set_training(false);
     const std::int64_t rank = comm_.rank(), world = comm_.world_size();
     const std::int64_t begin = data.size() * rank / world, end = data.size() * (rank + 1) / world;
-    auto views = make_generator(view_seed + 7919ULL * static_cast<std::uint64_t>(rank));
+    auto views = make_generator(stream_seed(view_seed, "moco.validation_views", static_cast<std::uint64_t>(rank)));
     auto total = torch::zeros({2}, torch::TensorOptions().dtype(torch::kFloat64).device(o_.device));  // Σ loss, count
     for (std::int64_t start = begin; start < end; start += batch_size) {
       const auto n = std::min(batch_size, end - start);
@@ -428,7 +430,7 @@ MocoLearner<Net, Comm> train_contrastive(Net net, const ImageDataset& data, cons
   const std::int64_t per_epoch = data.size() / options.batch_size;
   options.schedule_steps = per_epoch * epochs;
   MocoLearner<Net, Comm> learner(std::move(net), options, std::move(comm));
-  auto order = make_generator(options.seed + 3);  // the same on every process
+  auto order = make_generator(stream_seed(options.seed, "train.order"));  // the same on every process
   const std::int64_t rank = learner.collective().rank(), local = learner.local_batch();
   for (std::int64_t epoch = 1; epoch <= epochs; ++epoch) {
     const auto start = std::chrono::steady_clock::now();

@@ -85,10 +85,10 @@ inline StandaloneResult train_standalone(const ResNetSpaceOptions& space, const 
   o.check(where);
   augment_options.check(where);
   const auto start = std::chrono::steady_clock::now();
-  ResNetSupernet net = detail::eval::construct_seeded(o.seed, [&] { return ResNetSupernet(space, a); });
+  ResNetSupernet net = construct_seeded(stream_seed(o.seed, "standalone.network"), [&] { return ResNetSupernet(space, a); });
   const std::int64_t classes = detail::eval::check_supervised_sets(train, test, "test", net->in_channels(), augment_options, o.batch_size,
                                                                    o.classes, where, "supervised training");
-  torch::nn::Linear classifier = detail::eval::construct_seeded(o.seed ^ 0x5eedc1a55ULL, [&] { return torch::nn::Linear(net->feature_dim(), classes); });
+  torch::nn::Linear classifier = construct_seeded(stream_seed(o.seed, "standalone.classifier"), [&] { return torch::nn::Linear(net->feature_dim(), classes); });
   net->to(device);
   classifier->to(device);
 
@@ -102,7 +102,7 @@ inline StandaloneResult train_standalone(const ResNetSpaceOptions& space, const 
     c.blur_p = 0.0;
     return c;
   }();
-  torch::Generator gen = make_generator(o.seed);
+  torch::Generator gen = make_generator(stream_seed(o.seed, "standalone.augment"));
   const std::int64_t per_epoch = train.size() / o.batch_size;
   const std::int64_t total = per_epoch * o.epochs;
   StandaloneResult r;

@@ -213,29 +213,6 @@ inline torch::Tensor batch_info_nce(const torch::Tensor& q, const torch::Tensor&
   return F::cross_entropy(logits, torch::arange(q.size(0), torch::TensorOptions().dtype(torch::kLong).device(q.device())));
 }
 
-/// Runs `make()` with LibTorch's default CPU generator seeded with `seed`, then puts the generator's
-/// state back: modules initialise from that generator, so what `make` builds is initialised from the
-/// seed alone, and the caller's random stream is not changed.
-template <class F>
-auto with_seeded_default_generator(std::uint64_t seed, F&& make) {
-  auto gen = at::detail::getDefaultCPUGenerator();
-  torch::Tensor saved;
-  {
-    std::lock_guard<std::mutex> lock(gen.mutex());
-    saved = gen.get_state();
-    gen.set_current_seed(seed);
-  }
-  struct Restore {
-    at::Generator& gen;
-    const torch::Tensor& saved;
-    ~Restore() {
-      std::lock_guard<std::mutex> lock(gen.mutex());
-      gen.set_state(saved);
-    }
-  } restore{gen, saved};
-  return std::forward<F>(make)();
-}
-
 // --- the evaluator ------------------------------------------------------------------------------
 
 struct ZeroCostOptions {
@@ -286,7 +263,7 @@ class BasicZeroCostEvaluator {
     faunae::Rng seeds(o_.seed);
     init_seed_ = seeds();
     const std::uint64_t batch_seed = seeds(), views_seed = seeds();
-    probe_ = with_seeded_default_generator(init_seed_, [&] { return Net(space_); });
+    probe_ = construct_seeded(init_seed_, [&] { return Net(space_); });
     if (!o_.needs_data()) return;
     images.check(where);
     if (images.size() < o_.batch_size)
@@ -382,7 +359,7 @@ class BasicZeroCostEvaluator {
 
   /// α's standalone network, initialised from the seed, on the device.
   Net build(const Architecture& a) const {
-    Net net = with_seeded_default_generator(init_seed_, [&] { return Net(space_, a); });
+    Net net = construct_seeded(init_seed_, [&] { return Net(space_, a); });
     net->to(o_.device);
     return net;
   }
