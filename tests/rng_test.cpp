@@ -3,6 +3,7 @@
 #include <array>
 #include <cmath>
 #include <limits>
+#include <set>
 #include <vector>
 
 #include "catch.hpp"
@@ -172,4 +173,23 @@ TEST_CASE("Rng::normal_pair: the first value is normal()'s, both standard normal
   CHECK(q1 / n == Approx(1.0).margin(0.02));
   CHECK(q2 / n == Approx(1.0).margin(0.02));
   CHECK(std::abs(cross / n) < 0.01);
+}
+
+TEST_CASE("stream_seed: a pure function of seed, purpose and index, and distinct streams for distinct inputs", "[rng]") {
+  STATIC_REQUIRE(faunae::stream_seed(7, "moco.queue") == faunae::stream_seed(7, "moco.queue", 0));  // constexpr, index 0 by default
+  CHECK(faunae::stream_seed(7, "moco.queue") == faunae::stream_seed(7, "moco.queue"));
+  std::set<std::uint64_t> seen;
+  std::size_t made = 0;
+  for (std::uint64_t seed : {0ULL, 1ULL, 2ULL, 3ULL, 7919ULL, ~0ULL})
+    for (const char* purpose : {"moco.queue", "moco.augment", "evaluator.order", "train.order", ""})
+      for (std::uint64_t index = 0; index < 4; ++index) {
+        seen.insert(faunae::stream_seed(seed, purpose, index));
+        ++made;
+      }
+  CHECK(seen.size() == made);  // no two (seed, purpose, index) share a stream
+  // Not an offset of the seed: neighbouring seeds and ranks give unrelated streams.
+  CHECK(faunae::stream_seed(1, "moco.augment", 0) != faunae::stream_seed(0, "moco.augment", 1));
+  CHECK(faunae::stream_seed(0, "moco.augment") != 0);
+  faunae::Rng a(faunae::stream_seed(5, "x")), b(faunae::stream_seed(5, "y"));
+  CHECK(a() != b());
 }
