@@ -41,12 +41,15 @@
 #include <faunae/torch/evaluation.hpp>
 
 #include "config.hpp"
+#include "space_options.hpp"
 #include "report.hpp"
 
 namespace fs = std::filesystem;
 namespace ft = faunae::torch_backend;
 using faunae::Architecture;
 using faunae::program::Config;
+using faunae::program::options_of;
+using faunae::program::stem_of;
 
 namespace {
 
@@ -156,16 +159,6 @@ fs::path aside_folder(const fs::path& run) {
 
 // --- data -----------------------------------------------------------------------------------------
 
-ft::Stem stem_of(const Config& c) {
-  if (c.data.kind == "fashion-mnist") return ft::Stem::gray28;
-  if (c.data.kind == "cifar10") return ft::Stem::color32;
-  if (c.data.channels == 1 && c.data.size == 28) return ft::Stem::gray28;
-  if (c.data.channels == 3 && c.data.size == 32) return ft::Stem::color32;
-  if (c.data.channels == 3 && c.data.size == 224) return ft::Stem::imagenet224;
-  throw faunae::InvalidArgument(fmt::format("config: a folder of {}-channel {}×{} images has no stem; use channels 1 with size 28, "
-                                            "or channels 3 with size 32 or 224",
-                                            c.data.channels, c.data.size, c.data.size));
-}
 
 ft::ImageDataset load_training_images(const Config& c) {
   ft::ImageDataset d;
@@ -186,35 +179,6 @@ std::optional<ft::ImageDataset> load_test_images(const Config& c) {
 ft::ImageDataset without_labels(ft::ImageDataset d) {
   d.labels = torch::Tensor();
   return d;
-}
-
-// --- the two search spaces, behind one interface ---------------------------------------------------
-
-ft::ResNetSpaceOptions resnet_options(const Config& c) {
-  ft::ResNetSpaceOptions o;
-  o.stem = stem_of(c);
-  o.blocks_per_stage = c.space.blocks_per_stage;
-  o.width = c.space.width;
-  o.ops = c.space.ops;
-  return o;
-}
-
-ft::DartsSpaceOptions darts_options(const Config& c) {
-  ft::DartsSpaceOptions o;
-  const auto stem = stem_of(c);
-  o.layers = c.space.darts_layers;
-  o.channels = c.space.darts_channels;
-  o.in_channels = stem == ft::Stem::gray28 ? 1 : 3;
-  o.input_size = stem == ft::Stem::gray28 ? 28 : stem == ft::Stem::color32 ? 32 : 224;
-  return o;
-}
-
-/// The space options of the configuration for Net: overloads by the supernet type (ft::Supernet).
-ft::ResNetSpaceOptions space_options(const Config& c, std::type_identity<ft::ResNetSupernet>) { return resnet_options(c); }
-ft::DartsSpaceOptions space_options(const Config& c, std::type_identity<ft::DartsSupernet>) { return darts_options(c); }
-template <ft::Supernet Net>
-ft::SupernetOptions<Net> options_of(const Config& c) {
-  return space_options(c, std::type_identity<Net>{});
 }
 
 /// The plain network of a space: conv3 in every ResNet block (the first non-identity op where conv3
@@ -246,7 +210,11 @@ Architecture initial_architecture(const Config& c, const Net& supernet) {
   }
   if (c.initial == "random") {
     faunae::Rng rng(faunae::stream_seed(c.seed, "program.initial"));
-    return faunae::detail::sample_uniform(any, rng, "config: initial = random");
+    try {
+      return faunae::random_architecture(any, rng);
+    } catch (const faunae::InvalidArgument& e) {
+      throw faunae::InvalidArgument(fmt::format("config: initial = random: {}", e.what()));
+    }
   }
   const auto text = faunae::read_file(c.initial, fmt::format("config: 'initial' = '{}'", c.initial),
                                       faunae::architecture_file_limit(any.num_blocks()));
@@ -571,7 +539,11 @@ std::vector<std::pair<std::string, Architecture>> compared_architectures(const C
     else if (name == "alpha0") out.emplace_back(name, Architecture(summary["initial"]["architecture"].get<std::vector<faunae::OpIndex>>()));
     else if (name == "random") {
       faunae::Rng rng(faunae::stream_seed(c.seed, "program.random_architecture"));
-      out.emplace_back(name, faunae::detail::sample_uniform(space, rng, "faunae: the random architecture"));
+      try {
+        out.emplace_back(name, faunae::random_architecture(space, rng));
+      } catch (const faunae::InvalidArgument& e) {
+        throw faunae::InvalidArgument(fmt::format("faunae: the random architecture: {}", e.what()));
+      }
     } else {
       throw faunae::InvalidArgument(fmt::format("--which: '{}' is not one of evolved, alpha0, random", name));
     }

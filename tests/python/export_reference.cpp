@@ -33,48 +33,22 @@
 #include <faunae/core/atomic_file.hpp>
 #include <faunae/torch.hpp>
 
-#include "config.hpp"  // examples/faunae/config.hpp
+#include "config.hpp"         // examples/faunae/config.hpp
+#include "space_options.hpp"  // examples/faunae/space_options.hpp: the config's space and stem as options
 
 namespace ft = faunae::torch_backend;
 namespace fs = std::filesystem;
 using faunae::Architecture;
 using faunae::program::Config;
+using faunae::program::darts_options;
+using faunae::program::input_channels;
+using faunae::program::input_size;
+using faunae::program::resnet_options;
+using faunae::program::stem_of;
 
 namespace {
 
-// --- what examples/faunae/main.cpp does (stem_of, resnet_options, darts_options, architecture_summary) ---
-
-ft::Stem stem_of(const Config& c) {
-  if (c.data.kind == "fashion-mnist") return ft::Stem::gray28;
-  if (c.data.kind == "cifar10") return ft::Stem::color32;
-  if (c.data.channels == 1 && c.data.size == 28) return ft::Stem::gray28;
-  if (c.data.channels == 3 && c.data.size == 32) return ft::Stem::color32;
-  if (c.data.channels == 3 && c.data.size == 224) return ft::Stem::imagenet224;
-  throw faunae::InvalidArgument(fmt::format("export_reference: {}-channel {}×{} images have no stem", c.data.channels, c.data.size,
-                                            c.data.size));
-}
-
-std::int64_t input_size(ft::Stem stem) { return stem == ft::Stem::gray28 ? 28 : stem == ft::Stem::color32 ? 32 : 224; }
-std::int64_t input_channels(ft::Stem stem) { return stem == ft::Stem::gray28 ? 1 : 3; }
-
-ft::ResNetSpaceOptions resnet_options(const Config& c) {
-  ft::ResNetSpaceOptions o;
-  o.stem = stem_of(c);
-  o.blocks_per_stage = c.space.blocks_per_stage;
-  o.width = c.space.width;
-  o.ops = c.space.ops;
-  return o;
-}
-
-ft::DartsSpaceOptions darts_options(const Config& c) {
-  ft::DartsSpaceOptions o;
-  const auto stem = stem_of(c);
-  o.layers = c.space.darts_layers;
-  o.channels = c.space.darts_channels;
-  o.in_channels = input_channels(stem);
-  o.input_size = input_size(stem);
-  return o;
-}
+// --- what examples/faunae/main.cpp does (architecture_summary; the options come from space_options.hpp) ---
 
 template <class Net>
 nlohmann::json architecture_summary(const Net& net, const std::vector<std::string>& names, const Architecture& a) {

@@ -260,7 +260,7 @@ TEST_CASE("C10dCollective::connect: bad options, a group of one, an unreachable 
   lonely.world_size = 2;
   lonely.master_port = static_cast<std::uint16_t>(free_port());
   const auto start = std::chrono::steady_clock::now();
-  CHECK_THROWS_MATCHES(C10dCollective::connect(lonely, {.timeout = std::chrono::milliseconds(1500)}), faunae::DistributedError,
+  CHECK_THROWS_MATCHES(C10dCollective::connect(lonely, {.timeout = std::chrono::milliseconds(1500)}), faunae::torch_backend::DistributedError,
                        What(Contains("rank 1 of 2 could not reach the TCPStore at 127.0.0.1:")));
   CHECK(std::chrono::steady_clock::now() - start < std::chrono::seconds(30));
 }
@@ -342,7 +342,7 @@ TEST_CASE("C10dCollective::agree: silent when the ranks agree, and every rank th
     }
     try {
       c.agree("the architecture", c.rank() == 0 ? "[0, 1, 2]" : "[0, 1, 1]");
-    } catch (const faunae::DistributedError& e) {
+    } catch (const faunae::torch_backend::DistributedError& e) {
       different = e.what();
     }
     return std::make_pair(same, different);

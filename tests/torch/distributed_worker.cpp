@@ -176,7 +176,7 @@ int main(int argc, char** argv) {
     if (lambda2_rank1 >= 0.0 && rank == 1) so.lambda2 = lambda2_rank1;
     if (!checkpoint_dir.empty()) so.checkpoint = std::filesystem::path(checkpoint_dir) / fmt::format("search-rank{}.json", rank);
     faunae::FaUNAE<faunae::BlockSpace> search(space, so, faunae::FaunaeMutation(), faunae::UcbElimination({.epochs_per_op = 1}));
-    faunae::RanksAgree agree(evaluator.learner().collective());
+    faunae::torch_backend::RanksAgree agree(evaluator.learner().collective());
     // Resume when this rank's checkpoint exists, else start; every rank must be at the same epoch.
     long resumed_at = -1;
     if (!so.checkpoint.empty() && std::filesystem::exists(so.checkpoint)) {
@@ -218,7 +218,7 @@ int main(int argc, char** argv) {
     std::ofstream(fmt::format("{}.rank{}", out, rank)) << report.dump(1) << '\n';
     comm.barrier();
     return 0;
-  } catch (const faunae::DistributedError& e) {
+  } catch (const faunae::torch_backend::DistributedError& e) {
     fmt::print(stderr, "faunae_distributed_worker (rank {}): {}\n", rank, e.what());
     return std::string(e.what()).find("disagree") != std::string::npos ? 3 : 1;
   } catch (const std::exception& e) {

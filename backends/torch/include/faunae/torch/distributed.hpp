@@ -6,7 +6,7 @@
 //   auto comm = faunae::torch_backend::C10dCollective::from_environment("gloo");  // or "nccl"
 //   ContrastiveEvaluatorOptions o;  o.device = comm.device();  // cuda:LOCAL_RANK with NCCL
 //   BasicContrastiveEvaluator<ResNetSupernet, C10dCollective> evaluator(space, train, validation, augment, o, comm);
-//   faunae::RanksAgree agree(comm);                             // throws on every rank if they part
+//   faunae::torch_backend::RanksAgree agree(comm);                             // throws on every rank if they part
 //   faunae::FaUNAE<faunae::BlockSpace> search(block_space, {.seed = 7});
 //   search.run(evaluator, agree);
 //
@@ -64,7 +64,7 @@
 #include "faunae/torch/collective.hpp"
 #include "faunae/torch/error_text.hpp"
 
-namespace faunae {
+namespace faunae::torch_backend {
 
 /// A collective failed (a peer died, the rendezvous timed out, the network broke) or the ranks of a
 /// group disagree where they must agree (C10dCollective::agree). Thrown on every rank that sees it.
@@ -72,10 +72,6 @@ class DistributedError : public std::runtime_error {
  public:
   using std::runtime_error::runtime_error;
 };
-
-}  // namespace faunae
-
-namespace faunae::torch_backend {
 
 namespace detail {
 #if TORCH_VERSION_MAJOR >= 2
@@ -549,10 +545,6 @@ class C10dCollective {
 };
 static_assert(Collective<C10dCollective>);
 
-}  // namespace faunae::torch_backend
-
-namespace faunae {
-
 /// A hook (faunae::Hook) that proves, after every epoch, that every rank of a data-parallel search
 /// took the same decisions: the evaluated architecture, its loss (bit for bit), the mutations with
 /// their accept or revert, the eliminations, and the state they lead to (current architecture, the
@@ -578,13 +570,13 @@ class RanksAgree {
 
   /// What is compared after an epoch (a JSON text; doubles in hexadecimal, exact).
   static std::string decisions(const EpochRecord& record, const SearchState& state) {
-    nlohmann::json j = detail::record_to_json(record);
+    nlohmann::json j = faunae::detail::record_to_json(record);
     j.erase("metrics");
     j["loss"] = fmt::format("{:a}", record.loss);
-    j["current"] = detail::architecture_ops_to_json(state.current);
-    j["alive"] = detail::table_to_json(state.stats.alive, [](bool v) { return nlohmann::json(v); });
-    j["samples"] = detail::table_to_json(state.stats.samples, [](std::int64_t v) { return nlohmann::json(v); });
-    j["op_losses"] = detail::table_to_json(state.stats.loss, [](double v) { return nlohmann::json(fmt::format("{:a}", v)); });
+    j["current"] = faunae::detail::architecture_ops_to_json(state.current);
+    j["alive"] = faunae::detail::table_to_json(state.stats.alive, [](bool v) { return nlohmann::json(v); });
+    j["samples"] = faunae::detail::table_to_json(state.stats.samples, [](std::int64_t v) { return nlohmann::json(v); });
+    j["op_losses"] = faunae::detail::table_to_json(state.stats.loss, [](double v) { return nlohmann::json(fmt::format("{:a}", v)); });
     j["rng"] = state.rng;
     j["counters"] = {state.epoch, state.evaluations, state.epochs_since_elimination, state.elimination_rounds};
     return j.dump();
@@ -595,4 +587,11 @@ class RanksAgree {
   std::size_t checked_ = 0;
 };
 
+}  // namespace faunae::torch_backend
+
+namespace faunae {
+// The names these had before they moved into the torch backend's namespace (they need LibTorch).
+using DistributedError [[deprecated("use faunae::torch_backend::DistributedError")]] = torch_backend::DistributedError;
+template <class Comm>
+using RanksAgree [[deprecated("use faunae::torch_backend::RanksAgree")]] = torch_backend::RanksAgree<Comm>;
 }  // namespace faunae
