@@ -31,11 +31,7 @@ std::vector<std::string> folder_entries(const std::filesystem::path& dir) {
 
 /// Writes `payload` as a checkpoint file with a correct checksum (to test the checks behind it).
 void write_checkpoint(const std::filesystem::path& path, const nlohmann::json& payload) {
-  const nlohmann::json file = {{"format", "faunae.checkpoint"},
-                               {"version", 1},
-                               {"checksum", fmt::format("fnv1a64:{:016x}", faunae::fnv1a64(payload.dump()))},
-                               {"payload", payload}};
-  write_text(path, file.dump(1));
+  write_text(path, faunae::checkpoint_text(payload));
 }
 
 /// Runs to the end, and again with an interruption after `stop_at` mutation epochs, a save, and a

@@ -45,13 +45,7 @@ const faunae::tabular::TabularSpace& space() {
 
 faunae::SearchOptions options() { return {.seed = 3}; }
 
-std::string wrap(const nlohmann::json& payload) {
-  const nlohmann::json file = {{"format", faunae::kCheckpointFormat},
-                               {"version", 1},
-                               {"checksum", fmt::format("fnv1a64:{:016x}", faunae::fnv1a64(payload.dump()))},
-                               {"payload", payload}};
-  return file.dump(1) + "\n";
-}
+std::string wrap(const nlohmann::json& payload) { return faunae::checkpoint_text(payload); }
 
 void write_seeds(const std::filesystem::path& dir) {
   std::filesystem::create_directories(dir);

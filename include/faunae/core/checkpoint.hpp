@@ -18,22 +18,28 @@
 #include "faunae/core/atomic_file.hpp"
 #include "faunae/core/block_space.hpp"
 #include "faunae/core/error.hpp"
-#include "faunae/core/rng.hpp"
 #include "faunae/core/search_state.hpp"
 
 namespace faunae {
 
 inline constexpr std::string_view kCheckpointFormat = "faunae.checkpoint";
 
+/// The checksum a checkpoint stores for `payload`: "fnv1a64:" and 16 hex digits of payload.dump().
+inline std::string checkpoint_checksum(const nlohmann::json& payload) {
+  return fmt::format("fnv1a64:{:016x}", fnv1a64(payload.dump()));
+}
+
+/// The text of a checkpoint file holding `payload`: the envelope with format, version and checksum.
+inline std::string checkpoint_text(const nlohmann::json& payload) {
+  const nlohmann::json file = {
+      {"format", kCheckpointFormat}, {"version", 1}, {"checksum", checkpoint_checksum(payload)}, {"payload", payload}};
+  return file.dump(1) + "\n";
+}
+
 /// Writes `payload` as a checkpoint file at `path`: atomically (write, fsync, rename), with a checksum
 /// of its content. Throws IoError when the file cannot be written (the previous one stays intact).
 inline void write_checkpoint(const std::filesystem::path& path, const nlohmann::json& payload) {
-  const std::string body = payload.dump();
-  const nlohmann::json file = {{"format", kCheckpointFormat},
-                               {"version", 1},
-                               {"checksum", fmt::format("fnv1a64:{:016x}", fnv1a64(body))},
-                               {"payload", payload}};
-  write_file_atomically(path, file.dump(1) + "\n");
+  write_file_atomically(path, checkpoint_text(payload));
 }
 
 /// Reads a checkpoint file and returns its payload, after checking that it is JSON, its format,
@@ -54,7 +60,7 @@ inline nlohmann::json read_checkpoint(const std::filesystem::path& path, std::st
   if (!file.contains("payload") || !file.contains("checksum") || !file["checksum"].is_string())
     throw IoError(fmt::format("{}: the checkpoint lacks 'payload' or 'checksum'", where));
   const std::string expected = file["checksum"].get<std::string>();
-  const std::string actual = fmt::format("fnv1a64:{:016x}", fnv1a64(file["payload"].dump()));
+  const std::string actual = checkpoint_checksum(file["payload"]);
   if (expected != actual)
     throw IoError(fmt::format("{}: checksum mismatch (stored {}, computed {}): the checkpoint is corrupt", where,
                               expected, actual));
@@ -76,7 +82,7 @@ inline nlohmann::json space_fingerprint(const BlockSpace& space) {
 
 /// Where a stored fingerprint differs from `space`'s, for the error message.
 inline std::string describe_space_difference(const BlockSpace& space, const nlohmann::json& stored) {
-const nlohmann::json mine = space_fingerprint(space);
+  const nlohmann::json mine = space_fingerprint(space);
   if (!stored.is_array()) return "stored space description is not an array";
   if (stored.size() != mine.size()) return fmt::format("it has {} blocks, this space {}", stored.size(), mine.size());
   for (std::size_t b = 0; b < mine.size(); ++b)

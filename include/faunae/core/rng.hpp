@@ -43,13 +43,11 @@ class Rng {
 
   /// Seeds the four state words from `seed` with splitmix64, as the xoshiro authors recommend.
   void reseed(std::uint64_t seed) noexcept {
+    // Successive outputs of a splitmix64 generator started at `seed` (its state steps by the golden gamma).
     std::uint64_t x = seed;
     for (auto& word : state_) {
+      word = splitmix64(x);
       x += 0x9e3779b97f4a7c15ULL;
-      std::uint64_t z = x;
-      z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ULL;
-      z = (z ^ (z >> 27)) * 0x94d049bb133111ebULL;
-      word = z ^ (z >> 31);
     }
   }
 

@@ -102,24 +102,30 @@ BlockOpTable<T> table_from_json(const nlohmann::json& j, std::string_view where,
   return t;
 }
 
+inline nlohmann::json mutation_to_json(const BlockMutation& m) {
+  return {{"block", m.block},
+          {"from", m.from},
+          {"to", m.to},
+          {"kind", m.kind == MutationKind::depth ? "depth" : "op"},
+          {"loss_from", number_to_json(m.loss_from)},
+          {"loss_to", number_to_json(m.loss_to)},
+          {"accepted", m.accepted}};
+}
+
+inline nlohmann::json elimination_to_json(const Elimination& e) {
+  return {{"block", e.block},
+          {"op", e.op},
+          {"score", number_to_json(e.score)},
+          {"replacement", e.replacement ? nlohmann::json(*e.replacement) : nlohmann::json(nullptr)}};
+}
+
 inline nlohmann::json record_to_json(const EpochRecord& r) {
   nlohmann::json metrics = nlohmann::json::array();
   for (const auto& [name, value] : r.metrics) metrics.push_back({name, number_to_json(value)});
   nlohmann::json mutations = nlohmann::json::array();
-  for (const auto& m : r.mutations)
-    mutations.push_back({{"block", m.block},
-                         {"from", m.from},
-                         {"to", m.to},
-                         {"kind", m.kind == MutationKind::depth ? "depth" : "op"},
-                         {"loss_from", number_to_json(m.loss_from)},
-                         {"loss_to", number_to_json(m.loss_to)},
-                         {"accepted", m.accepted}});
+  for (const auto& m : r.mutations) mutations.push_back(mutation_to_json(m));
   nlohmann::json eliminations = nlohmann::json::array();
-  for (const auto& e : r.eliminations)
-    eliminations.push_back({{"block", e.block},
-                            {"op", e.op},
-                            {"score", number_to_json(e.score)},
-                            {"replacement", e.replacement ? nlohmann::json(*e.replacement) : nlohmann::json(nullptr)}});
+  for (const auto& e : r.eliminations) eliminations.push_back(elimination_to_json(e));
   return {{"epoch", r.epoch},
           {"evaluated", architecture_ops_to_json(r.evaluated)},
           {"architecture", architecture_ops_to_json(r.architecture)},

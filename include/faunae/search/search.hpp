@@ -29,14 +29,14 @@
 
 #include "faunae/concepts.hpp"
 #include "faunae/core/block_space.hpp"
+#include "faunae/core/checkpoint.hpp"
 #include "faunae/core/error.hpp"
 #include "faunae/core/search_state.hpp"
 #include "faunae/core/serialization.hpp"
 #include "faunae/policies/acceptance.hpp"
 #include "faunae/policies/faunae_mutation.hpp"
-#include "faunae/policies/ucb_elimination.hpp"
 #include "faunae/policies/size_budget.hpp"
-#include "faunae/core/checkpoint.hpp"
+#include "faunae/policies/ucb_elimination.hpp"
 
 namespace faunae {
 
