@@ -207,6 +207,18 @@ bool is_stateful(const py::object& evaluator) {
   return py::hasattr(evaluator, "state") && py::hasattr(evaluator, "restore");
 }
 
+/// Calls `f(e)` with a PyStatefulEvaluator* when `evaluator` has state() and restore(), otherwise with
+/// a std::nullptr_t* (the core's "no evaluator", whose state a checkpoint does not hold).
+template <class F>
+decltype(auto) with_evaluator_state(const py::object& evaluator, F&& f) {
+  if (!evaluator.is_none() && is_stateful(evaluator)) {
+    PyStatefulEvaluator e(evaluator);
+    return f(&e);
+  }
+  static std::nullptr_t none = nullptr;
+  return f(&none);
+}
+
 /// C++ evaluators for tests and the overhead benchmark: the loss Σ_b w[b][α_b] + Σ_b v[b][α_b]·v[b+1][α_{b+1}],
 /// computed in this order (so that Python computing the same sum gets the same double).
 struct TableEvaluator {
@@ -250,20 +262,11 @@ struct PyHooks {
   }
   bool on_mutation(const BlockMutation& m, const SearchState&) {
     if (!mutation) return false;
-    return call(mutation, {{"block", m.block},
-                           {"from", m.from},
-                           {"to", m.to},
-                           {"kind", m.kind == MutationKind::depth ? "depth" : "op"},
-                           {"loss_from", detail::number_to_json(m.loss_from)},
-                           {"loss_to", detail::number_to_json(m.loss_to)},
-                           {"accepted", m.accepted}});
+    return call(mutation, detail::mutation_to_json(m));
   }
   bool on_elimination(const Elimination& x, const SearchState&) {
     if (!elimination) return false;
-    return call(elimination, {{"block", x.block},
-                              {"op", x.op},
-                              {"score", detail::number_to_json(x.score)},
-                              {"replacement", x.replacement ? nlohmann::json(*x.replacement) : nlohmann::json(nullptr)}});
+    return call(elimination, detail::elimination_to_json(x));
   }
   void on_end(const SearchResult& r, const SearchState& s) {
     if (progress) progress->on_end(r, s);
@@ -413,47 +416,28 @@ py::class_<PySearch<SearchT>> bind_search(py::module_& m, const char* name, cons
   c.def(
       "save",
       [](const P& p, const std::filesystem::path& path, const py::object& evaluator) {
-        if (!evaluator.is_none() && is_stateful(evaluator)) {
-          PyStatefulEvaluator e(evaluator);
-          p.search->save(path, e);
-        } else {
-          p.search->save(path);
-        }
+        with_evaluator_state(evaluator, [&](auto* e) { p.search->save(path, *e); });
       },
       py::arg("path"), py::arg("evaluator") = py::none(),
       "Writes a checkpoint atomically (with the evaluator's state() if it has one); the same file format as C++.");
   c.def(
       "load",
       [](P& p, const std::filesystem::path& path, const py::object& evaluator) {
-        if (!evaluator.is_none() && is_stateful(evaluator)) {
-          PyStatefulEvaluator e(evaluator);
-          p.search->load(path, e);
-        } else {
-          p.search->load(path);
-        }
+        with_evaluator_state(evaluator, [&](auto* e) { p.search->load(path, *e); });
       },
       py::arg("path"), py::arg("evaluator") = py::none(),
       "Restores a checkpoint (checked: format, checksum, space, parameters); on any error the search is unchanged.");
   c.def(
       "to_json",
       [](const P& p, const py::object& evaluator) {
-        if (!evaluator.is_none() && is_stateful(evaluator)) {
-          PyStatefulEvaluator e(evaluator);
-          return to_python(p.search->to_json(&e));
-        }
-        return to_python(p.search->to_json());
+        return with_evaluator_state(evaluator, [&](auto* e) { return to_python(p.search->to_json(e)); });
       },
       py::arg("evaluator") = py::none(), "The checkpoint's payload as a dict: space fingerprint, parameters and state.");
   c.def(
       "from_json",
       [](P& p, const py::object& payload, const py::object& evaluator) {
         const nlohmann::json j = from_python(payload, "from_json(payload)");
-        if (!evaluator.is_none() && is_stateful(evaluator)) {
-          PyStatefulEvaluator e(evaluator);
-          p.search->from_json(j, &e);
-        } else {
-          p.search->from_json(j);
-        }
+        with_evaluator_state(evaluator, [&](auto* e) { p.search->from_json(j, e); });
       },
       py::arg("payload"), py::arg("evaluator") = py::none(), "Restores from a payload of to_json().");
   c.def_property_readonly("finished", [](const P& p) { return p.search->finished(); });
