@@ -17,3 +17,5 @@ for fidelity in mean run; do
   "$bin" --table "$channel" --plain --epochs-per-op 3,11 --alpha0 3333333,random --seeds "$seeds" --fidelity "$fidelity" \
     --write-doc "$doc" --tag "search-quality-channel-$fidelity" > /dev/null
 done
+# The summary, ablation and credit tables above the generated blocks are computed from them.
+python3 benchmarks/search_quality_summary.py --doc "$doc" --write > /dev/null

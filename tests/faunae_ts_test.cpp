@@ -135,6 +135,49 @@ TEST_CASE("acceptance policies: eq. (5) per block, and the architecture-level va
   CHECK(faunae::IncumbentAcceptance().accept(space, s) == Architecture{1, 1});  // mean 2.5 = 2.5: first evaluated
 }
 
+TEST_CASE("ThompsonMutation changes one block of α0 until a proposal is accepted, then up to max_changes",
+          "[faunae-ts][mutation]") {
+  const BlockSpace space = synthetic_space(6, 4);
+  const Architecture alpha0 = space.initial_architecture();
+  const auto changed_blocks = [](const Architecture& x, const Architecture& y) {
+    std::size_t n = 0;
+    for (std::size_t b = 0; b < x.size(); ++b) n += x[b] != y[b];
+    return n;
+  };
+  // Only α0 evaluated: the base is α0, every proposal is one of its one-block neighbours.
+  SearchState at_alpha0 = state_with(space, {{alpha0, 1.0}});
+  // α0 and one accepted two-block move: the base has left α0, proposals may change two blocks.
+  Architecture moved = alpha0;
+  moved[0] = 2;
+  moved[1] = 2;
+  SearchState after_move = state_with(space, {{alpha0, 1.0}, {moved, 0.5}});
+  after_move.current = moved;
+
+  std::size_t two_from_alpha0 = 0, two_after_move = 0, two_without_rule = 0;
+  for (std::uint64_t seed = 0; seed < 200; ++seed) {
+    faunae::Rng rng(seed);
+    ThompsonMutation rule;
+    const Architecture p0 = rule.propose(space, at_alpha0, rng).architecture;
+    CHECK(changed_blocks(p0, alpha0) == 1);
+    two_from_alpha0 += changed_blocks(p0, alpha0) == 2;
+
+    ThompsonMutation rule_after;
+    const Architecture p1 = rule_after.propose(space, after_move, rng).architecture;
+    CHECK(changed_blocks(p1, moved) >= 1);
+    CHECK(changed_blocks(p1, moved) <= 2);
+    two_after_move += changed_blocks(p1, moved) == 2;
+
+    ThompsonMutation without_rule({.single_block_from_alpha0 = false});
+    const Architecture p2 = without_rule.propose(space, at_alpha0, rng).architecture;
+    CHECK(changed_blocks(p2, alpha0) <= 2);
+    two_without_rule += changed_blocks(p2, alpha0) == 2;
+  }
+  CHECK(two_from_alpha0 == 0);
+  CHECK(two_after_move > 0);
+  CHECK(two_without_rule > 0);
+  CHECK(ThompsonMutation().config().at("single_block_from_alpha0") == true);
+}
+
 TEST_CASE("FaUNAE-TS finds the optimum of an additive landscape and returns an evaluated architecture",
           "[faunae-ts][search]") {
   const BlockSpace space = synthetic_space(4, 4);  // optimum: op 2 in every block

@@ -9,6 +9,13 @@
 // ops that have kept losing are not. A trust region of `max_changes` blocks keeps the search close to
 // α_{n−1}, so the trial-and-test of eq. (5) compares neighbours.
 //
+// α0's neighbourhood first (`single_block_from_alpha0`, on by default): while the base is still the
+// initial architecture α0 (no proposal accepted yet, no elimination moved it), each proposal changes
+// one block only. FaUNAE starts from an existing, usually good network; until one of its one-block
+// edits is found better, two-block moves mostly combine edits that are each no better, and the search
+// walks away from α0's neighbourhood on noise. Measured in docs/benchmarks.md (ablation "two blocks
+// from the start").
+//
 // When the draw's architecture was evaluated already (or the draw keeps α_{n−1}), the unevaluated
 // one-block neighbour of α_{n−1} with the lowest drawn loss is proposed instead; when every neighbour
 // was evaluated, an unevaluated architecture drawn uniformly. Proposals stay within the space's
@@ -36,6 +43,8 @@ namespace faunae {
 
 struct ThompsonMutationOptions {
   std::size_t max_changes = 2;  ///< trust region: blocks changed per proposal (0 = any number)
+  /// While the base is still α0 (nothing accepted yet), one block per proposal instead of max_changes.
+  bool single_block_from_alpha0 = true;
   AdditiveModelOptions model;   ///< the credit model's prior
 };
 
@@ -54,6 +63,7 @@ class ThompsonMutation {
   nlohmann::json config() const {
     return {{"policy", "ThompsonMutation"},
             {"max_changes", options_.max_changes},
+            {"single_block_from_alpha0", options_.single_block_from_alpha0},
             {"noise_fraction", options_.model.noise_fraction}};
   }
 
@@ -79,8 +89,9 @@ class ThompsonMutation {
     });
     Architecture proposal = s.current;
     std::size_t changes = 0;
+    const std::size_t max_changes = trust_region(s);
     for (const Gain& g : gains_) {
-      if (options_.max_changes > 0 && changes == options_.max_changes) break;
+      if (max_changes > 0 && changes == max_changes) break;
       const double new_size = size - space.op_size(g.block, proposal[g.block]) + space.op_size(g.block, g.op);
       if (budget && new_size > *budget) continue;
       proposal[g.block] = g.op;
@@ -128,6 +139,13 @@ class ThompsonMutation {
     std::size_t block;
     OpIndex op;
   };
+
+  // Blocks a proposal may change (0 = any): one while the base is still α0 (history[0] evaluated α0),
+  // when single_block_from_alpha0 is set; max_changes otherwise. A function of the state alone.
+  std::size_t trust_region(const SearchState& s) const {
+    const bool at_alpha0 = !s.history.empty() && s.current == s.history.front().evaluated;
+    return options_.single_block_from_alpha0 && at_alpha0 ? 1 : options_.max_changes;
+  }
 
   // The model and the set of evaluated architectures absorb the history records they have not seen
   // (both start over on a history that does not extend theirs: the set whenever the model does, by
