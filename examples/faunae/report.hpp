@@ -12,11 +12,13 @@
 //     against α0 and a random one (probe.json); the final training's loss (train.json);
 //   - a legend of the ops' colours, and the resolved configuration.
 //
-// The charts are drawn by Chart.js (https://www.chartjs.org, MIT), whose minified file is inlined, so
-// the page needs no network (its Content-Security-Policy forbids any). The project installs it with
-// `npm ci --prefix report` (report/package-lock.json pins the version); write_report() finds it at
-// the path given by the environment variable FAUNAE_REPORT_ASSETS or, without it, at the compile-time
-// definition FAUNAE_REPORT_ASSETS (the folder report/node_modules, or the .js file itself).
+// The page's static parts are real files in faunae's report/ folder: page.css (its style), page.js (draws
+// the charts) and Chart.js (https://www.chartjs.org, MIT; `npm ci --prefix report` installs it,
+// report/package-lock.json pins the version). They are inlined into each page, so the page needs no
+// network (its Content-Security-Policy forbids any). `cmake --install` puts the three files in
+// <prefix>/share/faunae/report. assets_folder() finds them: $FAUNAE_REPORT_ASSETS if set, else the
+// installed folder next to the program (../share/faunae/report from its bin/), else the source tree's
+// report/ folder (the compile-time definition FAUNAE_REPORT_SOURCE_DIR).
 //
 // Depends on nlohmann_json and fmt only (not on Torch), so it compiles in a second.
 //
@@ -54,8 +56,19 @@
 
 namespace faunae::report {
 
-/// Where Chart.js's minified file lies inside the assets folder (report/node_modules).
-inline constexpr std::string_view kChartJsInAssets = "chart.js/dist/chart.umd.min.js";
+/// The files of an assets folder: the page's style and script, and Chart.js's minified build, which
+/// lies at the top of an installed folder and under node_modules/ in the source tree.
+inline constexpr std::string_view kStyleFile = "page.css";
+inline constexpr std::string_view kScriptFile = "page.js";
+inline constexpr std::string_view kChartJsFile = "chart.umd.min.js";
+inline constexpr std::string_view kChartJsInNodeModules = "node_modules/chart.js/dist/chart.umd.min.js";
+
+/// The page's static parts, inlined into every report (load_assets() reads them).
+struct Assets {
+  std::string style;     ///< page.css
+  std::string script;    ///< page.js
+  std::string chart_js;  ///< Chart.js's UMD build
+};
 
 namespace detail {
 
@@ -727,231 +740,7 @@ inline std::string cell_svg(const Run& run, const std::vector<CellEdge>& edges, 
 
 // --- the page ------------------------------------------------------------------------------------
 
-inline constexpr std::string_view kStyle = R"CSS(
-:root { --fg:#1b1f24; --muted:#5b6168; --line:#e3e6ea; --bg:#f6f7f9; --card:#fff; --accent:#2f6fb3; --good:#2e8b57; --bad:#c8423b; }
-* { box-sizing: border-box; }
-body { margin:0; font:15px/1.5 system-ui, -apple-system, "Segoe UI", Roboto, "DejaVu Sans", sans-serif; color:var(--fg); background:var(--bg); }
-main { max-width:1180px; margin:0 auto; padding:20px 24px 48px; }
-header h1 { font-size:24px; margin:8px 0 2px; }
-header .sub { color:var(--muted); margin:0 0 14px; }
-nav { display:flex; flex-wrap:wrap; gap:6px 14px; margin:14px 0 18px; font-size:14px; }
-nav a { color:var(--accent); text-decoration:none; } nav a:hover { text-decoration:underline; }
-section { background:var(--card); border:1px solid var(--line); border-radius:10px; padding:16px 20px 18px; margin:0 0 18px; }
-section h2 { font-size:18px; margin:0 0 4px; }
-p.note, .note { color:var(--muted); font-size:13.5px; margin:2px 0 12px; }
-.cards { display:grid; grid-template-columns:repeat(auto-fit, minmax(160px, 1fr)); gap:10px; }
-.card { background:var(--card); border:1px solid var(--line); border-radius:10px; padding:10px 14px; }
-.card .k { color:var(--muted); font-size:12.5px; text-transform:uppercase; letter-spacing:.04em; }
-.card .v { font-size:21px; font-weight:600; }
-.card .d { font-size:13px; color:var(--muted); }
-.down { color:var(--good); } .up { color:var(--bad); }
-.chart { position:relative; height:340px; }
-.chart.short { height:260px; }
-.chart-error { color:var(--bad); padding:20px; border:1px dashed var(--bad); border-radius:8px; height:auto; }
-.placeholder { color:var(--muted); background:var(--bg); border:1px dashed #c9ced4; border-radius:8px; padding:14px 16px; }
-.placeholder code { color:var(--fg); }
-table { border-collapse:collapse; font-size:14px; }
-th, td { padding:5px 10px; border-bottom:1px solid var(--line); text-align:left; }
-th { color:var(--muted); font-weight:600; font-size:13px; }
-td.num, th.num { text-align:right; font-variant-numeric:tabular-nums; }
-.two { display:grid; grid-template-columns:minmax(280px, 1fr) minmax(320px, 1.3fr); gap:20px; align-items:start; }
-@media (max-width:900px) { .two { grid-template-columns:1fr; } }
-.chip { display:inline-block; padding:1px 7px; border-radius:5px; font-size:12.5px; white-space:nowrap; line-height:1.55; }
-.chip.final { outline:2.5px solid var(--fg); outline-offset:1px; font-weight:700; }
-.chip.replaced { box-shadow: inset 0 -3px 0 rgba(0,0,0,.45); }
-.timeline-wrap { overflow-x:auto; }
-table.timeline td, table.timeline th { padding:2px 4px; border-bottom:1px solid #eef0f2; }
-table.timeline .chip { font-size:11.5px; padding:0 5px; }
-table.timeline th { font-size:12px; line-height:1.25; }
-table.timeline td.block { font-family:ui-monospace, "DejaVu Sans Mono", monospace; font-size:12.5px; white-space:nowrap; }
-table.timeline th.final, table.timeline td.final { background:#f3f6fa; }
-table.timeline .none { color:#c3c7cc; }
-.legend { display:flex; flex-wrap:wrap; gap:6px 10px; align-items:center; }
-.arch-wrap { overflow-x:auto; }
-svg.arch { display:block; max-width:100%; height:auto; font:13px system-ui, "DejaVu Sans", sans-serif; }
-svg.arch text { text-anchor:middle; }
-svg.arch text.stage { text-anchor:start; font-weight:600; fill:var(--fg); }
-svg.arch text.lane { text-anchor:start; font-size:11.5px; fill:var(--muted); }
-svg.arch text.small { font-size:11px; fill:#2b2f34; }
-svg.arch .skip-box { fill:#fff; stroke:#9aa1a9; stroke-dasharray:5 4; stroke-width:1.4; }
-svg.arch .skip-text { fill:#7b828a; font-style:italic; }
-svg.arch .flow { stroke:#8a9199; stroke-width:1.5; }
-svg.arch .changed { fill:#f28e2b; stroke:#fff; stroke-width:1.5; }
-svg.cell { margin:0 0 8px; }
-svg.cell .edge { fill:none; stroke-width:2; }
-svg.cell .concat { fill:none; stroke:#b5bbc2; stroke-width:1.3; stroke-dasharray:4 3; }
-svg.cell .edge-label rect { fill:#fff; stroke-width:1.2; }
-svg.cell .edge-label text { font-size:11.5px; fill:#1b1f24; }
-svg.cell .cell-input { fill:#cdebd3; stroke:#6fae7d; }
-svg.cell .cell-output { fill:#f3ecb5; stroke:#c2b55a; }
-svg.cell .cell-node circle { fill:#cfe3f5; stroke:#5f91c2; stroke-width:1.4; }
-svg.cell .cell-node.unused circle { fill:#f1f2f4; stroke:#b5bbc2; stroke-dasharray:3 3; }
-svg.cell .node-text { font-weight:600; fill:#1b1f24; }
-h3 { font-size:15px; margin:14px 0 4px; }
-details summary { cursor:pointer; color:var(--accent); }
-pre { background:var(--bg); border:1px solid var(--line); border-radius:8px; padding:10px 12px; overflow:auto; font-size:12.5px; max-height:420px; }
-footer { color:var(--muted); font-size:12.5px; text-align:center; }
-)CSS";
 
-/// Draws the charts from the data in #faunae-data; marks each chart's container data-rendered="1"
-/// once Chart.js has drawn it (or "0" with the reason in the box), which the test reads back.
-inline constexpr std::string_view kPageScript = R"JS(
-(function () {
-  'use strict';
-  var data = JSON.parse(document.getElementById('faunae-data').textContent);
-  var ids = ['loss-chart', 'cost-chart', 'probe-chart', 'train-chart'];
-  function fail(id, message) {
-    var el = document.getElementById(id);
-    if (!el) return;
-    el.setAttribute('data-rendered', '0');
-    el.classList.add('chart-error');
-    el.textContent = message;
-  }
-  if (typeof Chart === 'undefined') {
-    ids.forEach(function (id) { fail(id, 'The chart library is missing from this file: run `npm ci --prefix report`, then `faunae report` again.'); });
-    return;
-  }
-  Chart.defaults.animation = false;
-  Chart.defaults.maintainAspectRatio = false;
-  Chart.defaults.font.family = 'system-ui, -apple-system, "Segoe UI", Roboto, "DejaVu Sans", sans-serif';
-  Chart.defaults.color = '#3b4148';
-  var rendered = { id: 'faunaeRendered', afterRender: function (chart) { chart.canvas.parentNode.setAttribute('data-rendered', '1'); } };
-  // Elimination rounds (eq. 10) as dashed vertical lines across the loss chart.
-  var roundLines = {
-    id: 'faunaeRounds',
-    afterDatasetsDraw: function (chart, args, options) {
-      var xs = (options && options.epochs) || [];
-      if (!xs.length) return;
-      var ctx = chart.ctx, area = chart.chartArea, scale = chart.scales.x;
-      ctx.save();
-      ctx.strokeStyle = '#7a4fa0'; ctx.lineWidth = 1.2; ctx.setLineDash([5, 4]);
-      ctx.fillStyle = '#7a4fa0'; ctx.font = '11px ' + Chart.defaults.font.family; ctx.textAlign = 'center';
-      var labelEnd = -Infinity;  // labels that would overlap the previous one are left out
-      xs.forEach(function (x, i) {
-        var px = scale.getPixelForValue(x);
-        if (px < area.left - 0.5 || px > area.right + 0.5) return;
-        ctx.beginPath(); ctx.moveTo(px, area.top + 12); ctx.lineTo(px, area.bottom); ctx.stroke();
-        var label = xs.length > 9 ? String(i + 1) : 'round ' + (i + 1), half = ctx.measureText(label).width / 2 + 2;
-        var lx = Math.min(Math.max(px, area.left + half), area.right - half);
-        if (lx - half < labelEnd) return;
-        ctx.fillText(label, lx, area.top + 9);
-        labelEnd = lx + half + 3;
-      });
-      ctx.restore();
-    }
-  };
-  function draw(id, config) {
-    var el = document.getElementById(id);
-    if (!el) return;
-    try {
-      config.plugins = (config.plugins || []).concat([rendered]);
-      new Chart(el.querySelector('canvas'), config);
-    } catch (e) {
-      fail(id, 'The chart could not be drawn: ' + e.message);
-    }
-  }
-  function fmtSi(v) {
-    var a = Math.abs(v);
-    if (a >= 1e9) return (v / 1e9).toPrecision(3) + 'G';
-    if (a >= 1e6) return (v / 1e6).toPrecision(3) + 'M';
-    if (a >= 1e3) return (v / 1e3).toPrecision(3) + 'k';
-    return String(Math.round(v));
-  }
-  var pct = function (v) { return (100 * v).toFixed(1) + '%'; };
-
-  var L = data.loss;
-  if (L) {
-    var datasets = [{
-      label: 'loss of α_n', data: L.points, borderColor: '#2f6fb3', backgroundColor: '#2f6fb3',
-      borderWidth: 2, pointRadius: L.points.length > 150 ? 0 : 2, pointHoverRadius: 4, tension: 0.15, order: 3
-    }];
-    if (L.train && L.train.length) datasets.push({
-      label: 'training loss', data: L.train, borderColor: '#9aa1a9', backgroundColor: '#9aa1a9', borderDash: [4, 3],
-      borderWidth: 1.5, pointRadius: 0, order: 4
-    });
-    datasets.push({ label: 'α0', data: L.alpha0, showLine: false, pointStyle: 'rectRot', pointRadius: 7,
-                    backgroundColor: '#1b1f24', borderColor: '#1b1f24', order: 0 });
-    datasets.push({ label: 'accepted mutation', data: L.accepted, showLine: false, pointStyle: 'triangle', pointRadius: 6,
-                    backgroundColor: '#2e8b57', borderColor: '#2e8b57', order: 1 });
-    datasets.push({ label: 'all mutations reverted', data: L.reverted, showLine: false, pointStyle: 'crossRot', pointRadius: 6,
-                    borderWidth: 2.2, backgroundColor: '#c8423b', borderColor: '#c8423b', order: 2 });
-    datasets.push({ label: 'elimination round', data: [], borderColor: '#7a4fa0', backgroundColor: '#7a4fa0',
-                    borderDash: [5, 4], borderWidth: 1.2, pointStyle: 'line' });
-    draw('loss-chart', {
-      type: 'line',
-      data: { datasets: datasets },
-      options: {
-        parsing: { xAxisKey: 'x', yAxisKey: 'y' },
-        interaction: { mode: 'nearest', intersect: false, axis: 'x' },
-        scales: {
-          x: { type: 'linear', title: { display: true, text: 'epoch' }, ticks: { precision: 0 }, min: 0, max: L.last_epoch },
-          y: { title: { display: true, text: 'loss' }, grace: '3%' }
-        },
-        plugins: {
-          faunaeRounds: { epochs: L.rounds },
-          legend: { labels: { usePointStyle: true, boxHeight: 7, sort: function (a, b) { return a.datasetIndex - b.datasetIndex; } } },
-          tooltip: { callbacks: { afterLabel: function (item) { return item.raw && item.raw.text ? item.raw.text : ''; } } }
-        }
-      },
-      plugins: [roundLines]
-    });
-  }
-
-  var C = data.cost;
-  if (C) {
-    var palette = { 'α0': '#9aa1a9', 'found': '#2f6fb3', 'random': '#e8a35a' };
-    draw('cost-chart', {
-      type: 'bar',
-      data: {
-        labels: ['parameters', 'FLOPs'],
-        datasets: C.names.map(function (name, i) {
-          return { label: name, data: [C.params_rel[i], C.flops_rel[i]], raw: [C.params[i], C.flops[i]],
-                   backgroundColor: palette[name] || '#76b7b2', borderRadius: 4 };
-        })
-      },
-      options: {
-        scales: { y: { beginAtZero: true, title: { display: true, text: '% of α0' }, ticks: { callback: function (v) { return v + '%'; } } } },
-        plugins: { tooltip: { callbacks: { label: function (item) {
-          var raw = item.dataset.raw[item.dataIndex];
-          return item.dataset.label + ': ' + (raw == null ? '–' : fmtSi(raw)) + ' (' + (item.raw == null ? '–' : item.raw.toFixed(1) + '% of α0') + ')';
-        } } } }
-      }
-    });
-  }
-
-  var P = data.probe;
-  if (P) {
-    var colours = P.names.map(function (n) { return n === 'evolved' ? '#2f6fb3' : n === 'alpha0' ? '#9aa1a9' : n === 'random' ? '#e8a35a' : '#76b7b2'; });
-    var sets = [{ label: 'linear evaluation', data: P.linear, backgroundColor: colours, borderRadius: 4 }];
-    if (P.knn.some(function (v) { return v != null; }))
-      sets.push({ label: 'kNN', data: P.knn, backgroundColor: colours.map(function (c) { return c + '88'; }), borderRadius: 4 });
-    draw('probe-chart', {
-      type: 'bar',
-      data: { labels: P.labels, datasets: sets },
-      options: {
-        scales: { y: { beginAtZero: true, suggestedMax: 1, title: { display: true, text: 'accuracy' }, ticks: { callback: function (v) { return Math.round(100 * v) + '%'; } } } },
-        plugins: { legend: { display: sets.length > 1 },
-                   tooltip: { callbacks: { label: function (item) { return item.dataset.label + ': ' + (item.raw == null ? '–' : pct(item.raw)); } } } }
-      }
-    });
-  }
-
-  var T = data.train;
-  if (T) {
-    var tc = ['#2f6fb3', '#9aa1a9', '#e8a35a', '#59a14f', '#b07aa1'];
-    draw('train-chart', {
-      type: 'line',
-      data: { datasets: T.map(function (s, i) {
-        var c = s.name === 'evolved' ? '#2f6fb3' : s.name === 'alpha0' ? '#9aa1a9' : s.name === 'random' ? '#e8a35a' : tc[i % tc.length];
-        return { label: s.label, data: s.points, borderColor: c, backgroundColor: c, borderWidth: 2, pointRadius: 2, tension: 0.15 };
-      }) },
-      options: { scales: { x: { type: 'linear', title: { display: true, text: 'epoch' }, ticks: { precision: 0 } },
-                           y: { title: { display: true, text: 'loss' } } } }
-    });
-  }
-  document.body.setAttribute('data-charts-done', '1');
-})();
-)JS";
 
 inline std::string change_class(std::optional<double> from, std::optional<double> to) {
   if (!from || !to || *from == *to) return "";
@@ -981,7 +770,7 @@ inline std::string method_title(const std::string& method) {
 /// The baselines evaluate architectures and return the best one; they eliminate no op.
 inline bool method_eliminates(const std::string& method) { return method != "random" && method != "rea" && method != "local"; }
 
-inline std::string render(const Run& run, const std::string& chart_js) {
+inline std::string render(const Run& run, const Assets& assets) {
   const OpColors colors(run.blocks);
   const std::string dir = run.run_dir.empty() ? std::string("RUN_DIR") : run.run_dir;
   const std::size_t last_epoch = run.history.empty() ? 0 : run.history.back().epoch;
@@ -1074,7 +863,7 @@ inline std::string render(const Run& run, const std::string& chart_js) {
   }
 
   std::string h;
-  h.reserve(chart_js.size() + 64 * 1024);
+  h.reserve(assets.chart_js.size() + assets.style.size() + assets.script.size() + 64 * 1024);
   const std::string seed = json_scalar_text(run.seed);
   const std::string space_name = run.kind == "resnet" ? "ResNet blocks" : "DARTS cells";
   h += "<!DOCTYPE html>\n<html lang=\"en\">\n<head>\n<meta charset=\"utf-8\">\n";
@@ -1084,7 +873,7 @@ inline std::string render(const Run& run, const std::string& chart_js) {
        "style-src 'unsafe-inline'; img-src data:\">\n";
   h += fmt::format("<title>faunae report — {}, {} space, seed {}</title>\n", html_escape(run.method), html_escape(run.kind), html_escape(seed));
   h += "<style>";
-  h += kStyle;
+  h += assets.style;
   h += "</style>\n</head>\n<body>\n<main>\n";
 
   // ---- header and summary
@@ -1282,9 +1071,9 @@ inline std::string render(const Run& run, const std::string& chart_js) {
   h += " · charts by Chart.js (MIT)</footer>\n</main>\n";
 
   h += "<script type=\"application/json\" id=\"faunae-data\">" + json_for_script(data) + "</script>\n";
-  h += "<script>\n" + inline_script(chart_js) + "\n</script>\n";
+  h += "<script>\n" + inline_script(assets.chart_js) + "\n</script>\n";
   h += "<script>";
-  h += kPageScript;
+  h += inline_script(assets.script);
   h += "</script>\n</body>\n</html>\n";
   return h;
 }
@@ -1303,40 +1092,73 @@ inline json read_json_file(const std::filesystem::path& path) {
 /// The report as one HTML page. `run` holds the run directory's files:
 ///   {"search": <search.json>, "probe": <probe.json> (optional), "train": <train.json> (optional),
 ///    "run_dir": "<path>" (optional: shown, and used in the "not run yet: faunae probe <run_dir>" hints)}
-/// `chart_js` is Chart.js's UMD build, inlined as it is (load_chart_js() reads it).
+/// `assets` are the page's style, script and Chart.js (load_assets(assets_folder()) reads them), inlined as they are.
 /// Throws faunae::InvalidArgument naming the file and the key when a required key is missing or wrong.
-inline std::string render_report(const nlohmann::json& run, const std::string& chart_js) {
+inline std::string render_report(const nlohmann::json& run, const Assets& assets) {
   if (!run.is_object() || !run.contains("search"))
     throw InvalidArgument("faunae report: render_report() takes {\"search\": <search.json>, \"probe\"?: ..., \"train\"?: ...}; 'search' is missing");
   detail::Run r = detail::read_search(run.at("search"));
   if (auto p = run.find("probe"); p != run.end() && !p->is_null()) r.probe = detail::read_probe(*p, r.probe_budget);
   if (auto t = run.find("train"); t != run.end() && !t->is_null()) r.train = detail::read_train(*t);
   if (auto d = run.find("run_dir"); d != run.end() && d->is_string()) r.run_dir = d->get<std::string>();
-  return detail::render(r, chart_js);
+  return detail::render(r, assets);
 }
 
-/// Chart.js's minified file: at $FAUNAE_REPORT_ASSETS if set, else at the compile-time definition
-/// FAUNAE_REPORT_ASSETS; either may name the folder report/node_modules or the .js file itself.
-inline std::string load_chart_js() {
-  std::string where;
-  if (const char* env = std::getenv("FAUNAE_REPORT_ASSETS"); env && *env) {
-    where = env;
-  } else {
-#ifdef FAUNAE_REPORT_ASSETS
-    where = FAUNAE_REPORT_ASSETS;
-#else
-    throw IoError("faunae report: no chart library: set FAUNAE_REPORT_ASSETS to report/node_modules (after `npm ci --prefix report`), "
-                  "or build with the definition FAUNAE_REPORT_ASSETS");
-#endif
-  }
-  std::filesystem::path path = where;
+/// The folder holding the report's assets: $FAUNAE_REPORT_ASSETS if set (it must exist), else
+/// <program's folder>/FAUNAE_REPORT_INSTALLED_RELATIVE (the installed layout, ../share/faunae/report)
+/// when it exists, else FAUNAE_REPORT_SOURCE_DIR (the source tree's report/ folder).
+inline std::filesystem::path assets_folder() {
+  namespace fs = std::filesystem;
   std::error_code ec;
-  if (std::filesystem::is_directory(path, ec) || path.extension() != ".js") path /= std::string(kChartJsInAssets);
-  if (!std::filesystem::is_regular_file(path, ec))
-    throw IoError(fmt::format("faunae report: the chart library is missing: '{}' does not exist; run `npm ci --prefix report` in "
-                              "faunae's source folder (or set FAUNAE_REPORT_ASSETS to the folder holding {})",
-                              path.string(), kChartJsInAssets));
-  return read_file(path, "faunae report");
+  if (const char* env = std::getenv("FAUNAE_REPORT_ASSETS"); env && *env) return fs::path(env);
+#ifdef FAUNAE_REPORT_INSTALLED_RELATIVE
+  if (const fs::path exe = fs::read_symlink("/proc/self/exe", ec); !ec) {
+    const fs::path installed = exe.parent_path() / FAUNAE_REPORT_INSTALLED_RELATIVE;
+    if (fs::is_regular_file(installed / std::string(kStyleFile), ec)) return installed.lexically_normal();
+  }
+#endif
+#ifdef FAUNAE_REPORT_SOURCE_DIR
+  return fs::path(FAUNAE_REPORT_SOURCE_DIR);
+#else
+  throw IoError("faunae report: no assets folder: set FAUNAE_REPORT_ASSETS to the folder holding page.css, page.js and "
+                "chart.umd.min.js (faunae's report/ folder after `npm ci --prefix report`, or <prefix>/share/faunae/report)");
+#endif
+}
+
+/// Reads the report's assets from `folder` (see assets_folder()). Throws faunae::IoError naming the
+/// missing file and the fix, or a style or script that would end its element early.
+inline Assets load_assets(const std::filesystem::path& folder) {
+  namespace fs = std::filesystem;
+  std::error_code ec;
+  const auto required = [&](std::string_view name) {
+    const fs::path path = folder / std::string(name);
+    if (!fs::is_regular_file(path, ec))
+      throw IoError(fmt::format("faunae report: the report asset '{}' does not exist (the assets folder is '{}': set "
+                                "FAUNAE_REPORT_ASSETS to a folder holding page.css, page.js and chart.umd.min.js)",
+                                path.string(), folder.string()));
+    return read_file(path, "faunae report");
+  };
+  Assets a;
+  a.style = required(kStyleFile);
+  std::string lower = a.style;
+  std::transform(lower.begin(), lower.end(), lower.begin(), [](unsigned char c) { return std::tolower(c); });
+  if (lower.find("</style") != std::string::npos)
+    throw IoError(fmt::format("faunae report: '{}' contains '</style', which would end the page's <style> element",
+                              (folder / std::string(kStyleFile)).string()));
+  a.script = required(kScriptFile);
+  const fs::path chart = folder / std::string(kChartJsFile);
+  const fs::path chart_in_node_modules = folder / std::string(kChartJsInNodeModules);
+  if (fs::is_regular_file(chart, ec)) {
+    a.chart_js = read_file(chart, "faunae report");
+  } else if (fs::is_regular_file(chart_in_node_modules, ec)) {
+    a.chart_js = read_file(chart_in_node_modules, "faunae report");
+  } else {
+    throw IoError(fmt::format("faunae report: the chart library is missing: neither '{}' nor '{}' exists; run "
+                              "`npm ci --prefix report` in faunae's source folder (or set FAUNAE_REPORT_ASSETS to a folder "
+                              "holding page.css, page.js and chart.umd.min.js)",
+                              chart.string(), chart_in_node_modules.string()));
+  }
+  return a;
 }
 
 /// Reads run_dir/search.json (and probe.json, train.json when they exist) and writes the report to
@@ -1349,7 +1171,7 @@ inline void write_report(const std::filesystem::path& run_dir, const std::filesy
     const auto path = run_dir / (std::string(optional) + ".json");
     if (std::filesystem::exists(path)) run[optional] = detail::read_json_file(path);
   }
-  const std::string html = render_report(run, load_chart_js());
+  const std::string html = render_report(run, load_assets(assets_folder()));
   write_file_atomically(out_html, html);
 }
 

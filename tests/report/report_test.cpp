@@ -276,11 +276,18 @@ std::string tag_of(const std::string& html, const std::string& id) {
   return html.substr(open, close - open + 1);
 }
 
+/// The source tree's page.css and page.js, with `chart_js` as the chart library.
+faunae::report::Assets assets_with(std::string chart_js) {
+  faunae::report::Assets a = faunae::report::load_assets(FAUNAE_REPORT_SOURCE_DIR);
+  a.chart_js = std::move(chart_js);
+  return a;
+}
+
 std::string render(const json& search, const json& probe = nullptr, const json& train = nullptr) {
   json run = {{"search", search}, {"run_dir", "runs/test"}};
   if (!probe.is_null()) run["probe"] = probe;
   if (!train.is_null()) run["train"] = train;
-  return faunae::report::render_report(run, kFakeChartJs);
+  return faunae::report::render_report(run, assets_with(std::string(kFakeChartJs)));
 }
 
 }  // namespace
@@ -357,7 +364,7 @@ TEST_CASE("strings from the run are escaped, scripts stay inert", "[report]") {
 
   // A library that contains "</script>" in a string cannot end its element early.
   const std::string lib = R"(var s = "</script><script>alert(1)</script>"; var c = "<!-- x";)";
-  const std::string with_lib = faunae::report::render_report({{"search", resnet_search()}}, lib);
+  const std::string with_lib = faunae::report::render_report({{"search", resnet_search()}}, assets_with(lib));
   CHECK(count(with_lib, "</script>") == 3);
   CHECK_THAT(with_lib, Contains(R"(var s = "<\/script><script>alert(1)<\/script>"; var c = "<\!-- x";)"));
 }
@@ -445,7 +452,7 @@ TEST_CASE("write_report reads the run directory and writes the page atomically",
   std::string html = slurp(out);
   CHECK_THAT(html, Contains("not run yet: <code>faunae probe"));
   CHECK_THAT(html, Contains(dir.path.string()));
-  CHECK_THAT(html, Contains("Chart.js v4"));  // the real library, from FAUNAE_REPORT_ASSETS
+  CHECK_THAT(html, Contains("Chart.js v4"));  // the real library, from the source tree's report/node_modules
   CHECK_FALSE(fs::exists(out.string() + ".tmp"));
 
   write(dir.path / "probe.json", resnet_probe(search));
@@ -456,21 +463,38 @@ TEST_CASE("write_report reads the run directory and writes the page atomically",
   CHECK_THAT(html, Contains("id=\"probe-chart\""));
 }
 
-TEST_CASE("a missing chart library is an error naming the path and the fix", "[report]") {
+TEST_CASE("the page's style and script come from the assets folder, and a missing asset is an error naming it",
+          "[report]") {
   TempDir dir("assets");
   write(dir.path / "search.json", resnet_search());
-  {
-    ScopedEnv env("FAUNAE_REPORT_ASSETS", (dir.path / "node_modules").string());
+  const fs::path assets = dir.path / "assets";
+  fs::create_directories(assets);
+  ScopedEnv env("FAUNAE_REPORT_ASSETS", assets.string());
+  CHECK(faunae::report::assets_folder() == assets);
+  const auto fails_naming = [&](const std::string& what, const std::string& fix) {
     const std::string message = message_of<faunae::IoError>([&] { faunae::report::write_report(dir.path, dir.path / "r.html"); });
-    CHECK_THAT(message, Contains((dir.path / "node_modules" / "chart.js/dist/chart.umd.min.js").string()));
-    CHECK_THAT(message, Contains("npm ci --prefix report"));
+    CHECK_THAT(message, Contains(what));
+    CHECK_THAT(message, Contains(fix));
     CHECK_FALSE(fs::exists(dir.path / "r.html"));
-  }
-  // The variable may also name the file itself.
-  std::ofstream(dir.path / "lib.js") << "window.MY_CHART = 1;";
-  ScopedEnv env("FAUNAE_REPORT_ASSETS", (dir.path / "lib.js").string());
+  };
+  fails_naming((assets / "page.css").string(), "FAUNAE_REPORT_ASSETS");
+  std::ofstream(assets / "page.css") << "body { color: #123456; }";
+  fails_naming((assets / "page.js").string(), "FAUNAE_REPORT_ASSETS");
+  std::ofstream(assets / "page.js") << "window.MY_PAGE = 1;";
+  fails_naming((assets / "node_modules/chart.js/dist/chart.umd.min.js").string(), "npm ci --prefix report");
+
+  // An installed folder holds chart.umd.min.js at its top; the source tree under node_modules/.
+  std::ofstream(assets / "chart.umd.min.js") << "window.MY_CHART = 1;";
   faunae::report::write_report(dir.path, dir.path / "r.html");
-  CHECK_THAT(slurp(dir.path / "r.html"), Contains("window.MY_CHART = 1;"));
+  const std::string html = slurp(dir.path / "r.html");
+  CHECK_THAT(html, Contains("body { color: #123456; }"));
+  CHECK_THAT(html, Contains("window.MY_PAGE = 1;"));
+  CHECK_THAT(html, Contains("window.MY_CHART = 1;"));
+
+  // A style that would end the <style> element is refused.
+  fs::remove(dir.path / "r.html");
+  std::ofstream(assets / "page.css") << "body{}</style><script>alert(1)</script>";
+  fails_naming("contains '</style'", "page.css");
 }
 
 // --- the page in a browser ------------------------------------------------------------------------
