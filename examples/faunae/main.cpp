@@ -227,32 +227,19 @@ Architecture initial_architecture(const Config& c, const Net& supernet) {
 
 // --- search -------------------------------------------------------------------------------------
 
-nlohmann::json architecture_summary(const auto& net, const faunae::BlockSpace& space, const Architecture& a) {
-  std::vector<std::string> ops;
-  for (std::size_t b = 0; b < a.size(); ++b) ops.push_back(space.blocks()[b].ops[a[b]].name);
-  return {{"architecture", a.ops()}, {"ops", ops}, {"params", net->parameters(a)}, {"flops", net->flops(a)}};
+faunae::ArchitectureSummary architecture_summary(const auto& net, const Architecture& a) {
+  return {a, static_cast<double>(net->parameters(a)), static_cast<double>(net->flops(a))};
 }
 
-nlohmann::json space_summary(const Config& c, const faunae::BlockSpace& space) {
-  nlohmann::json blocks = nlohmann::json::array();
-  for (const auto& block : space.blocks()) {
-    nlohmann::json ops = nlohmann::json::array(), sizes = nlohmann::json::array();
-    for (const auto& op : block.ops) {
-      ops.push_back(op.name);
-      sizes.push_back(op.size);
-    }
-    blocks.push_back({{"name", block.name}, {"ops", ops}, {"op_params", sizes},
-                      {"identity", block.identity ? nlohmann::json(*block.identity) : nlohmann::json()}});
-  }
-  nlohmann::json out = {{"kind", c.space.kind}, {"blocks", blocks}};
+/// The run record's space: the blocks of `space`, and for a DARTS space which block each cell edge is.
+faunae::RunSpace run_record_space(const Config& c, const faunae::BlockSpace& space) {
+  faunae::RunSpace out = faunae::RunSpace::of(space, c.space.kind);
   if (c.space.kind == "darts") {
-    nlohmann::json normal = nlohmann::json::array(), reduce = nlohmann::json::array();
     const auto& edges = ft::darts_edges();
     for (std::size_t e = 0; e < edges.size(); ++e) {
-      normal.push_back({{"node", edges[e].node}, {"from", edges[e].from}, {"block", e}});
-      reduce.push_back({{"node", edges[e].node}, {"from", edges[e].from}, {"block", edges.size() + e}});
+      out.normal_cell.push_back({static_cast<std::size_t>(edges[e].node), static_cast<std::size_t>(edges[e].from), e});
+      out.reduction_cell.push_back({static_cast<std::size_t>(edges[e].node), static_cast<std::size_t>(edges[e].from), edges.size() + e});
     }
-    out["cells"] = {{"normal", normal}, {"reduce", reduce}};
   }
   return out;
 }
@@ -387,31 +374,33 @@ int run_search(const SearchRun& r, const Net& probe, Search& search, Evaluator& 
     return 130;
   }
 
-  const auto state = search.to_json()["state"];
-  const nlohmann::json summary = {{"format", "faunae.run"},
-                                  {"version", 1},
-                                  {"run_id", r.run_id},
-                                  {"method", c.search.method},
-                                  {"space", space_summary(c, r.space)},
-                                  {"initial", architecture_summary(probe, r.space, r.alpha0)},
-                                  {"found", architecture_summary(probe, r.space, result.architecture)},
-                                  {"evaluated", result.evaluated},
-                                  {"history", state["history"]},
-                                  {"alive", state["alive"]},
-                                  {"evaluations", result.evaluations},
-                                  {"finished", result.finished},
-                                  {"seconds", std::chrono::duration<double>(std::chrono::steady_clock::now() - r.start).count()},
-                                  {"seed", c.seed},
-                                  {"config", faunae::program::config_to_json(c)}};
-  faunae::write_file_atomically(r.run / "search.json", summary.dump(1) + "\n");
+  faunae::RunRecord record;
+  record.run_id = r.run_id;
+  record.method = c.search.method;
+  record.space = run_record_space(c, r.space);
+  record.initial = architecture_summary(probe, r.alpha0);
+  record.found = architecture_summary(probe, result.architecture);
+  record.evaluated = result.evaluated;
+  record.finished = result.finished;
+  record.history = search.state().history;
+  for (std::size_t b = 0; b < r.space.num_blocks(); ++b) {
+    std::vector<bool> alive;
+    for (faunae::OpIndex k = 0; k < r.space.num_ops(b); ++k) alive.push_back(search.state().stats.is_alive(b, k));
+    record.alive.push_back(std::move(alive));
+  }
+  record.evaluations = result.evaluations;
+  record.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - r.start).count();
+  record.seed = c.seed;
+  record.config = faunae::program::config_to_json(c);
+  faunae::write_file_atomically(r.run / "search.json", faunae::run_record_to_json(record).dump(1) + "\n");
   faunae::write_file_atomically(r.run / "found.json", faunae::architecture_to_json(r.space, result.architecture).dump(2) + "\n");
-  const auto& i = summary["initial"];
-  const auto& f = summary["found"];
-  fmt::print("alpha0: {}  params {:.3f} M  FLOPs {:.1f} M\n", fmt::join(i["ops"].get<std::vector<std::string>>(), " "),
-             i["params"].get<double>() / 1e6, i["flops"].get<double>() / 1e6);
-  fmt::print("found:  {}  params {:.3f} M  FLOPs {:.1f} M{}\n", fmt::join(f["ops"].get<std::vector<std::string>>(), " "),
-             f["params"].get<double>() / 1e6, f["flops"].get<double>() / 1e6, result.evaluated ? "" : "  (never evaluated itself)");
-  fmt::print("search ({}): {} evaluations, {:.0f} s; written {}\n", c.search.method, result.evaluations, summary["seconds"].get<double>(),
+  const auto line = [&](const faunae::ArchitectureSummary& a) {
+    return fmt::format("{}  params {:.3f} M  FLOPs {:.1f} M", fmt::join(faunae::op_names(record.space, a.architecture), " "),
+                       a.params.value_or(0) / 1e6, a.flops.value_or(0) / 1e6);
+  };
+  fmt::print("alpha0: {}\n", line(record.initial));
+  fmt::print("found:  {}{}\n", line(record.found), result.evaluated ? "" : "  (never evaluated itself)");
+  fmt::print("search ({}): {} evaluations, {:.0f} s; written {}\n", c.search.method, result.evaluations, *record.seconds,
              (r.run / "search.json").string());
   return 0;
 }
@@ -521,22 +510,19 @@ int search(const Config& c, const fs::path& run, bool resume, bool quiet, const 
 
 // --- train, probe, export ---------------------------------------------------------------------------
 
-nlohmann::json read_json(const fs::path& path, std::string_view hint) {
-  if (!fs::exists(path)) throw faunae::IoError(fmt::format("{} is missing: {}", path.string(), hint));
-  return nlohmann::json::parse(faunae::read_file(path, path.string()));
-}
+nlohmann::json read_json(const fs::path& path, std::string_view hint) { return faunae::read_json_file(path, "faunae", hint); }
 
 /// The architectures a run compares: evolved (found), alpha0, random (same space, uniform, seeded).
 template <ft::Supernet Net>
 std::vector<std::pair<std::string, Architecture>> compared_architectures(const Config& c, const fs::path& run, const Net& probe,
                                                                          const std::vector<std::string>& which) {
-  const auto summary = read_json(run / "search.json", "run `faunae search` first");
+  const faunae::RunRecord record = faunae::read_run_record(run / "search.json", "faunae", "run `faunae search` first");
   // The random architecture obeys the same budget as the search (search.max_params).
-  const auto space = run_space(c, probe, Architecture(summary["initial"]["architecture"].get<std::vector<faunae::OpIndex>>()));
+  const auto space = run_space(c, probe, record.initial.architecture);
   std::vector<std::pair<std::string, Architecture>> out;
   for (const auto& name : which) {
-    if (name == "evolved") out.emplace_back(name, Architecture(summary["found"]["architecture"].get<std::vector<faunae::OpIndex>>()));
-    else if (name == "alpha0") out.emplace_back(name, Architecture(summary["initial"]["architecture"].get<std::vector<faunae::OpIndex>>()));
+    if (name == "evolved") out.emplace_back(name, record.found.architecture);
+    else if (name == "alpha0") out.emplace_back(name, record.initial.architecture);
     else if (name == "random") {
       faunae::Rng rng(faunae::stream_seed(c.seed, "program.random_architecture"));
       try {
@@ -644,11 +630,14 @@ int export_run(const fs::path& run, const fs::path& out, const std::string& name
   const auto weights = run / "weights" / (name + ".pt");
   if (!fs::exists(weights)) throw faunae::IoError(fmt::format("export: {} is missing: run `faunae train --which {}` first", weights.string(), name));
   check_same_run(run, folder_run_id(run), {"search.json", "train.json"}, "export");
-  const auto summary = read_json(run / "search.json", "run `faunae search` first");
+  const faunae::RunRecord record = faunae::read_run_record(run / "search.json", "faunae export", "run `faunae search` first");
+  if (!record.config.is_object() || !record.config.contains("space") || !record.config.contains("data"))
+    throw faunae::InvalidArgument(fmt::format("faunae export: {}: 'config' must hold the run's 'space' and 'data' sections",
+                                              (run / "search.json").string()));
   fs::create_directories(out);
   fs::copy_file(weights, out / "weights.pt", fs::copy_options::overwrite_existing);
-  const auto& a = name == "evolved" ? summary["found"] : summary["initial"];
-  const nlohmann::json network = {{"space", summary["config"]["space"]}, {"data", summary["config"]["data"]}, {"architecture", a}};
+  const faunae::ArchitectureSummary& a = name == "evolved" ? record.found : record.initial;
+  const nlohmann::json network = {{"space", record.config["space"]}, {"data", record.config["data"]}, {"architecture", faunae::architecture_summary_to_json(record.space, a)}};
   faunae::write_file_atomically(out / "network.json", network.dump(2) + "\n");
   fmt::print("exported {} to {}: weights.pt (Python: torch.load(...) gives a dict name → tensor), network.json\n", name, out.string());
   return 0;

@@ -20,18 +20,16 @@
 // installed folder next to the program (../share/faunae/report from its bin/), else the source tree's
 // report/ folder (the compile-time definition FAUNAE_REPORT_SOURCE_DIR).
 //
-// Depends on nlohmann_json and fmt only (not on Torch), so it compiles in a second.
+// Depends on faunae's core, nlohmann_json and fmt (not on Torch).
 //
 // Run directory (written by the `faunae` program):
-//   search.json  required  {"format": "faunae.run", "version": 1, "method"? (search.method; absent: faunae),
-//                          "space": {"kind": "resnet"|"darts",
-//                          "blocks": [{"name", "ops": [...], "op_params"?, "identity"?}], "cells"? (darts)},
-//                          "initial": {"architecture", "params"?, "flops"?}, "found": {...},
-//                          "history": [{"epoch", "loss"?, "metrics"?, "mutations"?, "eliminations"?}],
-//                          "alive"?, "evaluations"?, "seconds"?, "seed"?, "config"?}
+//   search.json  required  a faunae::RunRecord (include/faunae/core/run_record.hpp documents its schema;
+//                          run_record_from_json reads and checks it); the report draws "resnet" and
+//                          "darts" spaces
 //   probe.json   optional  {"budget"?: {...}, "architectures": [{"name", "params"?, "flops"?, "linear"?, "knn"?}]}
 //   train.json   optional  {"architectures": [{"name", "epochs": [{"epoch", "loss", "seconds"?}]}]}
-// Numbers may be null (NaN) or "inf"/"-inf", as faunae's serialization writes them.
+// Numbers may be null (NaN) or "inf"/"-inf", as faunae's serialization writes them; every error names
+// the file and the key (faunae::JsonNode).
 #pragma once
 
 #include <algorithm>
@@ -53,6 +51,8 @@
 
 #include "faunae/core/atomic_file.hpp"
 #include "faunae/core/error.hpp"
+#include "faunae/core/json_reader.hpp"
+#include "faunae/core/run_record.hpp"
 
 namespace faunae::report {
 
@@ -61,7 +61,7 @@ namespace faunae::report {
 inline constexpr std::string_view kStyleFile = "page.css";
 inline constexpr std::string_view kScriptFile = "page.js";
 inline constexpr std::string_view kChartJsFile = "chart.umd.min.js";
-inline constexpr std::string_view kChartJsInNodeModules = "node_modules/chart.js/dist/chart.umd.min.js";
+inline constexpr std::string_view kChartJsInJsonNodeModules = "node_modules/chart.js/dist/chart.umd.min.js";
 
 /// The page's static parts, inlined into every report (load_assets() reads them).
 struct Assets {
@@ -133,121 +133,9 @@ inline std::string inline_script(std::string js) {
   return out;
 }
 
-// --- reading the JSON with errors that name the file and the key --------------------------------
-
-/// A JSON value and where it came from ("search.json", "history[3].loss"), for error messages.
-class Node {
- public:
-  Node(const json& j, std::string file, std::string path) : j_(&j), file_(std::move(file)), path_(std::move(path)) {}
-
-  const json& value() const { return *j_; }
-  const std::string& path() const { return path_; }
-  const std::string& file() const { return file_; }
-
-  [[noreturn]] void fail(std::string_view what) const {
-    throw InvalidArgument(fmt::format("faunae report: {}: '{}' {}", file_, path_.empty() ? "(top level)" : path_, what));
-  }
-
-  /// A required member: missing (or null) is an error naming the key.
-  Node at(std::string_view key) const {
-    if (!j_->is_object()) fail(fmt::format("must be a JSON object, got {}", j_->type_name()));
-    auto it = j_->find(key);
-    if (it == j_->end() || it->is_null())
-      throw InvalidArgument(fmt::format("faunae report: {}: missing required key '{}'", file_, child_path(key)));
-    return {*it, file_, child_path(key)};
-  }
-  /// An optional member: absent or null gives nullopt.
-  std::optional<Node> find(std::string_view key) const {
-    if (!j_->is_object()) return std::nullopt;
-    auto it = j_->find(key);
-    if (it == j_->end() || it->is_null()) return std::nullopt;
-    return Node{*it, file_, child_path(key)};
-  }
-  std::size_t size() const {
-    if (!j_->is_array()) fail(fmt::format("must be an array, got {}", j_->type_name()));
-    return j_->size();
-  }
-  Node operator[](std::size_t i) const { return {(*j_)[i], file_, fmt::format("{}[{}]", path_, i)}; }
-
-  std::string str() const {
-    if (!j_->is_string()) fail(fmt::format("must be a string, got {}", j_->dump()));
-    return j_->get<std::string>();
-  }
-  /// A number as faunae writes it: null is NaN, "inf" / "-inf" are infinities.
-  double number() const {
-    if (j_->is_null()) return std::numeric_limits<double>::quiet_NaN();
-    if (j_->is_number()) return j_->get<double>();
-    if (j_->is_string()) {
-      const auto& s = j_->get_ref<const std::string&>();
-      if (s == "inf") return std::numeric_limits<double>::infinity();
-      if (s == "-inf") return -std::numeric_limits<double>::infinity();
-    }
-    fail(fmt::format("must be a number, null, \"inf\" or \"-inf\", got {}", j_->dump()));
-  }
-  std::size_t index() const {
-    if (!j_->is_number_integer() || j_->get<long long>() < 0)
-      fail(fmt::format("must be a non-negative integer, got {}", j_->dump()));
-    return j_->get<std::size_t>();
-  }
-  bool boolean() const {
-    if (!j_->is_boolean()) fail(fmt::format("must be true or false, got {}", j_->dump()));
-    return j_->get<bool>();
-  }
-
- private:
-  std::string child_path(std::string_view key) const {
-    return path_.empty() ? std::string(key) : fmt::format("{}.{}", path_, key);
-  }
-  const json* j_;
-  std::string file_;
-  std::string path_;
-};
-
-inline std::optional<double> optional_number(const Node& n, std::string_view key) {
-  if (auto v = n.find(key)) {
-    const double x = v->number();
-    if (std::isfinite(x)) return x;
-  }
-  return std::nullopt;
-}
-
 // --- the run, as the report needs it ------------------------------------------------------------
 
-struct Block {
-  std::string name;
-  std::vector<std::string> ops;
-  std::optional<std::size_t> identity;
-};
-
-struct CellEdge {
-  std::size_t node = 0, from = 0, block = 0;
-};
-
-struct ArchitectureInfo {
-  std::vector<std::size_t> ops;  // op index per block
-  std::optional<double> params, flops;
-};
-
-struct Mutation {
-  std::size_t block = 0, from = 0, to = 0;
-  std::string kind;
-  bool accepted = false;
-  double loss_from = 0, loss_to = 0;
-};
-
-struct Elimination {
-  std::size_t block = 0, op = 0;
-  std::optional<std::size_t> replacement;
-};
-
-struct Epoch {
-  std::size_t epoch = 0;
-  double loss = 0;
-  std::optional<double> train_loss;
-  std::vector<Mutation> mutations;
-  std::vector<Elimination> eliminations;
-  bool reverted_as_invalid = false;
-};
+using Block = RunSpaceBlock;
 
 struct ProbeEntry {
   std::string name;
@@ -260,186 +148,64 @@ struct TrainCurve {
   std::optional<double> seconds;
 };
 
+/// search.json (a faunae::RunRecord, read and checked by run_record_from_json) with the optional
+/// probe.json and train.json.
 struct Run {
-  std::string method = "faunae";  // search.method: faunae, faunae-ts, faunae-r, random, rea, local
-  std::string kind;  // "resnet" or "darts"
-  std::vector<Block> blocks;
-  std::vector<CellEdge> normal, reduce;
-  ArchitectureInfo initial, found;
-  std::vector<Epoch> history;
-  std::vector<std::vector<bool>> alive;
-  std::optional<double> evaluations, seconds;
-  json seed, config, probe_budget;
+  RunRecord record;
+  json probe_budget;
   std::optional<std::vector<ProbeEntry>> probe;
   std::optional<std::vector<TrainCurve>> train;
   std::string run_dir;  // for the "not run yet: faunae probe <run_dir>" hints
 };
 
-inline std::size_t checked_op(const Node& n, const std::vector<Block>& blocks, std::size_t block) {
-  const std::size_t k = n.index();
-  if (k >= blocks[block].ops.size())
-    n.fail(fmt::format("is op {} of block {} '{}', which has {} ops", k, block, blocks[block].name, blocks[block].ops.size()));
-  return k;
+/// The training loss the evaluator reported for an epoch (its "train_loss" metric), if finite.
+inline std::optional<double> train_loss_of(const EpochRecord& e) {
+  for (const auto& [name, value] : e.metrics)
+    if (name == "train_loss" && std::isfinite(value)) return value;
+  return std::nullopt;
 }
 
-inline std::size_t checked_block(const Node& n, const std::vector<Block>& blocks) {
-  const std::size_t b = n.index();
-  if (b >= blocks.size()) n.fail(fmt::format("is block {}, the space has {} blocks", b, blocks.size()));
-  return b;
-}
+inline const char* kind_name(MutationKind k) { return k == MutationKind::depth ? "depth" : "op"; }
 
-inline ArchitectureInfo read_architecture(const Node& n, const std::vector<Block>& blocks) {
-  ArchitectureInfo a;
-  const Node ops = n.at("architecture");
-  if (ops.size() != blocks.size())
-    ops.fail(fmt::format("has {} entries, the space has {} blocks", ops.size(), blocks.size()));
-  for (std::size_t b = 0; b < blocks.size(); ++b) a.ops.push_back(checked_op(ops[b], blocks, b));
-  a.params = optional_number(n, "params");
-  a.flops = optional_number(n, "flops");
-  return a;
-}
-
-inline std::vector<CellEdge> read_cell(const Node& n, std::size_t num_blocks) {
-  std::vector<CellEdge> edges;
-  for (std::size_t i = 0; i < n.size(); ++i) {
-    const Node e = n[i];
-    CellEdge edge{e.at("node").index(), e.at("from").index(), e.at("block").index()};
-    if (edge.node > 15) e.at("node").fail("is out of range (a cell has at most 16 nodes here)");
-    if (edge.from >= edge.node + 2)
-      e.at("from").fail(fmt::format("is {}: node {} can take inputs 0..{} (0, 1: the previous cells; 2..: earlier nodes)",
-                                    edge.from, edge.node, edge.node + 1));
-    if (edge.block >= num_blocks) e.at("block").fail(fmt::format("is {}, the space has {} blocks", edge.block, num_blocks));
-    edges.push_back(edge);
-  }
-  return edges;
-}
-
+/// search.json as a RunRecord; the report draws only the spaces the program makes.
 inline Run read_search(const json& search) {
-  const Node root(search, "search.json", "");
-  if (!search.is_object()) root.fail(fmt::format("must be a JSON object, got {}", search.type_name()));
-  if (const std::string format = root.at("format").str(); format != "faunae.run")
-    root.at("format").fail(fmt::format("must be \"faunae.run\", got \"{}\"", format));
-  if (const Node v = root.at("version"); !v.value().is_number_integer() || v.value().get<long long>() != 1)
-    v.fail(fmt::format("is {}: this report reads version 1", v.value().dump()));
-
   Run run;
-  if (auto m = root.find("method")) run.method = m->str();
-  const Node space = root.at("space");
-  run.kind = space.at("kind").str();
-  if (run.kind != "resnet" && run.kind != "darts") space.at("kind").fail(fmt::format("must be \"resnet\" or \"darts\", got \"{}\"", run.kind));
-  const Node blocks = space.at("blocks");
-  if (blocks.size() == 0) blocks.fail("is empty");
-  for (std::size_t b = 0; b < blocks.size(); ++b) {
-    const Node nb = blocks[b];
-    Block block;
-    block.name = nb.at("name").str();
-    const Node ops = nb.at("ops");
-    if (ops.size() == 0) ops.fail("is empty");
-    for (std::size_t k = 0; k < ops.size(); ++k) block.ops.push_back(ops[k].str());
-    if (auto id = nb.find("identity")) {
-      block.identity = id->index();
-      if (*block.identity >= block.ops.size()) id->fail(fmt::format("is {}, the block has {} ops", *block.identity, block.ops.size()));
-    }
-    run.blocks.push_back(std::move(block));
-  }
-  if (run.kind == "darts") {
-    const Node cells = space.at("cells");
-    run.normal = read_cell(cells.at("normal"), run.blocks.size());
-    run.reduce = read_cell(cells.at("reduce"), run.blocks.size());
-  }
-
-  run.initial = read_architecture(root.at("initial"), run.blocks);
-  run.found = read_architecture(root.at("found"), run.blocks);
-
-  const Node history = root.at("history");
-  for (std::size_t i = 0; i < history.size(); ++i) {
-    const Node h = history[i];
-    Epoch e;
-    e.epoch = h.at("epoch").index();
-    e.loss = h.find("loss") ? h.at("loss").number() : std::numeric_limits<double>::quiet_NaN();
-    if (auto metrics = h.find("metrics")) {
-      for (std::size_t m = 0; m < metrics->size(); ++m) {
-        const Node pair = (*metrics)[m];
-        if (pair.size() != 2) pair.fail("must be a [name, value] pair");
-        if (pair[0].str() == "train_loss") {
-          const double v = pair[1].number();
-          if (std::isfinite(v)) e.train_loss = v;
-        }
-      }
-    }
-    if (auto mutations = h.find("mutations")) {
-      for (std::size_t m = 0; m < mutations->size(); ++m) {
-        const Node nm = (*mutations)[m];
-        Mutation mu;
-        mu.block = checked_block(nm.at("block"), run.blocks);
-        mu.from = checked_op(nm.at("from"), run.blocks, mu.block);
-        mu.to = checked_op(nm.at("to"), run.blocks, mu.block);
-        mu.kind = nm.find("kind") ? nm.at("kind").str() : "op";
-        mu.accepted = nm.at("accepted").boolean();
-        mu.loss_from = nm.find("loss_from") ? nm.at("loss_from").number() : std::numeric_limits<double>::quiet_NaN();
-        mu.loss_to = nm.find("loss_to") ? nm.at("loss_to").number() : std::numeric_limits<double>::quiet_NaN();
-        e.mutations.push_back(std::move(mu));
-      }
-    }
-    if (auto eliminations = h.find("eliminations")) {
-      for (std::size_t m = 0; m < eliminations->size(); ++m) {
-        const Node ne = (*eliminations)[m];
-        Elimination el;
-        el.block = checked_block(ne.at("block"), run.blocks);
-        el.op = checked_op(ne.at("op"), run.blocks, el.block);
-        if (auto r = ne.find("replacement")) el.replacement = checked_op(*r, run.blocks, el.block);
-        e.eliminations.push_back(el);
-      }
-    }
-    if (auto r = h.find("reverted_as_invalid")) e.reverted_as_invalid = r->boolean();
-    run.history.push_back(std::move(e));
-  }
-
-  if (auto alive = root.find("alive")) {
-    if (alive->size() == run.blocks.size()) {
-      for (std::size_t b = 0; b < run.blocks.size(); ++b) {
-        const Node row = (*alive)[b];
-        std::vector<bool> r;
-        for (std::size_t k = 0; k < row.size(); ++k) r.push_back(row[k].boolean());
-        run.alive.push_back(std::move(r));
-      }
-    }
-  }
-  run.evaluations = optional_number(root, "evaluations");
-  run.seconds = optional_number(root, "seconds");
-  if (auto s = root.find("seed")) run.seed = s->value();
-  if (auto c = root.find("config")) run.config = c->value();
+  run.record = run_record_from_json(search, "faunae report: search.json");
+  const std::string& kind = run.record.space.kind;
+  if (kind != "resnet" && kind != "darts")
+    JsonNode(search, "faunae report: search.json").at("space").at("kind").fail(fmt::format("must be \"resnet\" or \"darts\", got \"{}\"", kind));
+  if (kind == "darts") JsonNode(search, "faunae report: search.json").at("space").at("cells");  // required: the cells are drawn
   return run;
 }
 
 inline std::vector<ProbeEntry> read_probe(const json& probe, json& budget) {
-  const Node root(probe, "probe.json", "");
+  const JsonNode root(probe, "faunae report: probe.json");
   if (auto b = root.find("budget")) budget = b->value();
   std::vector<ProbeEntry> entries;
-  const Node archs = root.at("architectures");
+  const JsonNode archs = root.at("architectures");
   for (std::size_t i = 0; i < archs.size(); ++i) {
-    const Node a = archs[i];
-    entries.push_back({a.at("name").str(), optional_number(a, "params"), optional_number(a, "flops"),
-                       optional_number(a, "linear"), optional_number(a, "knn")});
+    const JsonNode a = archs[i];
+    entries.push_back({a.at("name").str(), a.optional_finite("params"), a.optional_finite("flops"),
+                       a.optional_finite("linear"), a.optional_finite("knn")});
   }
   return entries;
 }
 
 inline std::vector<TrainCurve> read_train(const json& train) {
-  const Node root(train, "train.json", "");
+  const JsonNode root(train, "faunae report: train.json");
   std::vector<TrainCurve> curves;
-  const Node archs = root.at("architectures");
+  const JsonNode archs = root.at("architectures");
   for (std::size_t i = 0; i < archs.size(); ++i) {
-    const Node a = archs[i];
+    const JsonNode a = archs[i];
     TrainCurve c{a.at("name").str(), {}, std::nullopt};
-    const Node epochs = a.at("epochs");
+    const JsonNode epochs = a.at("epochs");
     double seconds = 0;
     bool have_seconds = false;
     for (std::size_t e = 0; e < epochs.size(); ++e) {
-      const Node ne = epochs[e];
+      const JsonNode ne = epochs[e];
       const double loss = ne.at("loss").number();
       if (std::isfinite(loss)) c.loss.emplace_back(ne.at("epoch").number(), loss);
-      if (auto s = optional_number(ne, "seconds")) {
+      if (auto s = ne.optional_finite("seconds")) {
         seconds += *s;
         have_seconds = true;
       }
@@ -555,7 +321,7 @@ inline std::vector<std::pair<std::string, std::vector<std::size_t>>> stages_of(c
 inline std::string resnet_svg(const Run& run, const OpColors& colors) {
   constexpr double label_w = 96, box_w = 100, box_h = 38, gap = 22, small_h = 22, lane_gap = 6, row_gap = 30,
                    top = 10, per_row_max = 9;
-  const auto stages = stages_of(run.blocks);
+  const auto stages = stages_of(run.record.space.blocks);
   // Names too long for a box are squeezed into it rather than spilling over its neighbours.
   const auto fit = [](const std::string& name, double room, double char_w) {
     return static_cast<double>(name.size()) * char_w > room
@@ -577,13 +343,13 @@ inline std::string resnet_svg(const Run& run, const OpColors& colors) {
       body += fmt::format(R"(<text class="lane" x="0" y="{:.0f}">α0</text>)", y + box_h + lane_gap + small_h / 2 + 4);
       for (std::size_t i = start; i < end; ++i) {
         const std::size_t b = members[i];
-        const Block& block = run.blocks[b];
+        const Block& block = run.record.space.blocks[b];
         const double x = label_w + (i - start) * (box_w + gap);
-        const std::string& op = block.ops[run.found.ops[b]];
-        const std::string& op0 = block.ops[run.initial.ops[b]];
-        const bool skipped = (block.identity && run.found.ops[b] == *block.identity) || op == "identity";
-        const bool skipped0 = (block.identity && run.initial.ops[b] == *block.identity) || op0 == "identity";
-        const bool changed = run.found.ops[b] != run.initial.ops[b];
+        const std::string& op = block.ops[run.record.found.architecture[b]];
+        const std::string& op0 = block.ops[run.record.initial.architecture[b]];
+        const bool skipped = (block.identity && run.record.found.architecture[b] == *block.identity) || op == "identity";
+        const bool skipped0 = (block.identity && run.record.initial.architecture[b] == *block.identity) || op0 == "identity";
+        const bool changed = run.record.found.architecture[b] != run.record.initial.architecture[b];
         const std::string title = fmt::format("{}: {}{}", block.name, op, changed ? fmt::format(" (α0: {})", op0) : std::string(" (as in α0)"));
         // The found op.
         body += fmt::format(R"(<g class="block{}" data-block="{}"><title>{}</title>)", skipped ? " skipped" : "", b, html_escape(title));
@@ -669,7 +435,7 @@ inline std::string cell_svg(const Run& run, const std::vector<CellEdge>& edges, 
   std::string paths, labels;
   std::size_t drawn = 0;
   for (const auto& e : edges) {
-    const std::string& op = run.blocks[e.block].ops[run.found.ops[e.block]];
+    const std::string& op = run.record.space.blocks[e.block].ops[run.record.found.architecture[e.block]];
     if (op == "none" || op == "zero") continue;
     used[e.node] = true;
     ++drawn;
@@ -685,7 +451,7 @@ inline std::string cell_svg(const Run& run, const std::vector<CellEdge>& edges, 
     paths += fmt::format(R"~(<path d="M{:.1f},{:.1f} C{:.1f},{:.1f} {:.1f},{:.1f} {:.1f},{:.1f}" stroke="{}" class="edge" marker-end="url(#{}-arrow)"><title>{} → node {}: {} ({})</title></path>)~",
                          sx, s.y, c1.x, c1.y, c2.x, c2.y, tx, t.y, c, which,
                          e.from == 0 ? "c_{k-2}" : e.from == 1 ? "c_{k-1}" : fmt::format("node {}", e.from - 2), e.node,
-                         html_escape(op), html_escape(run.blocks[e.block].name));
+                         html_escape(op), html_escape(run.record.space.blocks[e.block].name));
     // The label sits on the curve: at the middle if it is free, else at the free point nearest to it
     // (or, if none is, where it covers the least).
     const double lw = 7.0 * static_cast<double>(op.size()) + 10, lh = 17;
@@ -771,15 +537,15 @@ inline std::string method_title(const std::string& method) {
 inline bool method_eliminates(const std::string& method) { return method != "random" && method != "rea" && method != "local"; }
 
 inline std::string render(const Run& run, const Assets& assets) {
-  const OpColors colors(run.blocks);
+  const OpColors colors(run.record.space.blocks);
   const std::string dir = run.run_dir.empty() ? std::string("RUN_DIR") : run.run_dir;
-  const std::size_t last_epoch = run.history.empty() ? 0 : run.history.back().epoch;
-  const std::size_t mutation_epochs = std::count_if(run.history.begin(), run.history.end(), [](const Epoch& e) { return e.epoch > 0; });
+  const std::size_t last_epoch = run.record.history.empty() ? 0 : run.record.history.back().epoch;
+  const std::size_t mutation_epochs = std::count_if(run.record.history.begin(), run.record.history.end(), [](const EpochRecord& e) { return e.epoch > 0; });
 
   // Rounds of eq. (10): the epochs that eliminated ops.
   std::vector<std::size_t> rounds;  // indices into history
-  for (std::size_t i = 0; i < run.history.size(); ++i)
-    if (!run.history[i].eliminations.empty()) rounds.push_back(i);
+  for (std::size_t i = 0; i < run.record.history.size(); ++i)
+    if (!run.record.history[i].eliminations.empty()) rounds.push_back(i);
 
   const ProbeEntry* probe_evolved = nullptr;
   const ProbeEntry* probe_alpha0 = nullptr;
@@ -795,10 +561,10 @@ inline std::string render(const Run& run, const Assets& assets) {
   json data = json::object();
   {
     json points = json::array(), train = json::array(), accepted = json::array(), reverted = json::array(), alpha0 = json::array();
-    for (const auto& e : run.history) {
+    for (const auto& e : run.record.history) {
       const bool finite = std::isfinite(e.loss);
       points.push_back({{"x", e.epoch}, {"y", finite ? json(e.loss) : json(nullptr)}});
-      if (e.train_loss) train.push_back({{"x", e.epoch}, {"y", *e.train_loss}});
+      if (const auto t = train_loss_of(e)) train.push_back({{"x", e.epoch}, {"y", *t}});
       if (!finite) continue;
       if (e.epoch == 0) {
         alpha0.push_back({{"x", 0}, {"y", e.loss}});
@@ -809,9 +575,9 @@ inline std::string render(const Run& run, const Assets& assets) {
       std::size_t n_accepted = 0;
       for (const auto& m : e.mutations) {
         n_accepted += m.accepted ? 1 : 0;
-        const auto& ops = run.blocks[m.block].ops;
-        text.push_back(fmt::format("{} {}: {} → {} ({}, l {} → {})", m.accepted ? "✓" : "✗", run.blocks[m.block].name,
-                                   ops[m.from], ops[m.to], m.kind, loss_text(m.loss_from), loss_text(m.loss_to)));
+        const auto& ops = run.record.space.blocks[m.block].ops;
+        text.push_back(fmt::format("{} {}: {} → {} ({}, l {} → {})", m.accepted ? "✓" : "✗", run.record.space.blocks[m.block].name,
+                                   ops[m.from], ops[m.to], kind_name(m.kind), loss_text(m.loss_from), loss_text(m.loss_to)));
       }
       if (text.size() > 8) {
         const std::size_t more = text.size() - 8;
@@ -822,7 +588,7 @@ inline std::string render(const Run& run, const Assets& assets) {
       (n_accepted > 0 ? accepted : reverted).push_back(std::move(point));
     }
     json round_epochs = json::array();
-    for (std::size_t i : rounds) round_epochs.push_back(run.history[i].epoch);
+    for (std::size_t i : rounds) round_epochs.push_back(run.record.history[i].epoch);
     data["loss"] = {{"points", std::move(points)}, {"train", std::move(train)}, {"accepted", std::move(accepted)},
                     {"reverted", std::move(reverted)}, {"alpha0", std::move(alpha0)}, {"rounds", std::move(round_epochs)},
                     {"last_epoch", std::max<std::size_t>(last_epoch, 1)}};
@@ -833,13 +599,13 @@ inline std::string render(const Run& run, const Assets& assets) {
       names.push_back(std::move(name));
       params.push_back(p ? json(*p) : json(nullptr));
       flops.push_back(f ? json(*f) : json(nullptr));
-      params_rel.push_back(p && run.initial.params && *run.initial.params > 0 ? json(100.0 * *p / *run.initial.params) : json(nullptr));
-      flops_rel.push_back(f && run.initial.flops && *run.initial.flops > 0 ? json(100.0 * *f / *run.initial.flops) : json(nullptr));
+      params_rel.push_back(p && run.record.initial.params && *run.record.initial.params > 0 ? json(100.0 * *p / *run.record.initial.params) : json(nullptr));
+      flops_rel.push_back(f && run.record.initial.flops && *run.record.initial.flops > 0 ? json(100.0 * *f / *run.record.initial.flops) : json(nullptr));
     };
-    add("α0", run.initial.params, run.initial.flops);
-    add("found", run.found.params, run.found.flops);
+    add("α0", run.record.initial.params, run.record.initial.flops);
+    add("found", run.record.found.params, run.record.found.flops);
     if (probe_random) add("random", probe_random->params, probe_random->flops);
-    if ((run.initial.params && run.found.params) || (run.initial.flops && run.found.flops))
+    if ((run.record.initial.params && run.record.found.params) || (run.record.initial.flops && run.record.found.flops))
       data["cost"] = {{"names", names}, {"params", params}, {"flops", flops}, {"params_rel", params_rel}, {"flops_rel", flops_rel}};
   }
   if (run.probe && !run.probe->empty()) {
@@ -864,29 +630,29 @@ inline std::string render(const Run& run, const Assets& assets) {
 
   std::string h;
   h.reserve(assets.chart_js.size() + assets.style.size() + assets.script.size() + 64 * 1024);
-  const std::string seed = json_scalar_text(run.seed);
-  const std::string space_name = run.kind == "resnet" ? "ResNet blocks" : "DARTS cells";
+  const std::string seed = json_scalar_text(run.record.seed);
+  const std::string space_name = run.record.space.kind == "resnet" ? "ResNet blocks" : "DARTS cells";
   h += "<!DOCTYPE html>\n<html lang=\"en\">\n<head>\n<meta charset=\"utf-8\">\n";
   h += "<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\n";
   // Self-contained: nothing may be loaded from anywhere.
   h += "<meta http-equiv=\"Content-Security-Policy\" content=\"default-src 'none'; script-src 'unsafe-inline'; "
        "style-src 'unsafe-inline'; img-src data:\">\n";
-  h += fmt::format("<title>faunae report — {}, {} space, seed {}</title>\n", html_escape(run.method), html_escape(run.kind), html_escape(seed));
+  h += fmt::format("<title>faunae report — {}, {} space, seed {}</title>\n", html_escape(run.record.method), html_escape(run.record.space.kind), html_escape(seed));
   h += "<style>";
   h += assets.style;
   h += "</style>\n</head>\n<body>\n<main>\n";
 
   // ---- header and summary
   h += "<header id=\"summary\">\n";
-  h += fmt::format("<h1>{} — {} space</h1>\n", html_escape(method_title(run.method)), html_escape(space_name));
+  h += fmt::format("<h1>{} — {} space</h1>\n", html_escape(method_title(run.record.method)), html_escape(space_name));
   {
-    std::string sub = fmt::format("method <code>{}</code> · {} blocks · seed {}", html_escape(run.method), run.blocks.size(), html_escape(seed));
-    if (run.config.is_object()) {
-      if (auto d = run.config.find("data"); d != run.config.end() && d->is_object())
+    std::string sub = fmt::format("method <code>{}</code> · {} blocks · seed {}", html_escape(run.record.method), run.record.space.blocks.size(), html_escape(seed));
+    if (run.record.config.is_object()) {
+      if (auto d = run.record.config.find("data"); d != run.record.config.end() && d->is_object())
         if (auto k = d->find("kind"); k != d->end() && k->is_string()) sub += fmt::format(" · data {}", html_escape(k->get<std::string>()));
-      if (auto i = run.config.find("initial"); i != run.config.end() && i->is_string())
+      if (auto i = run.record.config.find("initial"); i != run.record.config.end() && i->is_string())
         sub += fmt::format(" · α0 = {}", html_escape(i->get<std::string>()));
-      if (auto s = run.config.find("search"); s != run.config.end() && s->is_object())
+      if (auto s = run.record.config.find("search"); s != run.record.config.end() && s->is_object())
         if (auto e = s->find("evaluator"); e != s->end() && e->is_string())
           sub += fmt::format(" · evaluator <code>{}</code>", html_escape(e->get<std::string>()));
     }
@@ -900,14 +666,14 @@ inline std::string render(const Run& run, const Assets& assets) {
     h += "\n";
   };
   card("epochs", fmt::format("{}", mutation_epochs), fmt::format("{} elimination rounds", rounds.size()));
-  card("evaluations", run.evaluations ? fmt::format("{:.0f}", *run.evaluations) : std::string("–"));
-  card("search time", run.seconds ? duration(*run.seconds) : std::string("–"));
-  card("parameters", run.found.params ? si(*run.found.params) : std::string("–"),
-       run.initial.params ? fmt::format("α0 {} · {}", si(*run.initial.params), percent_change(run.initial.params, run.found.params)) : std::string(),
-       change_class(run.initial.params, run.found.params));
-  card("FLOPs", run.found.flops ? si(*run.found.flops) : std::string("–"),
-       run.initial.flops ? fmt::format("α0 {} · {}", si(*run.initial.flops), percent_change(run.initial.flops, run.found.flops)) : std::string(),
-       change_class(run.initial.flops, run.found.flops));
+  card("evaluations", run.record.evaluations ? fmt::format("{}", *run.record.evaluations) : std::string("–"));
+  card("search time", run.record.seconds ? duration(*run.record.seconds) : std::string("–"));
+  card("parameters", run.record.found.params ? si(*run.record.found.params) : std::string("–"),
+       run.record.initial.params ? fmt::format("α0 {} · {}", si(*run.record.initial.params), percent_change(run.record.initial.params, run.record.found.params)) : std::string(),
+       change_class(run.record.initial.params, run.record.found.params));
+  card("FLOPs", run.record.found.flops ? si(*run.record.found.flops) : std::string("–"),
+       run.record.initial.flops ? fmt::format("α0 {} · {}", si(*run.record.initial.flops), percent_change(run.record.initial.flops, run.record.found.flops)) : std::string(),
+       change_class(run.record.initial.flops, run.record.found.flops));
   if (probe_evolved && probe_evolved->linear) {
     std::string detail;
     if (probe_alpha0 && probe_alpha0->linear) detail = fmt::format("α0 {:.1f}%", 100 * *probe_alpha0->linear);
@@ -927,7 +693,7 @@ inline std::string render(const Run& run, const Assets& assets) {
   h += "<p class=\"note\">The loss of each epoch's architecture α_n (epoch 0 is α0). ▲ an epoch where eq. (5) accepted at "
        "least one mutated block; ✕ one where every mutation was reverted; dashed lines: elimination rounds (eq. 10). "
        "Hover a point for its mutations.</p>\n";
-  if (run.history.empty()) h += "<div class=\"placeholder\">The history is empty: the search has not completed an epoch.</div>\n";
+  if (run.record.history.empty()) h += "<div class=\"placeholder\">The history is empty: the search has not completed an epoch.</div>\n";
   else h += "<div class=\"chart\" id=\"loss-chart\" data-rendered=\"0\"><canvas aria-label=\"loss per epoch\"></canvas></div>\n";
   h += "</section>\n";
 
@@ -937,15 +703,15 @@ inline std::string render(const Run& run, const Assets& assets) {
        "An underlined chip was the block's current op and was replaced; the last column is the op the search ended with.</p>\n";
   h += "<div class=\"timeline-wrap\"><table class=\"timeline\" id=\"elimination-table\">\n<thead><tr><th>block</th><th>α0</th>";
   for (std::size_t r = 0; r < rounds.size(); ++r)
-    h += fmt::format("<th title=\"epoch {}\">round {}<br><span class=\"note\">epoch {}</span></th>", run.history[rounds[r]].epoch, r + 1,
-                     run.history[rounds[r]].epoch);
+    h += fmt::format("<th title=\"epoch {}\">round {}<br><span class=\"note\">epoch {}</span></th>", run.record.history[rounds[r]].epoch, r + 1,
+                     run.record.history[rounds[r]].epoch);
   h += "<th class=\"final\">found</th></tr></thead>\n<tbody>\n";
-  for (std::size_t b = 0; b < run.blocks.size(); ++b) {
-    const Block& block = run.blocks[b];
-    h += fmt::format("<tr><td class=\"block\">{}</td><td>{}</td>", html_escape(block.name), op_chip(colors, block.ops[run.initial.ops[b]]));
+  for (std::size_t b = 0; b < run.record.space.blocks.size(); ++b) {
+    const Block& block = run.record.space.blocks[b];
+    h += fmt::format("<tr><td class=\"block\">{}</td><td>{}</td>", html_escape(block.name), op_chip(colors, block.ops[run.record.initial.architecture[b]]));
     for (std::size_t i : rounds) {
       std::string cell;
-      for (const auto& e : run.history[i].eliminations) {
+      for (const auto& e : run.record.history[i].eliminations) {
         if (e.block != b) continue;
         const std::string title = e.replacement ? fmt::format("dropped {} (the current op), replaced by {}", block.ops[e.op], block.ops[*e.replacement])
                                                 : fmt::format("dropped {}", block.ops[e.op]);
@@ -954,22 +720,22 @@ inline std::string render(const Run& run, const Assets& assets) {
       h += cell.empty() ? std::string("<td class=\"none\">·</td>") : fmt::format("<td>{}</td>", cell);
     }
     std::string alive_note;
-    if (b < run.alive.size()) {
-      const auto left = std::count(run.alive[b].begin(), run.alive[b].end(), true);
+    if (b < run.record.alive.size()) {
+      const auto left = std::count(run.record.alive[b].begin(), run.record.alive[b].end(), true);
       if (left > 1) alive_note = fmt::format(" <span class=\"note\">{} ops still alive</span>", left);
     }
-    h += fmt::format("<td class=\"final\">{}{}</td></tr>\n", op_chip(colors, block.ops[run.found.ops[b]], "final"), alive_note);
+    h += fmt::format("<td class=\"final\">{}{}</td></tr>\n", op_chip(colors, block.ops[run.record.found.architecture[b]], "final"), alive_note);
   }
   h += "</tbody></table></div>\n";
-  if (rounds.empty() && !method_eliminates(run.method))
+  if (rounds.empty() && !method_eliminates(run.record.method))
     h += fmt::format("<p class=\"note\">search.method = {} eliminates no op: it evaluates architectures and returns the best "
-                     "one evaluated.</p>\n", html_escape(run.method));
+                     "one evaluated.</p>\n", html_escape(run.record.method));
   else if (rounds.empty()) h += "<p class=\"note\">No elimination round yet.</p>\n";
   h += "</section>\n";
 
   // ---- architecture
   h += "<section id=\"architecture\">\n<h2>Found architecture</h2>\n";
-  if (run.kind == "resnet") {
+  if (run.record.space.kind == "resnet") {
     h += "<p class=\"note\">Stages as rows of search blocks, data flowing left to right; each block shows the op found, with "
          "α0's op under it (lighter). Dashed: the block is skipped (identity, a depth mutation). "
          "<span style=\"color:#f28e2b\">●</span> the op differs from α0.</p>\n";
@@ -978,8 +744,8 @@ inline std::string render(const Run& run, const Assets& assets) {
     h += "<p class=\"note\">As DARTS draws its genotypes: the cell's inputs c_{k-2} and c_{k-1} (the two previous cells), "
          "the intermediate nodes 0–3, each the sum of its incoming edges, and c_{k}, the nodes concatenated (grey). "
          "All edges of the found architecture that are not <i>none</i> are drawn.</p>\n";
-    h += "<h3>Normal cell</h3>\n<div class=\"arch-wrap\">" + cell_svg(run, run.normal, "normal", colors) + "</div>\n";
-    h += "<h3>Reduction cell</h3>\n<div class=\"arch-wrap\">" + cell_svg(run, run.reduce, "reduce", colors) + "</div>\n";
+    h += "<h3>Normal cell</h3>\n<div class=\"arch-wrap\">" + cell_svg(run, run.record.space.normal_cell, "normal", colors) + "</div>\n";
+    h += "<h3>Reduction cell</h3>\n<div class=\"arch-wrap\">" + cell_svg(run, run.record.space.reduction_cell, "reduce", colors) + "</div>\n";
   }
   h += "</section>\n";
 
@@ -994,8 +760,8 @@ inline std::string render(const Run& run, const Assets& assets) {
     if (probe_random) h += fmt::format(R"(<td class="num">{}</td>)", random ? si(*random) : "–");
     h += "</tr>\n";
   };
-  cost_row("parameters", run.initial.params, run.found.params, probe_random ? probe_random->params : std::nullopt);
-  cost_row("FLOPs", run.initial.flops, run.found.flops, probe_random ? probe_random->flops : std::nullopt);
+  cost_row("parameters", run.record.initial.params, run.record.found.params, probe_random ? probe_random->params : std::nullopt);
+  cost_row("FLOPs", run.record.initial.flops, run.record.found.flops, probe_random ? probe_random->flops : std::nullopt);
   h += "</tbody></table>\n</div><div>\n";
   if (data.contains("cost")) h += "<div class=\"chart short\" id=\"cost-chart\" data-rendered=\"0\"><canvas aria-label=\"parameters and FLOPs\"></canvas></div>\n";
   else h += "<div class=\"placeholder\">search.json has no params / flops for α0 and the found architecture.</div>\n";
@@ -1054,16 +820,16 @@ inline std::string render(const Run& run, const Assets& assets) {
   h += "<section id=\"ops\">\n<h2>Ops</h2>\n<div class=\"legend\">";
   for (const auto& op : colors.order()) {
     std::size_t in_found = 0;
-    for (std::size_t b = 0; b < run.blocks.size(); ++b) in_found += run.blocks[b].ops[run.found.ops[b]] == op ? 1 : 0;
-    h += op_chip(colors, op, "", fmt::format("{} in {} of {} blocks of the found architecture", op, in_found, run.blocks.size()));
+    for (std::size_t b = 0; b < run.record.space.blocks.size(); ++b) in_found += run.record.space.blocks[b].ops[run.record.found.architecture[b]] == op ? 1 : 0;
+    h += op_chip(colors, op, "", fmt::format("{} in {} of {} blocks of the found architecture", op, in_found, run.record.space.blocks.size()));
     h += fmt::format(" <span class=\"note\">×{}</span>", in_found);
   }
   h += "</div>\n<p class=\"note\">×n: blocks of the found architecture that use the op.</p>\n</section>\n";
 
   // ---- configuration
   h += "<section id=\"config\">\n<h2>Configuration</h2>\n";
-  if (run.config.is_null()) h += "<p class=\"note\">search.json holds no configuration.</p>\n";
-  else h += "<details><summary>the resolved configuration</summary><pre>" + html_escape(run.config.dump(2, ' ', false, json::error_handler_t::replace)) + "</pre></details>\n";
+  if (run.record.config.is_null()) h += "<p class=\"note\">search.json holds no configuration.</p>\n";
+  else h += "<details><summary>the resolved configuration</summary><pre>" + html_escape(run.record.config.dump(2, ' ', false, json::error_handler_t::replace)) + "</pre></details>\n";
   h += "</section>\n";
   h += "<footer>made by <code>faunae report</code> from search.json";
   if (run.probe) h += ", probe.json";
@@ -1076,15 +842,6 @@ inline std::string render(const Run& run, const Assets& assets) {
   h += inline_script(assets.script);
   h += "</script>\n</body>\n</html>\n";
   return h;
-}
-
-inline json read_json_file(const std::filesystem::path& path) {
-  const std::string text = read_file(path, "faunae report");
-  try {
-    return json::parse(text);
-  } catch (const json::parse_error& e) {
-    throw IoError(fmt::format("faunae report: '{}' is not valid JSON: {}", path.string(), e.what()));
-  }
 }
 
 }  // namespace detail
@@ -1147,7 +904,7 @@ inline Assets load_assets(const std::filesystem::path& folder) {
                               (folder / std::string(kStyleFile)).string()));
   a.script = required(kScriptFile);
   const fs::path chart = folder / std::string(kChartJsFile);
-  const fs::path chart_in_node_modules = folder / std::string(kChartJsInNodeModules);
+  const fs::path chart_in_node_modules = folder / std::string(kChartJsInJsonNodeModules);
   if (fs::is_regular_file(chart, ec)) {
     a.chart_js = read_file(chart, "faunae report");
   } else if (fs::is_regular_file(chart_in_node_modules, ec)) {
@@ -1166,10 +923,10 @@ inline Assets load_assets(const std::filesystem::path& folder) {
 /// or faunae::InvalidArgument (a required key is missing or wrong: the message names file and key).
 inline void write_report(const std::filesystem::path& run_dir, const std::filesystem::path& out_html) {
   nlohmann::json run = {{"run_dir", run_dir.string()}};
-  run["search"] = detail::read_json_file(run_dir / "search.json");
+  run["search"] = read_json_file(run_dir / "search.json", "faunae report", "run `faunae search` first");
   for (const char* optional : {"probe", "train"}) {
     const auto path = run_dir / (std::string(optional) + ".json");
-    if (std::filesystem::exists(path)) run[optional] = detail::read_json_file(path);
+    if (std::filesystem::exists(path)) run[optional] = read_json_file(path, "faunae report");
   }
   const std::string html = render_report(run, load_assets(assets_folder()));
   write_file_atomically(out_html, html);

@@ -5,7 +5,7 @@
 // One subfolder of OUT_DIR per case, each holding:
 //   network.json  {"space": ..., "data": ..., "architecture": ...}, the format of export_run
 //                 (examples/faunae/main.cpp): the space and data sections from config_to_json (the
-//                 program's own function), the architecture as main.cpp's architecture_summary writes it
+//                 program's own function), the architecture as faunae::architecture_summary_to_json writes it
 //   weights.pt    save_weights of the standalone network (what `faunae train` saves and export copies),
 //                 with every BatchNorm's affine parameters and running statistics moved off their
 //                 initial values, so that a swapped or ignored entry changes the outputs
@@ -48,7 +48,7 @@ using faunae::program::stem_of;
 
 namespace {
 
-// --- what examples/faunae/main.cpp does (architecture_summary; the options come from space_options.hpp) ---
+// --- what examples/faunae/main.cpp does (architecture_summary_to_json's fields; the options come from space_options.hpp) ---
 
 template <class Net>
 nlohmann::json architecture_summary(const Net& net, const std::vector<std::string>& names, const Architecture& a) {
