@@ -31,8 +31,29 @@
 
 #include "faunae/core/atomic_file.hpp"
 #include "faunae/core/error.hpp"
+#include "faunae/core/options_reader.hpp"
 
 namespace faunae::program {
+
+namespace detail {
+
+inline void require(bool ok, std::string_view key, std::string_view rule, const auto& value) {
+  if (!ok) throw InvalidArgument(fmt::format("config: '{}' must be {}, got {}", key, rule, value));
+}
+
+inline void one_of(std::string_view key, const std::string& value, std::span<const std::string_view> allowed) {
+  if (std::find(allowed.begin(), allowed.end(), value) == allowed.end())
+    throw InvalidArgument(fmt::format("config: '{}' must be one of {}, got '{}'", key, fmt::join(allowed, ", "), value));
+}
+
+inline void one_of(std::string_view key, const std::string& value, std::initializer_list<std::string_view> allowed) {
+  one_of(key, value, std::span<const std::string_view>(allowed.begin(), allowed.size()));
+}
+
+}  // namespace detail
+
+// Each section below names its keys once, in for_each_key (read by config_from_json, written by
+// config_to_json), and checks its values in check(), with messages that name the key.
 
 struct DataConfig {
   std::string kind = "fashion-mnist";  ///< fashion-mnist | cifar10 | folder
@@ -42,6 +63,21 @@ struct DataConfig {
   double validation_fraction = 0.1;    ///< held out of the training images for the search's loss (CIFAR-10: 90/10)
   std::int64_t channels = 3;           ///< folder: 1 or 3
   std::int64_t size = 32;              ///< folder: images are resized to size×size
+
+  template <class Self, class F>
+  static void for_each_key(Self& s, F&& f) {
+    f("kind", s.kind), f("path", s.path), f("images", s.images), f("test_images", s.test_images),
+        f("validation_fraction", s.validation_fraction), f("channels", s.channels), f("size", s.size);
+  }
+  void check() const {
+    using detail::require;
+    detail::one_of("data.kind", kind, {"fashion-mnist", "cifar10", "folder"});
+    require(images >= 0, "data.images", ">= 0 (0 = all)", images);
+    require(test_images >= 0, "data.test_images", ">= 0 (0 = all)", test_images);
+    require(validation_fraction > 0.0 && validation_fraction < 1.0, "data.validation_fraction", "in (0, 1)", validation_fraction);
+    require(channels == 1 || channels == 3, "data.channels", "1 or 3", channels);
+    require(size >= 8 && size <= 1024, "data.size", "in [8, 1024]", size);
+  }
 };
 
 struct SpaceConfig {
@@ -50,6 +86,23 @@ struct SpaceConfig {
   double width = 0.25;
   std::vector<std::string> ops{"conv3", "conv5", "sa_k3r2", "identity"};
   std::int64_t darts_layers = 5, darts_channels = 8;
+
+  template <class Self, class F>
+  static void for_each_key(Self& s, F&& f) {
+    f("kind", s.kind), f("blocks_per_stage", s.blocks_per_stage), f("width", s.width), f("ops", s.ops),
+        f("darts_layers", s.darts_layers), f("darts_channels", s.darts_channels);
+  }
+  void check() const {
+    using detail::require;
+    detail::one_of("space.kind", kind, {"resnet", "darts"});
+    require(!blocks_per_stage.empty() && std::all_of(blocks_per_stage.begin(), blocks_per_stage.end(), [](auto b) { return b >= 1 && b <= 64; }),
+            "space.blocks_per_stage", "a non-empty list of block counts in [1, 64]", fmt::format("{}", blocks_per_stage));
+    require(width > 0.0 && width <= 8.0, "space.width", "in (0, 8]", width);
+    for (const auto& op : ops) detail::one_of("space.ops[]", op, {"conv3", "conv5", "sa_k3r2", "sa_k3r4", "sa_k5r2", "sa_k5r4", "identity"});
+    require(!ops.empty(), "space.ops", "a non-empty list", "[]");
+    require(darts_layers >= 3 && darts_layers <= 30, "space.darts_layers", "in [3, 30]", darts_layers);
+    require(darts_channels >= 4 && darts_channels <= 256, "space.darts_channels", "in [4, 256]", darts_channels);
+  }
 };
 
 /// The values of search.method (docs/program.md): the faithful FaUNAE, two variants, three baselines.
@@ -58,6 +111,66 @@ inline constexpr std::array<std::string_view, 6> kSearchMethods = {"faunae", "fa
 /// The values of search.evaluator (docs/program.md): the paper's contrastive loss, or a zero-cost proxy
 /// (faunae::torch_backend::ZeroCostProxy, zero_cost.hpp).
 inline constexpr std::array<std::string_view, 6> kSearchEvaluators = {"contrastive", "synflow", "naswot", "snip", "params", "flops"};
+
+/// search.max_params, the budget on the evolved network's parameters: "alpha0" (at most α0's, resolved
+/// once α0 is known), "none", or a positive number of parameters. In JSON: "alpha0", "none" or a
+/// number (a number written as a string, as earlier runs' config.json did, is read too).
+class MaxParams {
+ public:
+  enum class Kind { alpha0, none, count };
+
+  static MaxParams alpha0() { return MaxParams(Kind::alpha0, 0.0); }
+  static MaxParams none() { return MaxParams(Kind::none, 0.0); }
+  static MaxParams at_most(double parameters) {
+    if (!(parameters > 0.0 && std::isfinite(parameters)))
+      throw InvalidArgument(fmt::format("config: 'search.max_params' must be alpha0, none or a positive number of parameters, got {}", parameters));
+    return MaxParams(Kind::count, parameters);
+  }
+
+  Kind kind() const noexcept { return kind_; }
+  /// The number of parameters (kind() == count only).
+  double count() const noexcept { return count_; }
+  std::string to_string() const {
+    switch (kind_) {
+      case Kind::alpha0: return "alpha0";
+      case Kind::none: return "none";
+      case Kind::count: break;
+    }
+    return fmt::format("{}", count_);
+  }
+  friend bool operator==(const MaxParams&, const MaxParams&) = default;
+
+  static MaxParams from_option(const nlohmann::json& v, std::string_view key) {
+    const auto bad = [&] {
+      return InvalidArgument(fmt::format("config: '{}' must be alpha0, none or a positive number of parameters, got {}", key, v.dump()));
+    };
+    double n = 0.0;
+    if (v.is_string()) {
+      const std::string& text = v.get_ref<const std::string&>();
+      if (text == "alpha0") return alpha0();
+      if (text == "none") return none();
+      std::size_t used = 0;
+      try {
+        n = std::stod(text, &used);
+      } catch (const std::exception&) {
+        throw bad();
+      }
+      if (used != text.size()) throw bad();
+    } else if (v.is_number()) {
+      n = v.get<double>();
+    } else {
+      throw bad();
+    }
+    if (!(n > 0.0 && std::isfinite(n))) throw bad();
+    return MaxParams(Kind::count, n);
+  }
+  nlohmann::json to_option() const { return kind_ == Kind::count ? nlohmann::json(count_) : nlohmann::json(to_string()); }
+
+ private:
+  MaxParams(Kind kind, double count) : kind_(kind), count_(count) {}
+  Kind kind_;
+  double count_;
+};
 
 struct SearchConfig {
   /// faunae (the paper's) | faunae-ts (recommended) | faunae-r | random | rea | local; every method
@@ -78,8 +191,45 @@ struct SearchConfig {
   double epsilon = 0.5, lambda1 = 0.9, lambda2 = 0.3;
   std::int64_t head_hidden = 512, head_out = 128;
   std::int64_t rea_population = 8, rea_sample = 4;  ///< rea: population P and tournament size S
-  /// Budget on the evolved network's parameters: "alpha0" (at most α0's), "none", or a number.
-  std::string max_params = "alpha0";
+  MaxParams max_params = MaxParams::alpha0();       ///< budget on the evolved network's parameters
+
+  template <class Self, class F>
+  static void for_each_key(Self& s, F&& f) {
+    f("method", s.method), f("evaluator", s.evaluator), f("epochs_per_op", s.epochs_per_op), f("max_epochs", s.max_epochs),
+        f("steps", s.steps), f("warmup_steps", s.warmup_steps), f("batch_size", s.batch_size), f("queue_size", s.queue_size),
+        f("shuffle_groups", s.shuffle_groups), f("validation_images", s.validation_images), f("lr", s.lr), f("momentum", s.momentum),
+        f("weight_decay", s.weight_decay), f("tau", s.tau), f("m", s.m), f("epsilon", s.epsilon), f("lambda1", s.lambda1),
+        f("lambda2", s.lambda2), f("head_hidden", s.head_hidden), f("head_out", s.head_out), f("rea_population", s.rea_population),
+        f("rea_sample", s.rea_sample), f("max_params", s.max_params);
+  }
+  void check() const {
+    using detail::require;
+    detail::one_of("search.method", method, kSearchMethods);
+    detail::one_of("search.evaluator", evaluator, kSearchEvaluators);
+    require(epochs_per_op >= 1 && epochs_per_op <= 1000, "search.epochs_per_op", "in [1, 1000]", epochs_per_op);
+    require(max_epochs >= 0, "search.max_epochs", ">= 0 (0 = until one op per block is left)", max_epochs);
+    require(steps >= 1, "search.steps", ">= 1", steps);
+    require(warmup_steps >= 0, "search.warmup_steps", ">= 0", warmup_steps);
+    require(batch_size >= 2, "search.batch_size", ">= 2", batch_size);
+    require(queue_size >= batch_size && queue_size % batch_size == 0, "search.queue_size",
+            fmt::format("a multiple of search.batch_size ({})", batch_size), queue_size);
+    require(shuffle_groups >= 1 && batch_size % shuffle_groups == 0, "search.shuffle_groups",
+            fmt::format("a divisor of search.batch_size ({})", batch_size), shuffle_groups);
+    require(validation_images >= 0, "search.validation_images", ">= 0 (0 = all)", validation_images);
+    require(lr > 0.0 && std::isfinite(lr), "search.lr", "positive", lr);
+    require(momentum >= 0.0 && momentum < 1.0, "search.momentum", "in [0, 1)", momentum);
+    require(weight_decay >= 0.0 && std::isfinite(weight_decay), "search.weight_decay", ">= 0", weight_decay);
+    require(tau > 0.0 && std::isfinite(tau), "search.tau", "positive", tau);
+    require(m >= 0.0 && m <= 1.0, "search.m", "in [0, 1]", m);
+    require(epsilon >= 0.0 && epsilon <= 1.0, "search.epsilon", "in [0, 1]", epsilon);
+    require(lambda1 >= 0.0 && lambda1 <= 1.0, "search.lambda1", "in [0, 1]", lambda1);
+    require(lambda2 >= 0.0 && lambda2 <= 1.0, "search.lambda2", "in [0, 1]", lambda2);
+    require(head_hidden >= 1, "search.head_hidden", ">= 1", head_hidden);
+    require(head_out >= 1, "search.head_out", ">= 1", head_out);
+    require(rea_population >= 1 && rea_population <= 100000, "search.rea_population", "in [1, 100000]", rea_population);
+    require(rea_sample >= 1 && rea_sample <= rea_population, "search.rea_sample", fmt::format("in [1, search.rea_population = {}]", rea_population),
+            rea_sample);
+  }
 };
 
 struct TrainConfig {
@@ -88,6 +238,23 @@ struct TrainConfig {
   std::int64_t queue_size = 4096;
   double lr = 0.06, m = 0.99;
   std::int64_t head_hidden = 512, head_out = 128;
+
+  template <class Self, class F>
+  static void for_each_key(Self& s, F&& f) {
+    f("epochs", s.epochs), f("batch_size", s.batch_size), f("queue_size", s.queue_size), f("lr", s.lr), f("m", s.m),
+        f("head_hidden", s.head_hidden), f("head_out", s.head_out);
+  }
+  void check() const {
+    using detail::require;
+    require(epochs >= 1, "train.epochs", ">= 1", epochs);
+    require(batch_size >= 8 && batch_size % 8 == 0, "train.batch_size", "a multiple of 8 (the shuffled-BN groups)", batch_size);
+    require(queue_size >= batch_size && queue_size % batch_size == 0, "train.queue_size",
+            fmt::format("a multiple of train.batch_size ({})", batch_size), queue_size);
+    require(lr > 0.0 && std::isfinite(lr), "train.lr", "positive", lr);
+    require(m >= 0.0 && m <= 1.0, "train.m", "in [0, 1]", m);
+    require(head_hidden >= 1, "train.head_hidden", ">= 1", head_hidden);
+    require(head_out >= 1, "train.head_out", ">= 1", head_out);
+  }
 };
 
 struct ProbeConfig {
@@ -96,6 +263,18 @@ struct ProbeConfig {
   bool standardize = true;    ///< standardise features first (see docs/program.md)
   std::int64_t knn_k = 200;
   double knn_t = 0.1;
+
+  template <class Self, class F>
+  static void for_each_key(Self& s, F&& f) {
+    f("epochs", s.epochs), f("lr", s.lr), f("standardize", s.standardize), f("knn_k", s.knn_k), f("knn_t", s.knn_t);
+  }
+  void check() const {
+    using detail::require;
+    require(epochs >= 1, "probe.epochs", ">= 1", epochs);
+    require(lr > 0.0 && std::isfinite(lr), "probe.lr", "positive", lr);
+    require(knn_k >= 1, "probe.knn_k", ">= 1", knn_k);
+    require(knn_t > 0.0 && std::isfinite(knn_t), "probe.knn_t", "positive", knn_t);
+  }
 };
 
 struct Config {
@@ -109,311 +288,67 @@ struct Config {
   std::int64_t threads = 2;
   std::string device = "cpu";
   std::string precision = "fp32";
+
+  /// The top level's keys: the sections (each with its own keys) and the scalars.
+  template <class Self, class F>
+  static void for_each_key(Self& s, F&& f) {
+    f("data", s.data), f("space", s.space), f("initial", s.initial), f("search", s.search), f("train", s.train), f("probe", s.probe),
+        f("seed", s.seed), f("threads", s.threads), f("device", s.device), f("precision", s.precision);
+  }
+  /// The top level's own values (each section checks its own as it is read).
+  void check() const {
+    using detail::require;
+    require(!initial.empty(), "initial", "plain, resnet50, random or the path of an architecture JSON", "''");
+    require(threads >= 1 && threads <= 1024, "threads", "in [1, 1024]", threads);
+    require(device == "cpu" || device == "cuda" || device.rfind("cuda:", 0) == 0, "device", "cpu, cuda or cuda:N", fmt::format("'{}'", device));
+    detail::one_of("precision", precision, {"fp32", "bf16", "fp16"});
+  }
 };
 
 namespace detail {
 
-/// Reads one JSON object strictly: each key read once, then `finish` refuses the others.
-class Reader {
- public:
-  Reader(const nlohmann::json& j, std::string path) : j_(j), path_(std::move(path)) {
-    if (!j_.is_object()) throw InvalidArgument(fmt::format("config: '{}' must be an object, got {}", name(), j_.dump()));
-  }
-
-  template <class T>
-  void read(std::string_view key, T& out) {
-    seen_.insert(std::string(key));
-    if (!j_.contains(key)) return;
-    const auto& v = j_.at(std::string(key));
-    const auto full = at(key);
-    if constexpr (std::is_same_v<T, bool>) {
-      if (!v.is_boolean()) throw InvalidArgument(fmt::format("config: '{}' must be true or false, got {}", full, v.dump()));
-      out = v.get<bool>();
-    } else if constexpr (std::is_integral_v<T>) {
-      if (!v.is_number_integer()) throw InvalidArgument(fmt::format("config: '{}' must be an integer, got {}", full, v.dump()));
-      if (std::is_unsigned_v<T> && v.is_number_integer() && !v.is_number_unsigned())
-        throw InvalidArgument(fmt::format("config: '{}' must be >= 0, got {}", full, v.dump()));
-      out = v.get<T>();
-    } else if constexpr (std::is_floating_point_v<T>) {
-      if (!v.is_number()) throw InvalidArgument(fmt::format("config: '{}' must be a number, got {}", full, v.dump()));
-      out = v.get<T>();
-    } else if constexpr (std::is_same_v<T, std::string>) {
-      if (!v.is_string()) throw InvalidArgument(fmt::format("config: '{}' must be a string, got {}", full, v.dump()));
-      out = v.get<std::string>();
-    } else if constexpr (std::is_same_v<T, std::vector<std::int64_t>>) {
-      if (!v.is_array() || !std::all_of(v.begin(), v.end(), [](const auto& e) { return e.is_number_integer(); }))
-        throw InvalidArgument(fmt::format("config: '{}' must be a list of integers, got {}", full, v.dump()));
-      out = v.get<std::vector<std::int64_t>>();
-    } else if constexpr (std::is_same_v<T, std::vector<std::string>>) {
-      if (!v.is_array() || !std::all_of(v.begin(), v.end(), [](const auto& e) { return e.is_string(); }))
-        throw InvalidArgument(fmt::format("config: '{}' must be a list of strings, got {}", full, v.dump()));
-      out = v.get<std::vector<std::string>>();
-    } else {
-      static_assert(sizeof(T) == 0, "unsupported config type");
-    }
-  }
-
-  /// The raw value of `key`, or nullptr if absent (for keys that take more than one type).
-  const nlohmann::json* raw(std::string_view key) {
-    seen_.insert(std::string(key));
-    return j_.contains(key) ? &j_.at(std::string(key)) : nullptr;
-  }
-
-  /// A sub-object (absent: empty).
-  nlohmann::json object(std::string_view key) {
-    seen_.insert(std::string(key));
-    if (!j_.contains(key)) return nlohmann::json::object();
-    return j_.at(std::string(key));
-  }
-
-  void finish() const {
-    for (const auto& [key, value] : j_.items())
-      if (!seen_.count(key))
-        throw InvalidArgument(fmt::format("config: unknown key '{}'; allowed in '{}': {}", at(key), name(), fmt::join(seen_, ", ")));
-  }
-
-  std::string at(std::string_view key) const { return path_.empty() ? std::string(key) : fmt::format("{}.{}", path_, key); }
-
- private:
-  std::string name() const { return path_.empty() ? "the top level" : path_; }
-  const nlohmann::json& j_;
-  std::string path_;
-  std::set<std::string> seen_;
+/// A section of the configuration: a struct with for_each_key and check.
+template <class T>
+concept Section = requires(T& t) {
+  T::for_each_key(t, [](std::string_view, auto&) {});
+  t.check();
 };
 
-inline void require(bool ok, std::string_view key, std::string_view rule, const auto& value) {
-  if (!ok) throw InvalidArgument(fmt::format("config: '{}' must be {}, got {}", key, rule, value));
+/// Reads `out`'s keys from the object `j` at `path`, refuses the others, then checks the values.
+template <Section T>
+void read_section(const nlohmann::json& j, const std::string& path, T& out) {
+  OptionsReader r(j, path);
+  T::for_each_key(out, [&](std::string_view key, auto& member) {
+    using M = std::remove_cvref_t<decltype(member)>;
+    if constexpr (Section<M>) read_section(r.object(key), r.at(key), member);
+    else r.read(key, member);
+  });
+  r.finish();
+  out.check();
 }
 
-inline void one_of(std::string_view key, const std::string& value, std::span<const std::string_view> allowed) {
-  if (std::find(allowed.begin(), allowed.end(), value) == allowed.end())
-    throw InvalidArgument(fmt::format("config: '{}' must be one of {}, got '{}'", key, fmt::join(allowed, ", "), value));
-}
-
-inline void one_of(std::string_view key, const std::string& value, std::initializer_list<std::string_view> allowed) {
-  one_of(key, value, std::span<const std::string_view>(allowed.begin(), allowed.size()));
+template <Section T>
+nlohmann::json section_to_json(const T& s) {
+  nlohmann::json out = nlohmann::json::object();
+  T::for_each_key(s, [&](std::string_view key, const auto& member) {
+    using M = std::remove_cvref_t<decltype(member)>;
+    if constexpr (Section<M>) out[std::string(key)] = section_to_json(member);
+    else out[std::string(key)] = options_value_to_json(member);
+  });
+  return out;
 }
 
 }  // namespace detail
 
-/// search.max_params: std::nullopt for "none", 0 for "alpha0" (resolved once α0 is known), else the
-/// number of parameters (> 0).
-inline std::optional<double> parse_max_params(const std::string& text) {
-  if (text == "none") return std::nullopt;
-  if (text == "alpha0") return 0.0;
-  double v = 0.0;
-  std::size_t used = 0;
-  try {
-    v = std::stod(text, &used);
-  } catch (const std::exception&) {
-    used = 0;
-  }
-  if (used != text.size() || !std::isfinite(v) || v <= 0.0)
-    throw InvalidArgument(fmt::format("config: 'search.max_params' must be alpha0, none or a positive number of parameters, "
-                                      "got {}", text));
-  return v;
-}
-
 /// Parses and validates a configuration (every key optional; defaults above).
 inline Config config_from_json(const nlohmann::json& j) {
-  using detail::one_of;
-  using detail::require;
   Config c;
-  detail::Reader top(j, "");
-  {
-    const auto section = top.object("data");
-    detail::Reader r(section, "data");
-    r.read("kind", c.data.kind);
-    r.read("path", c.data.path);
-    r.read("images", c.data.images);
-    r.read("test_images", c.data.test_images);
-    r.read("validation_fraction", c.data.validation_fraction);
-    r.read("channels", c.data.channels);
-    r.read("size", c.data.size);
-    r.finish();
-    one_of("data.kind", c.data.kind, {"fashion-mnist", "cifar10", "folder"});
-    require(c.data.images >= 0, "data.images", ">= 0 (0 = all)", c.data.images);
-    require(c.data.test_images >= 0, "data.test_images", ">= 0 (0 = all)", c.data.test_images);
-    require(c.data.validation_fraction > 0.0 && c.data.validation_fraction < 1.0, "data.validation_fraction", "in (0, 1)",
-            c.data.validation_fraction);
-    require(c.data.channels == 1 || c.data.channels == 3, "data.channels", "1 or 3", c.data.channels);
-    require(c.data.size >= 8 && c.data.size <= 1024, "data.size", "in [8, 1024]", c.data.size);
-  }
-  {
-    const auto section = top.object("space");
-    detail::Reader r(section, "space");
-    r.read("kind", c.space.kind);
-    r.read("blocks_per_stage", c.space.blocks_per_stage);
-    r.read("width", c.space.width);
-    r.read("ops", c.space.ops);
-    r.read("darts_layers", c.space.darts_layers);
-    r.read("darts_channels", c.space.darts_channels);
-    r.finish();
-    one_of("space.kind", c.space.kind, {"resnet", "darts"});
-    require(!c.space.blocks_per_stage.empty() && std::all_of(c.space.blocks_per_stage.begin(), c.space.blocks_per_stage.end(),
-                                                             [](auto b) { return b >= 1 && b <= 64; }),
-            "space.blocks_per_stage", "a non-empty list of block counts in [1, 64]", fmt::format("{}", c.space.blocks_per_stage));
-    require(c.space.width > 0.0 && c.space.width <= 8.0, "space.width", "in (0, 8]", c.space.width);
-    for (const auto& op : c.space.ops)
-      one_of("space.ops[]", op, {"conv3", "conv5", "sa_k3r2", "sa_k3r4", "sa_k5r2", "sa_k5r4", "identity"});
-    require(!c.space.ops.empty(), "space.ops", "a non-empty list", "[]");
-    require(c.space.darts_layers >= 3 && c.space.darts_layers <= 30, "space.darts_layers", "in [3, 30]", c.space.darts_layers);
-    require(c.space.darts_channels >= 4 && c.space.darts_channels <= 256, "space.darts_channels", "in [4, 256]", c.space.darts_channels);
-  }
-  top.read("initial", c.initial);
-  require(!c.initial.empty(), "initial", "plain, resnet50, random or the path of an architecture JSON", "''");
-  {
-    const auto section = top.object("search");
-    detail::Reader r(section, "search");
-    auto& s = c.search;
-    r.read("method", s.method);
-    r.read("evaluator", s.evaluator);
-    r.read("epochs_per_op", s.epochs_per_op);
-    r.read("max_epochs", s.max_epochs);
-    r.read("steps", s.steps);
-    r.read("warmup_steps", s.warmup_steps);
-    r.read("batch_size", s.batch_size);
-    r.read("queue_size", s.queue_size);
-    r.read("shuffle_groups", s.shuffle_groups);
-    r.read("validation_images", s.validation_images);
-    r.read("lr", s.lr);
-    r.read("momentum", s.momentum);
-    r.read("weight_decay", s.weight_decay);
-    r.read("tau", s.tau);
-    r.read("m", s.m);
-    r.read("epsilon", s.epsilon);
-    r.read("lambda1", s.lambda1);
-    r.read("lambda2", s.lambda2);
-    r.read("head_hidden", s.head_hidden);
-    r.read("head_out", s.head_out);
-    r.read("rea_population", s.rea_population);
-    r.read("rea_sample", s.rea_sample);
-    if (const nlohmann::json* v = r.raw("max_params")) {
-      if (v->is_string()) s.max_params = v->get<std::string>();
-      else if (v->is_number()) s.max_params = fmt::format("{}", v->get<double>());
-      else s.max_params = v->dump();
-      parse_max_params(s.max_params);  // validates
-    }
-    r.finish();
-    one_of("search.method", s.method, kSearchMethods);
-    one_of("search.evaluator", s.evaluator, kSearchEvaluators);
-    require(s.epochs_per_op >= 1 && s.epochs_per_op <= 1000, "search.epochs_per_op", "in [1, 1000]", s.epochs_per_op);
-    require(s.max_epochs >= 0, "search.max_epochs", ">= 0 (0 = until one op per block is left)", s.max_epochs);
-    require(s.steps >= 1, "search.steps", ">= 1", s.steps);
-    require(s.warmup_steps >= 0, "search.warmup_steps", ">= 0", s.warmup_steps);
-    require(s.batch_size >= 2, "search.batch_size", ">= 2", s.batch_size);
-    require(s.queue_size >= s.batch_size && s.queue_size % s.batch_size == 0, "search.queue_size",
-            fmt::format("a multiple of search.batch_size ({})", s.batch_size), s.queue_size);
-    require(s.shuffle_groups >= 1 && s.batch_size % s.shuffle_groups == 0, "search.shuffle_groups",
-            fmt::format("a divisor of search.batch_size ({})", s.batch_size), s.shuffle_groups);
-    require(s.validation_images >= 0, "search.validation_images", ">= 0 (0 = all)", s.validation_images);
-    require(s.lr > 0.0 && std::isfinite(s.lr), "search.lr", "positive", s.lr);
-    require(s.momentum >= 0.0 && s.momentum < 1.0, "search.momentum", "in [0, 1)", s.momentum);
-    require(s.weight_decay >= 0.0 && std::isfinite(s.weight_decay), "search.weight_decay", ">= 0", s.weight_decay);
-    require(s.tau > 0.0 && std::isfinite(s.tau), "search.tau", "positive", s.tau);
-    require(s.m >= 0.0 && s.m <= 1.0, "search.m", "in [0, 1]", s.m);
-    require(s.epsilon >= 0.0 && s.epsilon <= 1.0, "search.epsilon", "in [0, 1]", s.epsilon);
-    require(s.lambda1 >= 0.0 && s.lambda1 <= 1.0, "search.lambda1", "in [0, 1]", s.lambda1);
-    require(s.lambda2 >= 0.0 && s.lambda2 <= 1.0, "search.lambda2", "in [0, 1]", s.lambda2);
-    require(s.head_hidden >= 1, "search.head_hidden", ">= 1", s.head_hidden);
-    require(s.head_out >= 1, "search.head_out", ">= 1", s.head_out);
-    require(s.rea_population >= 1 && s.rea_population <= 100000, "search.rea_population", "in [1, 100000]", s.rea_population);
-    require(s.rea_sample >= 1 && s.rea_sample <= s.rea_population, "search.rea_sample",
-            fmt::format("in [1, search.rea_population = {}]", s.rea_population), s.rea_sample);
-  }
-  {
-    const auto section = top.object("train");
-    detail::Reader r(section, "train");
-    auto& t = c.train;
-    r.read("epochs", t.epochs);
-    r.read("batch_size", t.batch_size);
-    r.read("queue_size", t.queue_size);
-    r.read("lr", t.lr);
-    r.read("m", t.m);
-    r.read("head_hidden", t.head_hidden);
-    r.read("head_out", t.head_out);
-    r.finish();
-    require(t.epochs >= 1, "train.epochs", ">= 1", t.epochs);
-    require(t.batch_size >= 8 && t.batch_size % 8 == 0, "train.batch_size", "a multiple of 8 (the shuffled-BN groups)", t.batch_size);
-    require(t.queue_size >= t.batch_size && t.queue_size % t.batch_size == 0, "train.queue_size",
-            fmt::format("a multiple of train.batch_size ({})", t.batch_size), t.queue_size);
-    require(t.lr > 0.0 && std::isfinite(t.lr), "train.lr", "positive", t.lr);
-    require(t.m >= 0.0 && t.m <= 1.0, "train.m", "in [0, 1]", t.m);
-    require(t.head_hidden >= 1, "train.head_hidden", ">= 1", t.head_hidden);
-    require(t.head_out >= 1, "train.head_out", ">= 1", t.head_out);
-  }
-  {
-    const auto section = top.object("probe");
-    detail::Reader r(section, "probe");
-    auto& p = c.probe;
-    r.read("epochs", p.epochs);
-    r.read("lr", p.lr);
-    r.read("standardize", p.standardize);
-    r.read("knn_k", p.knn_k);
-    r.read("knn_t", p.knn_t);
-    r.finish();
-    require(p.epochs >= 1, "probe.epochs", ">= 1", p.epochs);
-    require(p.lr > 0.0 && std::isfinite(p.lr), "probe.lr", "positive", p.lr);
-    require(p.knn_k >= 1, "probe.knn_k", ">= 1", p.knn_k);
-    require(p.knn_t > 0.0 && std::isfinite(p.knn_t), "probe.knn_t", "positive", p.knn_t);
-  }
-  top.read("seed", c.seed);
-  top.read("threads", c.threads);
-  top.read("device", c.device);
-  top.read("precision", c.precision);
-  top.finish();
-  require(c.threads >= 1 && c.threads <= 1024, "threads", "in [1, 1024]", c.threads);
-  require(c.device == "cpu" || c.device == "cuda" || c.device.rfind("cuda:", 0) == 0, "device", "cpu, cuda or cuda:N",
-          fmt::format("'{}'", c.device));
-  detail::one_of("precision", c.precision, {"fp32", "bf16", "fp16"});
+  detail::read_section(j, "", c);
   return c;
 }
 
 /// The configuration as JSON (all keys, resolved), what config_from_json reads back.
-inline nlohmann::json config_to_json(const Config& c) {
-  return {{"data",
-           {{"kind", c.data.kind},
-            {"path", c.data.path},
-            {"images", c.data.images},
-            {"test_images", c.data.test_images},
-            {"validation_fraction", c.data.validation_fraction},
-            {"channels", c.data.channels},
-            {"size", c.data.size}}},
-          {"space",
-           {{"kind", c.space.kind},
-            {"blocks_per_stage", c.space.blocks_per_stage},
-            {"width", c.space.width},
-            {"ops", c.space.ops},
-            {"darts_layers", c.space.darts_layers},
-            {"darts_channels", c.space.darts_channels}}},
-          {"initial", c.initial},
-          {"search",
-           {{"method", c.search.method},
-            {"evaluator", c.search.evaluator},
-            {"epochs_per_op", c.search.epochs_per_op}, {"max_epochs", c.search.max_epochs}, {"steps", c.search.steps},
-            {"warmup_steps", c.search.warmup_steps},
-            {"batch_size", c.search.batch_size},       {"queue_size", c.search.queue_size},  {"shuffle_groups", c.search.shuffle_groups},
-            {"validation_images", c.search.validation_images},
-            {"lr", c.search.lr},                       {"momentum", c.search.momentum},      {"weight_decay", c.search.weight_decay},
-            {"tau", c.search.tau},                     {"m", c.search.m},                    {"epsilon", c.search.epsilon},
-            {"lambda1", c.search.lambda1},             {"lambda2", c.search.lambda2},        {"head_hidden", c.search.head_hidden},
-            {"head_out", c.search.head_out},           {"max_params", c.search.max_params},
-            {"rea_population", c.search.rea_population}, {"rea_sample", c.search.rea_sample}}},
-          {"train",
-           {{"epochs", c.train.epochs},
-            {"batch_size", c.train.batch_size},
-            {"queue_size", c.train.queue_size},
-            {"lr", c.train.lr},
-            {"m", c.train.m},
-            {"head_hidden", c.train.head_hidden},
-            {"head_out", c.train.head_out}}},
-          {"probe",
-           {{"epochs", c.probe.epochs}, {"lr", c.probe.lr}, {"standardize", c.probe.standardize}, {"knn_k", c.probe.knn_k}, {"knn_t", c.probe.knn_t}}},
-          {"seed", c.seed},
-          {"threads", c.threads},
-          {"device", c.device},
-          {"precision", c.precision}};
-}
+inline nlohmann::json config_to_json(const Config& c) { return detail::section_to_json(c); }
 
 /// Applies "section.key=value" (value parsed as JSON, else taken as a string) to `j`.
 inline void apply_override(nlohmann::json& j, std::string_view assignment) {

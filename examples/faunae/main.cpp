@@ -249,22 +249,23 @@ faunae::RunSpace run_record_space(const Config& c, const faunae::BlockSpace& spa
 template <ft::Supernet Net>
 faunae::BlockSpace run_space(const Config& c, const Net& net, const Architecture& alpha0) {
   const faunae::BlockSpace space = net->space(alpha0);
-  const std::optional<double> max_params = faunae::program::parse_max_params(c.search.max_params);
-  if (!max_params) return space;
+  using faunae::program::MaxParams;
+  const MaxParams& max_params = c.search.max_params;
+  if (max_params.kind() == MaxParams::Kind::none) return space;
   // parameters(a) = fixed + Σ_b op_size(b, a_b): the op sizes are the blocks' parameter counts.
   const double fixed = static_cast<double>(net->parameters(alpha0)) - space.size_of(alpha0);
   const Architecture first(std::vector<faunae::OpIndex>(space.num_blocks(), 0));
   if (space.is_valid(first) && static_cast<double>(net->parameters(first)) - space.size_of(first) != fixed)
     throw std::logic_error("faunae: the space's op sizes do not add up to the network's parameters; search.max_params cannot be used");
-  const double budget = *max_params == 0.0 ? static_cast<double>(net->parameters(alpha0)) : *max_params;
+  const double budget = max_params.kind() == MaxParams::Kind::alpha0 ? static_cast<double>(net->parameters(alpha0)) : max_params.count();
   if (budget < fixed)
     throw faunae::InvalidArgument(fmt::format("config: 'search.max_params' = {} is below the {} parameters that every network "
                                               "of this space has (stem and fixed parts)",
-                                              c.search.max_params, fixed));
+                                              max_params.to_string(), fixed));
   try {
     return space.with_max_size(budget - fixed);
   } catch (const faunae::InvalidArgument& e) {
-    throw faunae::InvalidArgument(fmt::format("config: 'search.max_params' = {} ({} parameters): {}", c.search.max_params,
+    throw faunae::InvalidArgument(fmt::format("config: 'search.max_params' = {} ({} parameters): {}", max_params.to_string(),
                                               budget, e.what()));
   }
 }

@@ -1,0 +1,123 @@
+// OptionsReader: strict reading of one JSON object of options (a configuration section).
+//
+// Each key is read at most once into a typed member; finish() then refuses any key nobody read,
+// listing the allowed ones. Every error names the key with its section, the rule and the value:
+//
+//   config: unknown key 'search.epochs_per_opp'; allowed in 'search': batch_size, epochs_per_op, ...
+//   config: 'search.lr' must be a number, got "fast"
+//
+// Members may be bool, integers, floating point numbers, std::string, std::vector<std::int64_t>,
+// std::vector<std::string>, or a type T of one's own that provides
+//   static T from_option(const nlohmann::json& value, std::string_view key)   (throws InvalidArgument)
+// and `nlohmann::json to_option() const` for the way back (options_value_to_json). The `faunae`
+// program's configuration (examples/faunae/config.hpp) is read with it.
+#pragma once
+
+#include <algorithm>
+#include <concepts>
+#include <cstdint>
+#include <set>
+#include <string>
+#include <string_view>
+#include <type_traits>
+#include <utility>
+#include <vector>
+
+#include <fmt/format.h>
+#include <fmt/ranges.h>
+#include <nlohmann/json.hpp>
+
+#include "faunae/core/error.hpp"
+
+namespace faunae {
+
+/// A member type with its own JSON form (see the header comment).
+template <class T>
+concept OptionValue = requires(const nlohmann::json& j, std::string_view key, const T& t) {
+  { T::from_option(j, key) } -> std::convertible_to<T>;
+  { t.to_option() } -> std::convertible_to<nlohmann::json>;
+};
+
+class OptionsReader {
+ public:
+  /// `j`: the object; `section`: its path ("search"; "" for the top level); `who`: the prefix of every
+  /// message ("config").
+  OptionsReader(const nlohmann::json& j, std::string section, std::string who = "config")
+      : j_(j), section_(std::move(section)), who_(std::move(who)) {
+    if (!j_.is_object()) throw InvalidArgument(fmt::format("{}: '{}' must be an object, got {}", who_, name(), j_.dump()));
+  }
+
+  /// Reads `key` into `out` if present (absent: `out` keeps its default).
+  template <class T>
+  void read(std::string_view key, T& out) {
+    seen_.insert(std::string(key));
+    if (!j_.contains(key)) return;
+    const auto& v = j_.at(std::string(key));
+    const auto full = at(key);
+    if constexpr (OptionValue<T>) {
+      out = T::from_option(v, full);
+    } else if constexpr (std::is_same_v<T, bool>) {
+      if (!v.is_boolean()) fail(full, "must be true or false", v);
+      out = v.get<bool>();
+    } else if constexpr (std::is_integral_v<T>) {
+      if (!v.is_number_integer()) fail(full, "must be an integer", v);
+      if (std::is_unsigned_v<T> && !v.is_number_unsigned()) fail(full, "must be >= 0", v);
+      out = v.get<T>();
+    } else if constexpr (std::is_floating_point_v<T>) {
+      if (!v.is_number()) fail(full, "must be a number", v);
+      out = v.get<T>();
+    } else if constexpr (std::is_same_v<T, std::string>) {
+      if (!v.is_string()) fail(full, "must be a string", v);
+      out = v.get<std::string>();
+    } else if constexpr (std::is_same_v<T, std::vector<std::int64_t>>) {
+      if (!v.is_array() || !std::all_of(v.begin(), v.end(), [](const auto& e) { return e.is_number_integer(); }))
+        fail(full, "must be a list of integers", v);
+      out = v.get<std::vector<std::int64_t>>();
+    } else if constexpr (std::is_same_v<T, std::vector<std::string>>) {
+      if (!v.is_array() || !std::all_of(v.begin(), v.end(), [](const auto& e) { return e.is_string(); }))
+        fail(full, "must be a list of strings", v);
+      out = v.get<std::vector<std::string>>();
+    } else {
+      static_assert(sizeof(T) == 0, "OptionsReader::read: unsupported member type");
+    }
+  }
+
+  /// The sub-object `key` (absent: an empty object), for a nested section.
+  nlohmann::json object(std::string_view key) {
+    seen_.insert(std::string(key));
+    if (!j_.contains(key)) return nlohmann::json::object();
+    return j_.at(std::string(key));
+  }
+
+  /// Refuses every key that was not read.
+  void finish() const {
+    for (const auto& [key, value] : j_.items())
+      if (!seen_.count(key))
+        throw InvalidArgument(fmt::format("{}: unknown key '{}'; allowed in '{}': {}", who_, at(key), name(), fmt::join(seen_, ", ")));
+  }
+
+  /// The full name of `key` ("search.lr").
+  std::string at(std::string_view key) const { return section_.empty() ? std::string(key) : fmt::format("{}.{}", section_, key); }
+  const std::string& section() const noexcept { return section_; }
+  const std::string& who() const noexcept { return who_; }
+
+ private:
+  [[noreturn]] void fail(const std::string& full, std::string_view rule, const nlohmann::json& v) const {
+    throw InvalidArgument(fmt::format("{}: '{}' {}, got {}", who_, full, rule, v.dump()));
+  }
+  std::string name() const { return section_.empty() ? "the top level" : section_; }
+
+  const nlohmann::json& j_;
+  std::string section_;
+  std::string who_;
+  std::set<std::string> seen_;
+};
+
+/// A member as JSON, the inverse of OptionsReader::read.
+template <class T>
+nlohmann::json options_value_to_json(const T& value) {
+  if constexpr (OptionValue<T>) return value.to_option();
+  else return nlohmann::json(value);
+}
+
+}  // namespace faunae
