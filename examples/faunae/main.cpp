@@ -98,11 +98,11 @@ std::string describe_run(const fs::path& run) {
     std::string part(name);
     try {
       if (name == "search.json") {
-        const auto j = nlohmann::json::parse(faunae::read_file(path, path.string()));
+        const auto j = faunae::read_json_file(path, "faunae");
         part = fmt::format("a {} search of {} epochs (search.json)", j.value("finished", false) ? "finished" : "stopped",
                            j.contains("history") ? j["history"].size() : 0);
       } else if (name == "checkpoint.json") {
-        const auto j = nlohmann::json::parse(faunae::read_file(path, path.string()));
+        const auto j = faunae::read_json_file(path, "faunae");
         part = fmt::format("checkpoint.json at epoch {}", j.at("payload").at("state").at("epoch").dump());
       }
     } catch (const std::exception&) {
@@ -127,12 +127,7 @@ void check_same_run(const fs::path& run, const std::string& run_id, std::initial
   for (const auto name : files) {
     const auto path = run / std::string(name);
     if (!fs::exists(path)) continue;
-    std::string id;
-    try {
-      id = run_id_in(nlohmann::json::parse(faunae::read_file(path, path.string())));
-    } catch (const nlohmann::json::exception& e) {
-      throw faunae::IoError(fmt::format("faunae {}: '{}' is not valid JSON: {}", command, path.string(), e.what()));
-    }
+    const std::string id = run_id_in(faunae::read_json_file(path, fmt::format("faunae {}", command)));
     if (id != run_id)
       throw faunae::InvalidArgument(fmt::format(
           "faunae {}: '{}' belongs to run {}, but the run folder '{}' holds run {} (config.json): its files come from two runs; "
@@ -244,6 +239,21 @@ faunae::RunSpace run_record_space(const Config& c, const faunae::BlockSpace& spa
   return out;
 }
 
+/// The contrastive recipe of a configuration section (search or train) in library options
+/// (ContrastiveEvaluatorOptions, MocoOptions): the fields the two sections and the two structs share,
+/// and the run's device and precision.
+template <class Options, class Section>
+void set_contrastive_recipe(Options& o, const Section& s, const Config& c) {
+  o.batch_size = s.batch_size;
+  o.queue_size = s.queue_size;
+  o.lr = s.lr;
+  o.m = s.m;
+  o.head_hidden = s.head_hidden;
+  o.head_out = s.head_out;
+  o.device = ft::parse_device(c.device);
+  o.precision = ft::parse_precision(c.precision);
+}
+
 /// The space of the run: the supernet's blocks and ops, α0, and search.max_params as a model-size
 /// budget on Σ of the ops' parameters (the network's parameters minus the fixed stem and cell parts).
 template <ft::Supernet Net>
@@ -285,7 +295,7 @@ struct SearchRun {
 /// A checkpoint's payload (Search::to_json()), or null if the file cannot be read as one.
 nlohmann::json checkpoint_payload(const fs::path& checkpoint) {
   try {
-    return nlohmann::json::parse(faunae::read_file(checkpoint, checkpoint.string())).at("payload");
+    return faunae::read_json_file(checkpoint, "faunae").at("payload");
   } catch (const std::exception&) {
     return nullptr;
   }
@@ -489,19 +499,12 @@ int search(const Config& c, const fs::path& run, bool resume, bool quiet, const 
   }
 
   ft::ContrastiveEvaluatorOptions eo;
+  set_contrastive_recipe(eo, c.search, c);
   eo.steps = c.search.steps;
-  eo.batch_size = c.search.batch_size;
-  eo.queue_size = c.search.queue_size;
   eo.shuffle_groups = c.search.shuffle_groups;
-  eo.lr = c.search.lr;
   eo.momentum = c.search.momentum;
   eo.weight_decay = c.search.weight_decay;
   eo.tau = c.search.tau;
-  eo.m = c.search.m;
-  eo.head_hidden = c.search.head_hidden;
-  eo.head_out = c.search.head_out;
-  eo.device = ft::parse_device(c.device);
-  eo.precision = ft::parse_precision(c.precision);
   eo.seed = faunae::stream_seed(c.seed, "program.evaluator");
   eo.validation_batch_size = 256;
   eo.state_directory = run / "evaluator";
@@ -552,14 +555,7 @@ int train(const Config& c, const fs::path& run, const std::vector<std::string>& 
     // The same initialisation stream for every architecture.
     Net net = ft::construct_seeded(faunae::stream_seed(c.seed, "program.train.network"), [&] { return Net(net_options, a); });
     ft::MocoOptions o;
-    o.batch_size = c.train.batch_size;
-    o.queue_size = c.train.queue_size;
-    o.lr = c.train.lr;
-    o.m = c.train.m;
-    o.head_hidden = c.train.head_hidden;
-    o.head_out = c.train.head_out;
-    o.device = ft::parse_device(c.device);
-    o.precision = ft::parse_precision(c.precision);
+    set_contrastive_recipe(o, c.train, c);
     o.seed = faunae::stream_seed(c.seed, "program.train");
     fmt::print(stderr, "[faunae] train {}: {} params, {} epochs of {} images\n", name, net->parameters(a), c.train.epochs, images.size());
     nlohmann::json epochs = nlohmann::json::array();
