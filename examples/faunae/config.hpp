@@ -164,7 +164,12 @@ class MaxParams {
     if (!(n > 0.0 && std::isfinite(n))) throw bad();
     return MaxParams(Kind::count, n);
   }
-  nlohmann::json to_option() const { return kind_ == Kind::count ? nlohmann::json(count_) : nlohmann::json(to_string()); }
+  /// "alpha0", "none", or the number (an integer when it is one).
+  nlohmann::json to_option() const {
+    if (kind_ != Kind::count) return to_string();
+    if (std::floor(count_) == count_ && count_ < 9.0e15) return static_cast<std::int64_t>(count_);
+    return count_;
+  }
 
  private:
   MaxParams(Kind kind, double count) : kind_(kind), count_(count) {}

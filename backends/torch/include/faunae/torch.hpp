@@ -14,6 +14,7 @@
 #include "faunae/torch/moco.hpp"
 #include "faunae/torch/ops.hpp"
 #include "faunae/torch/resnet_space.hpp"
+#include "faunae/torch/stem.hpp"
 #include "faunae/torch/seeding.hpp"
 #include "faunae/torch/standalone.hpp"
 #include "faunae/torch/supernet.hpp"

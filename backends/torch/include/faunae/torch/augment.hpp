@@ -41,8 +41,8 @@
 #include <torch/torch.h>
 
 #include "faunae/core/error.hpp"
-#include "faunae/torch/resnet_space.hpp"
 #include "faunae/torch/seeding.hpp"
+#include "faunae/torch/stem.hpp"
 
 namespace faunae::torch_backend {
 

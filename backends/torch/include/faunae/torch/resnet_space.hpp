@@ -28,16 +28,10 @@
 #include "faunae/core/error.hpp"
 #include "faunae/core/rng.hpp"
 #include "faunae/torch/ops.hpp"
+#include "faunae/torch/stem.hpp"
 #include "faunae/torch/supernet.hpp"
 
 namespace faunae::torch_backend {
-
-/// Input formats and their stems.
-enum class Stem {
-  gray28,      ///< 1×28×28 (Fashion-MNIST): 3×3 conv, stride 1
-  color32,     ///< 3×32×32 (CIFAR-10): 3×3 conv, stride 1
-  imagenet224  ///< 3×224×224: 7×7 conv stride 2, 3×3 max pool stride 2 (ResNet's)
-};
 
 struct ResNetSpaceOptions {
   Stem stem = Stem::gray28;
