@@ -111,7 +111,6 @@ int main(int argc, char** argv) {
     auto learner = ft::train_contrastive(net, unlabelled, aug, moco, epochs, [&](const ft::EpochReport& r) {
       fmt::print("epoch {:3d}: InfoNCE {:.4f}  lr {:.4f}  {:.1f} s  {:.0f} images/s\n", r.epoch, r.loss, r.learning_rate, r.seconds,
                  static_cast<double>(r.images) / r.seconds);
-      return true;
     });
     const double training_seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
     const Scores after = score(learner.student(), train, test, aug, linear, device);

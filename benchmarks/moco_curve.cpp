@@ -79,7 +79,6 @@ json run_cpp(const Config& c, const ImageDataset& data, std::uint64_t seed) {
   const auto on_epoch = [&](const EpochReport& r) {
     epochs.push_back({{"epoch", r.epoch}, {"loss", r.loss}, {"learning_rate", r.learning_rate}, {"seconds", r.seconds}});
     std::cerr << fmt::format("C++ seed {} epoch {}: loss {:.4f} ({:.0f} s)\n", seed, r.epoch, r.loss, r.seconds);
-    return true;
   };
   if (c.constant_lr) {
     // train_contrastive always spans the cosine over its epochs; a constant lr is the same loop with

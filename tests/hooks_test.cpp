@@ -87,6 +87,25 @@ TEST_CASE("a hook returning true stops after that epoch and run continues to the
   CHECK(search.to_json(&e2) == uninterrupted.to_json(&e1));
 }
 
+TEST_CASE("a hook returning faunae::Flow stops on Flow::stop and goes on with Flow::proceed", "[hooks]") {
+  struct StopAtEpoch {
+    std::size_t at;
+    faunae::Flow on_epoch(const EpochRecord& r, const SearchState&) const {
+      return r.epoch == at ? faunae::Flow::stop : faunae::Flow::proceed;
+    }
+  };
+  static_assert(faunae::Hook<StopAtEpoch>);
+  const BlockSpace space = synthetic_space(4, 4);
+  NoisyEvaluator evaluator(7);
+  Search<BlockSpace> search(space, {.seed = 2});
+  StopAtEpoch at4{4}, never{1000};
+  auto r = search.run(evaluator, at4);
+  CHECK(r.epochs == 4);
+  CHECK_FALSE(r.finished);
+  r = search.run(evaluator, never);  // never Flow::stop: on to the end
+  CHECK(r.finished);
+}
+
 TEST_CASE("stopping from on_mutation or on_elimination completes the epoch first", "[hooks]") {
   const BlockSpace space = synthetic_space(3, 3);
   NoisyEvaluator e(1);

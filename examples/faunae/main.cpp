@@ -567,7 +567,7 @@ int train(const Config& c, const fs::path& run, const std::vector<std::string>& 
                  r.epoch, c.train.epochs, r.loss, r.learning_rate, static_cast<double>(r.images) / r.seconds,
                  faunae::ProgressDisplay::format_seconds(elapsed), faunae::ProgressDisplay::format_seconds(left));
       epochs.push_back({{"epoch", r.epoch}, {"loss", r.loss}, {"seconds", r.seconds}});
-      return !interrupted.load();
+      return interrupted.load() ? faunae::Flow::stop : faunae::Flow::proceed;
     });
     if (interrupted.load()) return 130;
     ft::save_weights(*learner.student(), run / "weights" / (name + ".pt"));

@@ -267,7 +267,7 @@ TEST_CASE("train_contrastive: final training of a standalone network, epoch repo
   std::vector<EpochReport> reports;
   auto learner = train_contrastive(extract(supernet, a), data, default_augment_options(Stem::gray28), o, 3, [&](const EpochReport& r) {
     reports.push_back(r);
-    return r.epoch < 2;
+    return r.epoch < 2 ? faunae::Flow::proceed : faunae::Flow::stop;
   });
   REQUIRE(reports.size() == 2);
   CHECK(reports[0].epoch == 1);

@@ -23,7 +23,13 @@ struct SearchResult {
                                      ///< FaUNAE may return one it never evaluated)
 };
 
-/// Hook: any type with at least one of these members (each may return void, or bool to stop):
+/// What a callback returns to say whether the work goes on: faunae's one stop convention, for the
+/// hooks of a search and for train_contrastive's on_epoch. A callback that returns void never stops.
+/// (A hook may also return bool, true meaning stop; train_contrastive refuses bool at compile time,
+/// since there true once meant "go on".)
+enum class Flow { proceed, stop };
+
+/// Hook: any type with at least one of these members (each may return void, Flow, or bool: true = stop):
 ///  1. `on_epoch(const EpochRecord&, const SearchState&)`: after every epoch (α0's evaluation too);
 ///  2. `on_mutation(const BlockMutation&, const SearchState&)`: per mutated block, after eq. (5);
 ///  3. `on_elimination(const Elimination&, const SearchState&)`: per removed op (eq. 10);
@@ -36,12 +42,15 @@ concept Hook = requires(H& h, const EpochRecord& e, const SearchState& s) { h.on
                requires(H& h, const SearchResult& r, const SearchState& s) { h.on_end(r, s); };
 
 namespace detail {
-// Calls `f` and turns its result into "stop?": void → false, bool → as returned.
+// Calls `f` and turns its result into "stop?": void → false, Flow → whether it is Flow::stop, bool →
+// as returned.
 template <class F>
 bool stop_requested(F&& f) {
   if constexpr (std::same_as<std::invoke_result_t<F>, void>) {
     f();
     return false;
+  } else if constexpr (std::same_as<std::remove_cvref_t<std::invoke_result_t<F>>, Flow>) {
+    return f() == Flow::stop;
   } else {
     return static_cast<bool>(f());
   }

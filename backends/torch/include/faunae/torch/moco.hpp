@@ -20,12 +20,14 @@
 #include <numbers>
 #include <string>
 #include <string_view>
+#include <type_traits>
 #include <utility>
 #include <vector>
 
 #include <fmt/format.h>
 #include <torch/torch.h>
 
+#include "faunae/concepts/hooks.hpp"
 #include "faunae/core/architecture.hpp"
 #include "faunae/core/atomic_file.hpp"
 #include "faunae/core/error.hpp"
@@ -413,11 +415,15 @@ struct EpochReport {
 /// over `data`, the cosine schedule spanning them all (MocoOptions::schedule_steps is set here).
 /// Each epoch visits a random permutation of the images (seeded by options.seed; the last partial
 /// batch is dropped). `on_epoch(const EpochReport&)` is called after each epoch (logging, kNN
-/// monitor, checkpoints); it may return false to stop early. Returns the learner, whose student is
-/// `net`.
-template <Supernet Net, Collective Comm = SingleProcess, class OnEpoch = bool (*)(const EpochReport&)>
+/// monitor, checkpoints); it returns void, or faunae::Flow (Flow::stop ends the training early, the
+/// hooks' convention). Returns the learner, whose student is `net`.
+template <Supernet Net, Collective Comm = SingleProcess, class OnEpoch = void (*)(const EpochReport&)>
 MocoLearner<Net, Comm> train_contrastive(Net net, const ImageDataset& data, const AugmentOptions& augment_options, MocoOptions options,
-                                         std::int64_t epochs, OnEpoch&& on_epoch = [](const EpochReport&) { return true; }, Comm comm = {}) {
+                                         std::int64_t epochs, OnEpoch&& on_epoch = [](const EpochReport&) {}, Comm comm = {}) {
+  using Result = std::remove_cvref_t<std::invoke_result_t<OnEpoch&, const EpochReport&>>;
+  static_assert(std::is_void_v<Result> || std::is_same_v<Result, Flow>,
+                "train_contrastive: on_epoch must return void or faunae::Flow (Flow::stop to stop early, Flow::proceed to go on); "
+                "a bool is refused because it once meant the opposite of the hooks' bool (true = go on)");
   constexpr std::string_view where = "faunae::torch_backend::train_contrastive()";
   data.check(where);
   if (epochs < 1) throw InvalidArgument(fmt::format("{}: epochs must be positive, got {}", where, epochs));
@@ -442,7 +448,11 @@ MocoLearner<Net, Comm> train_contrastive(Net net, const ImageDataset& data, cons
     }
     EpochReport report{epoch, total.item<double>() / static_cast<double>(per_epoch), learner.learning_rate(),
                        std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count(), per_epoch * options.batch_size};
-    if (!on_epoch(report)) break;
+    if constexpr (std::is_void_v<Result>) {
+      on_epoch(report);
+    } else if (on_epoch(report) == Flow::stop) {
+      break;
+    }
   }
   return learner;
 }
