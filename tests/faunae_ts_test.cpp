@@ -176,6 +176,9 @@ TEST_CASE("ThompsonMutation changes one block of α0 until a proposal is accepte
   CHECK(two_after_move > 0);
   CHECK(two_without_rule > 0);
   CHECK(ThompsonMutation().config().at("single_block_from_alpha0") == true);
+  // Off, the policy records what it recorded before the option existed: such checkpoints resume.
+  CHECK(ThompsonMutation({.single_block_from_alpha0 = false}).config() ==
+        nlohmann::json({{"policy", "ThompsonMutation"}, {"max_changes", 2}, {"noise_fraction", 0.5}}));
 }
 
 TEST_CASE("FaUNAE-TS finds the optimum of an additive landscape and returns an evaluated architecture",

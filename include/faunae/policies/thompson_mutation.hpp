@@ -60,11 +60,12 @@ class ThompsonMutation {
   /// (PosteriorElimination::share_with). Read-only: the set of evaluated architectures is kept in
   /// step with this model, so the policy never swaps it for another.
   const SharedAdditiveModel& shared_model() const noexcept { return model_; }
+  /// What a checkpoint records of this policy. `single_block_from_alpha0` appears only when it is set,
+  /// so that a checkpoint written before the option existed resumes with it off, as it ran.
   nlohmann::json config() const {
-    return {{"policy", "ThompsonMutation"},
-            {"max_changes", options_.max_changes},
-            {"single_block_from_alpha0", options_.single_block_from_alpha0},
-            {"noise_fraction", options_.model.noise_fraction}};
+    nlohmann::json c = {{"policy", "ThompsonMutation"}, {"max_changes", options_.max_changes}, {"noise_fraction", options_.model.noise_fraction}};
+    if (options_.single_block_from_alpha0) c["single_block_from_alpha0"] = true;
+    return c;
   }
 
   Proposal propose(const BlockSpace& space, const SearchState& s, Rng& rng) {
