@@ -31,6 +31,7 @@
 
 #include "faunae/core/atomic_file.hpp"
 #include "faunae/core/error.hpp"
+#include "faunae/core/json_reader.hpp"
 #include "faunae/core/options_reader.hpp"
 
 namespace faunae::program {
@@ -165,11 +166,7 @@ class MaxParams {
     return MaxParams(Kind::count, n);
   }
   /// "alpha0", "none", or the number (an integer when it is one).
-  nlohmann::json to_option() const {
-    if (kind_ != Kind::count) return to_string();
-    if (std::floor(count_) == count_ && count_ < 9.0e15) return static_cast<std::int64_t>(count_);
-    return count_;
-  }
+  nlohmann::json to_option() const { return kind_ == Kind::count ? whole_or_real_json(count_) : nlohmann::json(to_string()); }
 
  private:
   MaxParams(Kind kind, double count) : kind_(kind), count_(count) {}

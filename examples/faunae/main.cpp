@@ -514,8 +514,6 @@ int search(const Config& c, const fs::path& run, bool resume, bool quiet, const 
 
 // --- train, probe, export ---------------------------------------------------------------------------
 
-nlohmann::json read_json(const fs::path& path, std::string_view hint) { return faunae::read_json_file(path, "faunae", hint); }
-
 /// The architectures a run compares: evolved (found), alpha0, random (same space, uniform, seeded).
 template <ft::Supernet Net>
 std::vector<std::pair<std::string, Architecture>> compared_architectures(const Config& c, const fs::path& run, const Net& probe,
@@ -548,7 +546,7 @@ int train(const Config& c, const fs::path& run, const std::vector<std::string>& 
   const std::string run_id = folder_run_id(run);
   check_same_run(run, run_id, {"search.json", "train.json"}, "train");
   const auto images = without_labels(load_training_images(c));
-  nlohmann::json log = fs::exists(run / "train.json") ? read_json(run / "train.json", "")
+  nlohmann::json log = fs::exists(run / "train.json") ? faunae::read_json_file(run / "train.json", "faunae")
                                                       : nlohmann::json{{"run_id", run_id}, {"architectures", nlohmann::json::array()}};
   fs::create_directories(run / "weights");
   for (const auto& [name, a] : compared_architectures(c, run, probe, which)) {
@@ -596,7 +594,7 @@ int probe(const Config& c, const fs::path& run, const std::vector<std::string>& 
   lo.milestones = {c.probe.epochs * 6 / 10, c.probe.epochs * 8 / 10};
   lo.standardize = c.probe.standardize;
   lo.seed = faunae::stream_seed(c.seed, "program.probe");
-  const auto trained = read_json(run / "train.json", "run `faunae train` first");
+  const auto trained = faunae::read_json_file(run / "train.json", "faunae", "run `faunae train` first");
   nlohmann::json results = nlohmann::json::array();
   fmt::print("{:<8} {:>10} {:>10} {:>9} {:>9}  architecture\n", "network", "params", "MFLOPs", "linear", "kNN");
   for (const auto& [name, a] : compared_architectures(c, run, supernet, which)) {

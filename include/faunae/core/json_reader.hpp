@@ -13,6 +13,7 @@
 
 #include <cmath>
 #include <cstddef>
+#include <cstdint>
 #include <filesystem>
 #include <limits>
 #include <optional>
@@ -27,6 +28,28 @@
 #include "faunae/core/error.hpp"
 
 namespace faunae {
+
+namespace detail {
+/// A number as faunae's serialization writes it: null is NaN, "inf" / "-inf" are the infinities;
+/// nullopt for anything else.
+inline std::optional<double> serialized_number(const nlohmann::json& j) {
+  if (j.is_null()) return std::numeric_limits<double>::quiet_NaN();
+  if (j.is_number()) return j.get<double>();
+  if (j.is_string()) {
+    const auto& s = j.get_ref<const std::string&>();
+    if (s == "inf") return std::numeric_limits<double>::infinity();
+    if (s == "-inf") return -std::numeric_limits<double>::infinity();
+  }
+  return std::nullopt;
+}
+}  // namespace detail
+
+/// A finite number as JSON, written as an integer when it is a whole number (a parameter count
+/// reads 876976, not 876976.0), else as a floating point number.
+inline nlohmann::json whole_or_real_json(double v) {
+  if (std::floor(v) == v && std::abs(v) < 9.0e15) return static_cast<std::int64_t>(v);
+  return v;
+}
 
 class JsonNode {
  public:
@@ -72,13 +95,7 @@ class JsonNode {
   }
   /// A number as faunae writes it: null is NaN, "inf" / "-inf" are infinities.
   double number() const {
-    if (j_->is_null()) return std::numeric_limits<double>::quiet_NaN();
-    if (j_->is_number()) return j_->get<double>();
-    if (j_->is_string()) {
-      const auto& s = j_->get_ref<const std::string&>();
-      if (s == "inf") return std::numeric_limits<double>::infinity();
-      if (s == "-inf") return -std::numeric_limits<double>::infinity();
-    }
+    if (const auto v = detail::serialized_number(*j_)) return *v;
     fail(fmt::format("must be a number, null, \"inf\" or \"-inf\", got {}", excerpt()));
   }
   /// A non-negative integer (a count, an index).

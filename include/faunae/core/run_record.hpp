@@ -115,9 +115,7 @@ namespace detail {
 
 /// A size or cost as JSON: null when unknown, an integer when it is one (parameter counts), else a number.
 inline nlohmann::json optional_number_json(const std::optional<double>& v) {
-  if (!v || !std::isfinite(*v)) return nlohmann::json();
-  if (std::floor(*v) == *v && std::abs(*v) < 9.0e15) return nlohmann::json(static_cast<std::int64_t>(*v));
-  return nlohmann::json(*v);
+  return v && std::isfinite(*v) ? whole_or_real_json(*v) : nlohmann::json();
 }
 
 inline nlohmann::json cell_to_json(const std::vector<CellEdge>& edges) {

@@ -12,6 +12,7 @@
 #include <nlohmann/json.hpp>
 
 #include "faunae/core/error.hpp"
+#include "faunae/core/json_reader.hpp"
 #include "faunae/core/search_state.hpp"
 
 namespace faunae::detail {
@@ -23,13 +24,7 @@ inline nlohmann::json number_to_json(double v) {
 }
 
 inline double number_from_json(const nlohmann::json& j, std::string_view what) {
-  if (j.is_null()) return std::numeric_limits<double>::quiet_NaN();
-  if (j.is_number()) return j.get<double>();
-  if (j.is_string()) {
-    const auto& s = j.get_ref<const std::string&>();
-    if (s == "inf") return std::numeric_limits<double>::infinity();
-    if (s == "-inf") return -std::numeric_limits<double>::infinity();
-  }
+  if (const auto v = serialized_number(j)) return *v;
   throw IoError(fmt::format("faunae: {}: expected a number, null, \"inf\" or \"-inf\", got {}", what,
                             j.dump().substr(0, 80)));
 }
