@@ -12,49 +12,30 @@
 //   }
 #pragma once
 
-#include <algorithm>
 #include <array>
 #include <cmath>
 #include <cstdint>
+#include <exception>
 #include <filesystem>
-#include <initializer_list>
-#include <optional>
-#include <set>
-#include <span>
 #include <string>
 #include <string_view>
 #include <vector>
 
 #include <fmt/format.h>
-#include <fmt/ranges.h>
 #include <nlohmann/json.hpp>
 
-#include "faunae/core/atomic_file.hpp"
 #include "faunae/core/error.hpp"
 #include "faunae/core/json_reader.hpp"
-#include "faunae/core/options_reader.hpp"
 
 namespace faunae::program {
 
-namespace detail {
-
-inline void require(bool ok, std::string_view key, std::string_view rule, const auto& value) {
-  if (!ok) throw InvalidArgument(fmt::format("config: '{}' must be {}, got {}", key, rule, value));
-}
-
-inline void one_of(std::string_view key, const std::string& value, std::span<const std::string_view> allowed) {
-  if (std::find(allowed.begin(), allowed.end(), value) == allowed.end())
-    throw InvalidArgument(fmt::format("config: '{}' must be one of {}, got '{}'", key, fmt::join(allowed, ", "), value));
-}
-
-inline void one_of(std::string_view key, const std::string& value, std::initializer_list<std::string_view> allowed) {
-  one_of(key, value, std::span<const std::string_view>(allowed.begin(), allowed.size()));
-}
-
-}  // namespace detail
-
 // Each section below names its keys once, in for_each_key (read by config_from_json, written by
-// config_to_json), and checks its values in check(), with messages that name the key.
+// config_to_json). Its check() (config.cpp) checks what only the program decides, with messages that
+// name the key. A key that becomes a field of the library's options is checked by those options'
+// own check(), with their messages after the section's name: the core's (FaunaeMutationOptions,
+// SearchOptions, RegularizedEvolutionOptions) in check(), the torch backend's (the space options,
+// ContrastiveEvaluatorOptions, MocoOptions, ZeroCostOptions, LinearEvalOptions), which this header
+// cannot see, by check_library_options() (library_options.hpp) before a command touches the run.
 
 struct DataConfig {
   std::string kind = "fashion-mnist";  ///< fashion-mnist | cifar10 | folder
@@ -70,15 +51,7 @@ struct DataConfig {
     f("kind", s.kind), f("path", s.path), f("images", s.images), f("test_images", s.test_images),
         f("validation_fraction", s.validation_fraction), f("channels", s.channels), f("size", s.size);
   }
-  void check() const {
-    using detail::require;
-    detail::one_of("data.kind", kind, {"fashion-mnist", "cifar10", "folder"});
-    require(images >= 0, "data.images", ">= 0 (0 = all)", images);
-    require(test_images >= 0, "data.test_images", ">= 0 (0 = all)", test_images);
-    require(validation_fraction > 0.0 && validation_fraction < 1.0, "data.validation_fraction", "in (0, 1)", validation_fraction);
-    require(channels == 1 || channels == 3, "data.channels", "1 or 3", channels);
-    require(size >= 8 && size <= 1024, "data.size", "in [8, 1024]", size);
-  }
+  void check() const;
 };
 
 struct SpaceConfig {
@@ -93,17 +66,7 @@ struct SpaceConfig {
     f("kind", s.kind), f("blocks_per_stage", s.blocks_per_stage), f("width", s.width), f("ops", s.ops),
         f("darts_layers", s.darts_layers), f("darts_channels", s.darts_channels);
   }
-  void check() const {
-    using detail::require;
-    detail::one_of("space.kind", kind, {"resnet", "darts"});
-    require(!blocks_per_stage.empty() && std::all_of(blocks_per_stage.begin(), blocks_per_stage.end(), [](auto b) { return b >= 1 && b <= 64; }),
-            "space.blocks_per_stage", "a non-empty list of block counts in [1, 64]", fmt::format("{}", blocks_per_stage));
-    require(width > 0.0 && width <= 8.0, "space.width", "in (0, 8]", width);
-    for (const auto& op : ops) detail::one_of("space.ops[]", op, {"conv3", "conv5", "sa_k3r2", "sa_k3r4", "sa_k5r2", "sa_k5r4", "identity"});
-    require(!ops.empty(), "space.ops", "a non-empty list", "[]");
-    require(darts_layers >= 3 && darts_layers <= 30, "space.darts_layers", "in [3, 30]", darts_layers);
-    require(darts_channels >= 4 && darts_channels <= 256, "space.darts_channels", "in [4, 256]", darts_channels);
-  }
+  void check() const;
 };
 
 /// The values of search.method (docs/program.md): the faithful FaUNAE, two variants, three baselines.
@@ -204,34 +167,7 @@ struct SearchConfig {
         f("lambda2", s.lambda2), f("head_hidden", s.head_hidden), f("head_out", s.head_out), f("rea_population", s.rea_population),
         f("rea_sample", s.rea_sample), f("max_params", s.max_params);
   }
-  void check() const {
-    using detail::require;
-    detail::one_of("search.method", method, kSearchMethods);
-    detail::one_of("search.evaluator", evaluator, kSearchEvaluators);
-    require(epochs_per_op >= 1 && epochs_per_op <= 1000, "search.epochs_per_op", "in [1, 1000]", epochs_per_op);
-    require(max_epochs >= 0, "search.max_epochs", ">= 0 (0 = until one op per block is left)", max_epochs);
-    require(steps >= 1, "search.steps", ">= 1", steps);
-    require(warmup_steps >= 0, "search.warmup_steps", ">= 0", warmup_steps);
-    require(batch_size >= 2, "search.batch_size", ">= 2", batch_size);
-    require(queue_size >= batch_size && queue_size % batch_size == 0, "search.queue_size",
-            fmt::format("a multiple of search.batch_size ({})", batch_size), queue_size);
-    require(shuffle_groups >= 1 && batch_size % shuffle_groups == 0, "search.shuffle_groups",
-            fmt::format("a divisor of search.batch_size ({})", batch_size), shuffle_groups);
-    require(validation_images >= 0, "search.validation_images", ">= 0 (0 = all)", validation_images);
-    require(lr > 0.0 && std::isfinite(lr), "search.lr", "positive", lr);
-    require(momentum >= 0.0 && momentum < 1.0, "search.momentum", "in [0, 1)", momentum);
-    require(weight_decay >= 0.0 && std::isfinite(weight_decay), "search.weight_decay", ">= 0", weight_decay);
-    require(tau > 0.0 && std::isfinite(tau), "search.tau", "positive", tau);
-    require(m >= 0.0 && m <= 1.0, "search.m", "in [0, 1]", m);
-    require(epsilon >= 0.0 && epsilon <= 1.0, "search.epsilon", "in [0, 1]", epsilon);
-    require(lambda1 >= 0.0 && lambda1 <= 1.0, "search.lambda1", "in [0, 1]", lambda1);
-    require(lambda2 >= 0.0 && lambda2 <= 1.0, "search.lambda2", "in [0, 1]", lambda2);
-    require(head_hidden >= 1, "search.head_hidden", ">= 1", head_hidden);
-    require(head_out >= 1, "search.head_out", ">= 1", head_out);
-    require(rea_population >= 1 && rea_population <= 100000, "search.rea_population", "in [1, 100000]", rea_population);
-    require(rea_sample >= 1 && rea_sample <= rea_population, "search.rea_sample", fmt::format("in [1, search.rea_population = {}]", rea_population),
-            rea_sample);
-  }
+  void check() const;
 };
 
 struct TrainConfig {
@@ -246,17 +182,7 @@ struct TrainConfig {
     f("epochs", s.epochs), f("batch_size", s.batch_size), f("queue_size", s.queue_size), f("lr", s.lr), f("m", s.m),
         f("head_hidden", s.head_hidden), f("head_out", s.head_out);
   }
-  void check() const {
-    using detail::require;
-    require(epochs >= 1, "train.epochs", ">= 1", epochs);
-    require(batch_size >= 8 && batch_size % 8 == 0, "train.batch_size", "a multiple of 8 (the shuffled-BN groups)", batch_size);
-    require(queue_size >= batch_size && queue_size % batch_size == 0, "train.queue_size",
-            fmt::format("a multiple of train.batch_size ({})", batch_size), queue_size);
-    require(lr > 0.0 && std::isfinite(lr), "train.lr", "positive", lr);
-    require(m >= 0.0 && m <= 1.0, "train.m", "in [0, 1]", m);
-    require(head_hidden >= 1, "train.head_hidden", ">= 1", head_hidden);
-    require(head_out >= 1, "train.head_out", ">= 1", head_out);
-  }
+  void check() const;
 };
 
 struct ProbeConfig {
@@ -270,13 +196,7 @@ struct ProbeConfig {
   static void for_each_key(Self& s, F&& f) {
     f("epochs", s.epochs), f("lr", s.lr), f("standardize", s.standardize), f("knn_k", s.knn_k), f("knn_t", s.knn_t);
   }
-  void check() const {
-    using detail::require;
-    require(epochs >= 1, "probe.epochs", ">= 1", epochs);
-    require(lr > 0.0 && std::isfinite(lr), "probe.lr", "positive", lr);
-    require(knn_k >= 1, "probe.knn_k", ">= 1", knn_k);
-    require(knn_t > 0.0 && std::isfinite(knn_t), "probe.knn_t", "positive", knn_t);
-  }
+  void check() const;
 };
 
 struct Config {
@@ -298,105 +218,20 @@ struct Config {
         f("seed", s.seed), f("threads", s.threads), f("device", s.device), f("precision", s.precision);
   }
   /// The top level's own values (each section checks its own as it is read).
-  void check() const {
-    using detail::require;
-    require(!initial.empty(), "initial", "plain, resnet50, random or the path of an architecture JSON", "''");
-    require(threads >= 1 && threads <= 1024, "threads", "in [1, 1024]", threads);
-    require(device == "cpu" || device == "cuda" || device.rfind("cuda:", 0) == 0, "device", "cpu, cuda or cuda:N", fmt::format("'{}'", device));
-    detail::one_of("precision", precision, {"fp32", "bf16", "fp16"});
-  }
+  void check() const;
 };
 
-namespace detail {
-
-/// A section of the configuration: a struct with for_each_key and check.
-template <class T>
-concept Section = requires(T& t) {
-  T::for_each_key(t, [](std::string_view, auto&) {});
-  t.check();
-};
-
-/// Reads `out`'s keys from the object `j` at `path`, refuses the others, then checks the values.
-template <Section T>
-void read_section(const nlohmann::json& j, const std::string& path, T& out) {
-  OptionsReader r(j, path);
-  T::for_each_key(out, [&](std::string_view key, auto& member) {
-    using M = std::remove_cvref_t<decltype(member)>;
-    if constexpr (Section<M>) read_section(r.object(key), r.at(key), member);
-    else r.read(key, member);
-  });
-  r.finish();
-  out.check();
-}
-
-template <Section T>
-nlohmann::json section_to_json(const T& s) {
-  nlohmann::json out = nlohmann::json::object();
-  T::for_each_key(s, [&](std::string_view key, const auto& member) {
-    using M = std::remove_cvref_t<decltype(member)>;
-    if constexpr (Section<M>) out[std::string(key)] = section_to_json(member);
-    else out[std::string(key)] = options_value_to_json(member);
-  });
-  return out;
-}
-
-}  // namespace detail
-
-/// Parses and validates a configuration (every key optional; defaults above).
-inline Config config_from_json(const nlohmann::json& j) {
-  Config c;
-  detail::read_section(j, "", c);
-  return c;
-}
+/// Parses and validates a configuration (every key optional; defaults above). Throws InvalidArgument
+/// naming the key, the rule and the value.
+Config config_from_json(const nlohmann::json& j);
 
 /// The configuration as JSON (all keys, resolved), what config_from_json reads back.
-inline nlohmann::json config_to_json(const Config& c) { return detail::section_to_json(c); }
+nlohmann::json config_to_json(const Config& c);
 
 /// Applies "section.key=value" (value parsed as JSON, else taken as a string) to `j`.
-inline void apply_override(nlohmann::json& j, std::string_view assignment) {
-  const auto eq = assignment.find('=');
-  if (eq == std::string_view::npos || eq == 0)
-    throw InvalidArgument(fmt::format("--set: expects section.key=value, got '{}'", assignment));
-  // A configuration file cannot hold invalid UTF-8 (the JSON parser refuses it); neither may --set,
-  // whose key and string values go into the same JSON (and into error messages that dump it).
-  try {
-    (void)nlohmann::json(std::string(assignment)).dump();
-  } catch (const nlohmann::json::type_error&) {
-    throw InvalidArgument(fmt::format("--set: '{}' is not valid UTF-8", assignment));
-  }
-  const std::string key(assignment.substr(0, eq)), text(assignment.substr(eq + 1));
-  nlohmann::json value;
-  try {
-    value = nlohmann::json::parse(text);
-  } catch (const nlohmann::json::exception&) {
-    value = text;
-  }
-  nlohmann::json* target = &j;
-  std::size_t start = 0;
-  while (true) {
-    const auto dot = key.find('.', start);
-    const std::string part = key.substr(start, dot == std::string::npos ? std::string::npos : dot - start);
-    if (part.empty()) throw InvalidArgument(fmt::format("--set: empty key part in '{}'", key));
-    if (!target->is_object()) throw InvalidArgument(fmt::format("--set: '{}' goes into a value that is not a section", key));
-    if (dot == std::string::npos) {
-      (*target)[part] = value;
-      return;
-    }
-    target = &(*target)[part];
-    if (target->is_null()) *target = nlohmann::json::object();
-    start = dot + 1;
-  }
-}
+void apply_override(nlohmann::json& j, std::string_view assignment);
 
 /// Reads a configuration file (JSON); errors name the file.
-inline nlohmann::json read_config_file(const std::filesystem::path& path) {
-  const std::string where = fmt::format("config '{}'", path.string());
-  const std::string text = read_file(path, where);
-  try {
-    return nlohmann::json::parse(text);
-  } catch (const nlohmann::json::exception& e) {
-    throw InvalidArgument(fmt::format("{}: not valid JSON: {}", where, e.what()));
-  }
-}
+nlohmann::json read_config_file(const std::filesystem::path& path);
 
 }  // namespace faunae::program

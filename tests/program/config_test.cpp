@@ -6,6 +6,8 @@
 #include "catch.hpp"
 
 #include "config.hpp"
+#include "faunae/policies/faunae_mutation.hpp"
+#include "faunae/search/search.hpp"
 
 using faunae::InvalidArgument;
 using faunae::program::Config;
@@ -103,15 +105,21 @@ TEST_CASE("config: an unknown key, a wrong type or a value out of range names th
   CHECK_THAT(error_of(with("search.evaluator=bogus")), Contains("config: 'search.evaluator' must be one of contrastive, synflow"));
   CHECK_THAT(error_of(with("data.kind=mnist")), Contains("config: 'data.kind' must be one of fashion-mnist, cifar10, folder, got 'mnist'"));
   CHECK_THAT(error_of(with("data.validation_fraction=1")), Contains("config: 'data.validation_fraction' must be in (0, 1), got 1"));
-  CHECK_THAT(error_of(with("space.ops=[\"conv9\"]")), Contains("config: 'space.ops[]' must be one of conv3, conv5"));
-  CHECK_THAT(error_of(with("space.width=0")), Contains("config: 'space.width' must be in (0, 8], got 0"));
   CHECK_THAT(error_of(with("initial=\"\"")), Contains("config: 'initial' must be plain, resnet50, random or the path of an architecture JSON"));
-  CHECK_THAT(error_of(with("search.queue_size=100")), Contains("config: 'search.queue_size' must be a multiple of search.batch_size (64), got 100"));
-  CHECK_THAT(error_of(with("search.shuffle_groups=5")), Contains("config: 'search.shuffle_groups' must be a divisor of search.batch_size (64), got 5"));
-  CHECK_THAT(error_of(with("search.momentum=1")), Contains("config: 'search.momentum' must be in [0, 1), got 1"));
+  CHECK_THAT(error_of(with("search.rea_population=-1")), Contains("config: 'search.rea_population' must be >= 0, got -1"));
+}
+
+TEST_CASE("config: a value that becomes a core option is checked by that option's check(), after the section's name", "[config]") {
   CHECK_THAT(error_of(json{{"search", {{"rea_population", 4}, {"rea_sample", 5}}}}),
-             Contains("config: 'search.rea_sample' must be in [1, search.rea_population = 4], got 5"));
-  CHECK_THAT(error_of(with("train.batch_size=12")), Contains("config: 'train.batch_size' must be a multiple of 8 (the shuffled-BN groups), got 12"));
+             Contains("config 'search' (RegularizedEvolutionOptions: population = rea_population, sample = rea_sample): sample must be in "
+                      "[1, population = 4], got 5"));
+  CHECK_THAT(error_of(with("search.rea_population=0")), Contains("population must be at least 1, got 0"));
+  CHECK_THAT(error_of(with("search.epsilon=2")), Contains("config 'search' (FaunaeMutationOptions): epsilon must be in [0, 1], got 2"));
+  CHECK_THAT(error_of(with("search.lambda1=-0.5")), Contains("config 'search' (FaunaeMutationOptions): lambda1 must be in [0, 1], got -0.5"));
+  CHECK_THAT(error_of(with("search.lambda2=1.5")), Contains("config 'search' (SearchOptions): lambda2 (eq. 4) must be in [0, 1], got 1.5"));
+  // The messages are the library's own, with the library's name of the caller where it has none.
+  CHECK_THROWS_WITH(faunae::FaunaeMutation({.epsilon = 2}), Contains("faunae::FaunaeMutation: epsilon must be in [0, 1], got 2"));
+  CHECK_THROWS_WITH(faunae::SearchOptions{.lambda2 = 2}.check(), Contains("faunae::Search: lambda2 (eq. 4) must be in [0, 1], got 2"));
   CHECK_THAT(error_of(with("probe.knn_k=0")), Contains("config: 'probe.knn_k' must be >= 1, got 0"));
   CHECK_THAT(error_of(with("threads=0")), Contains("config: 'threads' must be in [1, 1024], got 0"));
   CHECK_THAT(error_of(with("device=tpu")), Contains("config: 'device' must be cpu, cuda or cuda:N, got 'tpu'"));

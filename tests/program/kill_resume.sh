@@ -96,7 +96,7 @@ grep -q "unknown key 'search.epochs_per_opp'" "$work/bad.out" || { echo "FAIL: m
 if "$faunae" search --run "$work/bad" --config "$work/tiny.json" --set search.batch_size=15 > "$work/bad.out" 2>&1; then
   echo "FAIL: queue_size 64 with batch 15 was accepted"; exit 1
 fi
-grep -q "search.queue_size" "$work/bad.out" || { echo "FAIL: message"; cat "$work/bad.out"; exit 1; }
+grep -q "the queue size K = 64 must be a multiple of the batch size, got a batch of 15" "$work/bad.out" || { echo "FAIL: message"; cat "$work/bad.out"; exit 1; }
 if "$faunae" search --run "$work/bad" --config "$work/tiny.json" --set search.max_params=big > "$work/bad.out" 2>&1; then
   echo "FAIL: search.max_params=big was accepted"; exit 1
 fi
@@ -109,7 +109,8 @@ grep -q "'search.method' must be one of faunae, faunae-ts, faunae-r, random, rea
 if "$faunae" search --run "$work/bad" --config "$work/tiny.json" --set search.method=rea --set search.rea_sample=9 > "$work/bad.out" 2>&1; then
   echo "FAIL: search.rea_sample above the population was accepted"; exit 1
 fi
-grep -q "'search.rea_sample' must be in \\[1, search.rea_population = 8\\], got 9" "$work/bad.out" || { echo "FAIL: message"; cat "$work/bad.out"; exit 1; }
+grep -qF "(RegularizedEvolutionOptions: population = rea_population, sample = rea_sample): sample must be in [1, population = 8], got 9" "$work/bad.out" ||
+  { echo "FAIL: message"; cat "$work/bad.out"; exit 1; }
 # Found by tests/fuzz/config: a --set value that is neither JSON nor UTF-8 is refused as such (it
 # escaped as nlohmann's type_error from the error message that dumped it).
 if "$faunae" search --run "$work/bad" --config "$work/tiny.json" --set $'search.lr=\xff' > "$work/bad.out" 2>&1; then

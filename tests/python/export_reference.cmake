@@ -7,6 +7,5 @@
 if(TARGET faunae::torch)
   add_executable(faunae_export_reference ${CMAKE_CURRENT_LIST_DIR}/export_reference.cpp)
   # examples/faunae/config.hpp: config_to_json, the JSON of the space and data that `faunae export` copies.
-  target_include_directories(faunae_export_reference PRIVATE ${CMAKE_CURRENT_LIST_DIR}/../../examples/faunae)
-  target_link_libraries(faunae_export_reference PRIVATE faunae::torch faunae_warnings)
+  target_link_libraries(faunae_export_reference PRIVATE faunae_program_parts faunae::torch faunae_warnings)
 endif()

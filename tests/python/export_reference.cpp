@@ -34,7 +34,7 @@
 #include <faunae/torch.hpp>
 
 #include "config.hpp"         // examples/faunae/config.hpp
-#include "space_options.hpp"  // examples/faunae/space_options.hpp: the config's space and stem as options
+#include "library_options.hpp"  // examples/faunae/library_options.hpp: the config as the torch backend's options
 
 namespace ft = faunae::torch_backend;
 namespace fs = std::filesystem;
@@ -48,7 +48,7 @@ using faunae::program::stem_of;
 
 namespace {
 
-// --- what examples/faunae/main.cpp does (architecture_summary_to_json's fields; the options come from space_options.hpp) ---
+// --- what examples/faunae/main.cpp does (architecture_summary_to_json's fields; the options come from library_options.hpp) ---
 
 template <class Net>
 nlohmann::json architecture_summary(const Net& net, const std::vector<std::string>& names, const Architecture& a) {

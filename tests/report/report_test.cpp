@@ -20,6 +20,7 @@
 #include <fmt/format.h>
 #include <nlohmann/json.hpp>
 
+#include "faunae/core/error.hpp"
 #include "report.hpp"
 
 namespace {

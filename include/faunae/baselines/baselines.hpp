@@ -141,6 +141,13 @@ class RandomMutation {
 struct RegularizedEvolutionOptions {
   std::size_t population = 20;  ///< P: the population, the last P evaluated architectures (aging)
   std::size_t sample = 5;       ///< S: tournament size, drawn without replacement from the population
+
+  /// Throws InvalidArgument naming `where`, the option and its value if one is out of range.
+  void check(std::string_view where = "faunae::RegularizedEvolutionMutation") const {
+    if (population == 0) throw InvalidArgument(fmt::format("{}: population must be at least 1, got 0", where));
+    if (sample == 0 || sample > population)
+      throw InvalidArgument(fmt::format("{}: sample must be in [1, population = {}], got {}", where, population, sample));
+  }
 };
 
 /// Regularized (aging) evolution (Real, Aggarwal, Huang, Le, AAAI 2019, Algorithm 1). The population
@@ -155,14 +162,7 @@ struct RegularizedEvolutionOptions {
 class RegularizedEvolutionMutation {
  public:
   RegularizedEvolutionMutation() : RegularizedEvolutionMutation(RegularizedEvolutionOptions{}) {}
-  explicit RegularizedEvolutionMutation(RegularizedEvolutionOptions options) : options_(options) {
-    if (options_.population == 0)
-      throw InvalidArgument("faunae::RegularizedEvolutionMutation: population must be at least 1, got 0");
-    if (options_.sample == 0 || options_.sample > options_.population)
-      throw InvalidArgument(fmt::format(
-          "faunae::RegularizedEvolutionMutation: sample must be in [1, population = {}], got {}", options_.population,
-          options_.sample));
-  }
+  explicit RegularizedEvolutionMutation(RegularizedEvolutionOptions options) : options_(options) { options_.check(); }
 
   const RegularizedEvolutionOptions& options() const noexcept { return options_; }
   nlohmann::json config() const {

@@ -19,6 +19,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <string_view>
 #include <vector>
 
 #include <fmt/format.h>
@@ -33,19 +34,23 @@ struct FaunaeMutationOptions {
   double epsilon = 0.5;    ///< ε of eq. (1): probability mass of leaving the current op (docs/algorithm.md: why 0.5)
   double lambda1 = 0.9;    ///< λ1 of eq. (3) (paper: 0.9); 1 switches the size restriction off
   double size_unit = 0.0;  ///< scale s of eq. (2); 0 = the largest alive op size of each block
+
+  /// Throws InvalidArgument naming `where`, the option and its value if one is out of range.
+  void check(std::string_view where = "faunae::FaunaeMutation") const {
+    const auto unit_interval = [&](const char* name, double v) {
+      if (!(v >= 0.0 && v <= 1.0)) throw InvalidArgument(fmt::format("{}: {} must be in [0, 1], got {}", where, name, v));
+    };
+    unit_interval("epsilon", epsilon);
+    unit_interval("lambda1", lambda1);
+    if (!std::isfinite(size_unit) || size_unit < 0.0)
+      throw InvalidArgument(fmt::format("{}: size_unit must be finite and >= 0 (0 = per-block maximum), got {}", where, size_unit));
+  }
 };
 
 class FaunaeMutation {
  public:
   FaunaeMutation() : FaunaeMutation(FaunaeMutationOptions{}) {}
-  explicit FaunaeMutation(FaunaeMutationOptions options) : options_(options) {
-    check_unit_interval("epsilon", options_.epsilon);
-    check_unit_interval("lambda1", options_.lambda1);
-    if (!std::isfinite(options_.size_unit) || options_.size_unit < 0.0)
-      throw InvalidArgument(fmt::format("faunae::FaunaeMutation: size_unit must be finite and >= 0 (0 = per-block "
-                                        "maximum), got {}",
-                                        options_.size_unit));
-  }
+  explicit FaunaeMutation(FaunaeMutationOptions options) : options_(options) { options_.check(); }
 
   const FaunaeMutationOptions& options() const noexcept { return options_; }
 
@@ -150,11 +155,6 @@ class FaunaeMutation {
       total += v;
     }
     return total;
-  }
-
-  static void check_unit_interval(const char* name, double v) {
-    if (!(v >= 0.0 && v <= 1.0))
-      throw InvalidArgument(fmt::format("faunae::FaunaeMutation: {} must be in [0, 1], got {}", name, v));
   }
 
   // The cache key is the space's content id (not its address: another space can take the same

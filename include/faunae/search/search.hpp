@@ -22,6 +22,7 @@
 #include <limits>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <utility>
 
 #include <fmt/format.h>
@@ -49,6 +50,15 @@ struct SearchOptions {
   std::size_t max_proposal_attempts = 1000;  ///< re-draws of α_n while the space rejects it
   std::optional<Architecture> initial;     ///< α0; default: the space's initial_architecture()
   std::string run_id;                      ///< recorded in checkpoints; a checkpoint of another run is refused
+
+  /// Throws InvalidArgument naming `where`, the option and its value if one is out of range (α0 is
+  /// checked against the space by the Search).
+  void check(std::string_view where = "faunae::Search") const {
+    if (!(lambda2 >= 0.0 && lambda2 <= 1.0))
+      throw InvalidArgument(fmt::format("{}: lambda2 (eq. 4) must be in [0, 1], got {}", where, lambda2));
+    if (checkpoint_every == 0) throw InvalidArgument(fmt::format("{}: checkpoint_every must be at least 1, got 0", where));
+    if (max_proposal_attempts == 0) throw InvalidArgument(fmt::format("{}: max_proposal_attempts must be at least 1, got 0", where));
+  }
 };
 
 /// The number of evaluations a search with this elimination policy plans on `space` (α0's included),
@@ -88,12 +98,7 @@ class Search {
         mutation_(std::move(mutation)),
         elimination_(std::move(elimination)),
         acceptance_(std::move(acceptance)) {
-    if (!(options_.lambda2 >= 0.0 && options_.lambda2 <= 1.0))
-      throw InvalidArgument(fmt::format("faunae::Search: lambda2 (eq. 4) must be in [0, 1], got {}", options_.lambda2));
-    if (options_.checkpoint_every == 0)
-      throw InvalidArgument("faunae::Search: checkpoint_every must be at least 1, got 0");
-    if (options_.max_proposal_attempts == 0)
-      throw InvalidArgument("faunae::Search: max_proposal_attempts must be at least 1, got 0");
+    options_.check();
     if (options_.initial) check_architecture(*options_.initial, "faunae::Search: options.initial (α0)");
     share_policy_state();
     reset();

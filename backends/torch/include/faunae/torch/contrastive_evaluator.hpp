@@ -47,6 +47,16 @@ struct ContrastiveEvaluatorOptions : MocoOptions {
   /// Where state() writes the learner's tensors (one file per checkpoint, the last two kept); empty:
   /// state() throws, so checkpoints need it.
   std::filesystem::path state_directory;
+
+  /// MocoOptions::check, then k and the validation batch: throws InvalidArgument naming `where`, the
+  /// option and its value.
+  void check(std::string_view where, int world_size = 1) const {
+    MocoOptions::check(where, world_size);
+    if (steps < 1) throw InvalidArgument(fmt::format("{}: ContrastiveEvaluatorOptions::steps must be positive, got {}", where, steps));
+    if (validation_batch_size < 1)
+      throw InvalidArgument(fmt::format("{}: ContrastiveEvaluatorOptions::validation_batch_size must be positive, got {}", where,
+                                        validation_batch_size));
+  }
 };
 
 /// See the top of this file. Net: ResNetSupernet (default) or DartsSupernet; Comm: SingleProcess or
@@ -64,10 +74,7 @@ class BasicContrastiveEvaluator {
                  std::move(comm)),
         order_(make_generator(stream_seed(o_.seed, "evaluator.order"))) {
     constexpr std::string_view where = "faunae::torch_backend::ContrastiveEvaluator";
-    if (o_.steps < 1) throw InvalidArgument(fmt::format("{}: ContrastiveEvaluatorOptions::steps must be positive, got {}", where, o_.steps));
-    if (o_.validation_batch_size < 1)
-      throw InvalidArgument(fmt::format("{}: ContrastiveEvaluatorOptions::validation_batch_size must be positive, got {}", where,
-                                        o_.validation_batch_size));
+    o_.check(where, learner_.collective().world_size());
     train_.check(where);
     validation_.check(where);
     if (train_.size() < o_.batch_size)

@@ -43,6 +43,16 @@ struct DartsSpaceOptions {
   std::int64_t in_channels = 3;   ///< 3 for CIFAR-10, 1 for Fashion-MNIST
   std::int64_t input_size = 32;   ///< H = W of the input
   std::int64_t stem_multiplier = 3;
+
+  /// Throws InvalidArgument naming `where`, the option and its value if one is out of range.
+  void check(std::string_view where) const {
+    if (layers < 1 || layers > 100) throw InvalidArgument(fmt::format("{}: layers must be in [1, 100], got {}", where, layers));
+    if (channels < 2 || channels % 2 != 0 || channels > 4096)
+      throw InvalidArgument(fmt::format("{}: channels must be even and in [2, 4096], got {}", where, channels));
+    if (in_channels < 1) throw InvalidArgument(fmt::format("{}: in_channels must be >= 1, got {}", where, in_channels));
+    if (input_size < 4) throw InvalidArgument(fmt::format("{}: input_size must be >= 4, got {}", where, input_size));
+    if (stem_multiplier < 1) throw InvalidArgument(fmt::format("{}: stem_multiplier must be >= 1, got {}", where, stem_multiplier));
+  }
 };
 
 /// Edges of one cell, in order: for node i = 0..3, the edges from inputs j = 0..i+1 (0, 1 = the two
@@ -133,7 +143,7 @@ class DartsSupernetImpl : public torch::nn::Module {
 
   explicit DartsSupernetImpl(DartsSpaceOptions options, std::optional<Architecture> only = std::nullopt)
       : options_(options) {
-    check_options();
+    options_.check("faunae::torch_backend::DartsSupernet");
     if (only) check(*only, "faunae::torch_backend::DartsSupernet: the fixed architecture");
     const std::int64_t c_stem = options_.stem_multiplier * options_.channels;
     stem_conv = register_module("stem_conv", torch::nn::Conv2d(torch::nn::Conv2dOptions(options_.in_channels, c_stem, 3).padding(1).bias(false)));
@@ -288,17 +298,6 @@ class DartsSupernetImpl : public torch::nn::Module {
   torch::nn::ModuleList cells{nullptr};
 
  private:
-  void check_options() const {
-    constexpr std::string_view where = "faunae::torch_backend::DartsSupernet";
-    if (options_.layers < 1 || options_.layers > 100)
-      throw InvalidArgument(fmt::format("{}: layers must be in [1, 100], got {}", where, options_.layers));
-    if (options_.channels < 2 || options_.channels % 2 != 0 || options_.channels > 4096)
-      throw InvalidArgument(fmt::format("{}: channels must be even and in [2, 4096], got {}", where, options_.channels));
-    if (options_.in_channels < 1) throw InvalidArgument(fmt::format("{}: in_channels must be >= 1, got {}", where, options_.in_channels));
-    if (options_.input_size < 4) throw InvalidArgument(fmt::format("{}: input_size must be >= 4, got {}", where, options_.input_size));
-    if (options_.stem_multiplier < 1)
-      throw InvalidArgument(fmt::format("{}: stem_multiplier must be >= 1, got {}", where, options_.stem_multiplier));
-  }
 
   DartsSpaceOptions options_;
   std::int64_t feature_dim_ = 0;

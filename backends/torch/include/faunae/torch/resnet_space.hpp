@@ -42,11 +42,31 @@ struct ResNetSpaceOptions {
   double width = 0.5;
   /// Candidate op names, from: conv3, conv5, sa_k3r2, sa_k3r4, sa_k5r2, sa_k5r4, identity.
   std::vector<std::string> ops{"conv3", "conv5", "sa_k3r2", "sa_k3r4", "sa_k5r2", "sa_k5r4", "identity"};
+
+  /// Throws InvalidArgument naming `where`, the option and its value if one is out of range.
+  void check(std::string_view where) const;
 };
 
-
+/// Every op name a ResNet-block space knows.
 inline std::vector<std::string> known_resnet_ops() {
   return {"conv3", "conv5", "sa_k3r2", "sa_k3r4", "sa_k5r2", "sa_k5r4", "identity"};
+}
+
+inline void ResNetSpaceOptions::check(std::string_view where) const {
+  if (blocks_per_stage.empty()) throw InvalidArgument(fmt::format("{}: blocks_per_stage is empty", where));
+  for (std::size_t s = 0; s < blocks_per_stage.size(); ++s)
+    if (blocks_per_stage[s] < 1 || blocks_per_stage[s] > 64)
+      throw InvalidArgument(fmt::format("{}: blocks_per_stage[{}] must be in [1, 64], got {}", where, s, blocks_per_stage[s]));
+  if (!(width > 0.0 && width <= 8.0)) throw InvalidArgument(fmt::format("{}: width must be in (0, 8], got {}", where, width));
+  if (ops.empty()) throw InvalidArgument(fmt::format("{}: ops is empty", where));
+  const auto known = known_resnet_ops();
+  for (std::size_t i = 0; i < ops.size(); ++i) {
+    if (std::find(known.begin(), known.end(), ops[i]) == known.end())
+      throw InvalidArgument(fmt::format("{}: unknown op '{}' (known: {})", where, ops[i], fmt::join(known, ", ")));
+    for (std::size_t j = 0; j < i; ++j)
+      if (ops[j] == ops[i]) throw InvalidArgument(fmt::format("{}: op '{}' is listed twice", where, ops[i]));
+  }
+  if (ops.size() == 1 && ops[0] == "identity") throw InvalidArgument(fmt::format("{}: identity alone cannot build a network", where));
 }
 
 /// Geometry of one search block, fixed by the options.
@@ -127,7 +147,7 @@ class ResNetSupernetImpl : public torch::nn::Module {
  public:
   explicit ResNetSupernetImpl(ResNetSpaceOptions options, std::optional<Architecture> only = std::nullopt)
       : options_(std::move(options)) {
-    check_options();
+    options_.check("faunae::torch_backend::ResNetSupernet");
     build_geometry();
     if (only) check(*only, "faunae::torch_backend::ResNetSupernet: the fixed architecture");
     stem_conv = register_module("stem_conv", torch::nn::Conv2d(torch::nn::Conv2dOptions(in_channels(), stem_out(), stem_kernel())
@@ -284,28 +304,6 @@ class ResNetSupernetImpl : public torch::nn::Module {
     return i;
   }
 
-  void check_options() const {
-    constexpr std::string_view where = "faunae::torch_backend::ResNetSupernet";
-    if (options_.blocks_per_stage.empty())
-      throw InvalidArgument(fmt::format("{}: blocks_per_stage is empty", where));
-    for (std::size_t s = 0; s < options_.blocks_per_stage.size(); ++s)
-      if (options_.blocks_per_stage[s] < 1 || options_.blocks_per_stage[s] > 64)
-        throw InvalidArgument(fmt::format("{}: blocks_per_stage[{}] must be in [1, 64], got {}", where, s,
-                                          options_.blocks_per_stage[s]));
-    if (!(options_.width > 0.0 && options_.width <= 8.0))
-      throw InvalidArgument(fmt::format("{}: width must be in (0, 8], got {}", where, options_.width));
-    if (options_.ops.empty()) throw InvalidArgument(fmt::format("{}: ops is empty", where));
-    for (std::size_t i = 0; i < options_.ops.size(); ++i) {
-      const auto& name = options_.ops[i];
-      const auto known = known_resnet_ops();
-      if (std::find(known.begin(), known.end(), name) == known.end())
-        throw InvalidArgument(fmt::format("{}: unknown op '{}' (known: {})", where, name, fmt::join(known, ", ")));
-      for (std::size_t j = 0; j < i; ++j)
-        if (options_.ops[j] == name) throw InvalidArgument(fmt::format("{}: op '{}' is listed twice", where, name));
-    }
-    if (options_.ops.size() == 1 && options_.ops[0] == "identity")
-      throw InvalidArgument(fmt::format("{}: identity alone cannot build a network", where));
-  }
 
   void build_geometry() {
     std::int64_t in = stem_out();
