@@ -5,7 +5,6 @@
 #include <initializer_list>
 #include <limits>
 #include <span>
-#include <type_traits>
 
 #include <fmt/format.h>
 #include <fmt/ranges.h>
@@ -85,48 +84,13 @@ void Config::check() const {
   one_of("precision", precision, {"fp32", "bf16", "fp16"});
 }
 
-namespace {
-
-/// A section of the configuration: a struct with for_each_key and check.
-template <class T>
-concept Section = requires(T& t) {
-  T::for_each_key(t, [](std::string_view, auto&) {});
-  t.check();
-};
-
-/// Reads `out`'s keys from the object `j` at `path`, refuses the others, then checks the values.
-template <Section T>
-void read_section(const nlohmann::json& j, const std::string& path, T& out) {
-  OptionsReader r(j, path);
-  T::for_each_key(out, [&](std::string_view key, auto& member) {
-    using M = std::remove_cvref_t<decltype(member)>;
-    if constexpr (Section<M>) read_section(r.object(key), r.at(key), member);
-    else r.read(key, member);
-  });
-  r.finish();
-  out.check();
-}
-
-template <Section T>
-nlohmann::json section_to_json(const T& s) {
-  nlohmann::json out = nlohmann::json::object();
-  T::for_each_key(s, [&](std::string_view key, const auto& member) {
-    using M = std::remove_cvref_t<decltype(member)>;
-    if constexpr (Section<M>) out[std::string(key)] = section_to_json(member);
-    else out[std::string(key)] = options_value_to_json(member);
-  });
-  return out;
-}
-
-}  // namespace
-
 Config config_from_json(const nlohmann::json& j) {
   Config c;
-  read_section(j, "", c);
+  read_options(j, c);
   return c;
 }
 
-nlohmann::json config_to_json(const Config& c) { return section_to_json(c); }
+nlohmann::json config_to_json(const Config& c) { return options_to_json(c); }
 
 void apply_override(nlohmann::json& j, std::string_view assignment) {
   const auto eq = assignment.find('=');

@@ -29,8 +29,8 @@
 
 namespace faunae::program {
 
-// Each section below names its keys once, in for_each_key (read by config_from_json, written by
-// config_to_json). Its check() (config.cpp) checks what only the program decides, with messages that
+// Each section below names its keys once, in for_each_option (faunae::ReflectedOptions: read by
+// config_from_json, written by config_to_json, through core/options_reader.hpp). Its check() (config.cpp) checks what only the program decides, with messages that
 // name the key. A key that becomes a field of the library's options is checked by those options'
 // own check(), with their messages after the section's name: the core's (FaunaeMutationOptions,
 // SearchOptions, RegularizedEvolutionOptions) in check(), the torch backend's (the space options,
@@ -47,7 +47,7 @@ struct DataConfig {
   std::int64_t size = 32;              ///< folder: images are resized to size×size
 
   template <class Self, class F>
-  static void for_each_key(Self& s, F&& f) {
+  static void for_each_option(Self& s, F&& f) {
     f("kind", s.kind), f("path", s.path), f("images", s.images), f("test_images", s.test_images),
         f("validation_fraction", s.validation_fraction), f("channels", s.channels), f("size", s.size);
   }
@@ -62,7 +62,7 @@ struct SpaceConfig {
   std::int64_t darts_layers = 5, darts_channels = 8;
 
   template <class Self, class F>
-  static void for_each_key(Self& s, F&& f) {
+  static void for_each_option(Self& s, F&& f) {
     f("kind", s.kind), f("blocks_per_stage", s.blocks_per_stage), f("width", s.width), f("ops", s.ops),
         f("darts_layers", s.darts_layers), f("darts_channels", s.darts_channels);
   }
@@ -159,7 +159,7 @@ struct SearchConfig {
   MaxParams max_params = MaxParams::alpha0();       ///< budget on the evolved network's parameters
 
   template <class Self, class F>
-  static void for_each_key(Self& s, F&& f) {
+  static void for_each_option(Self& s, F&& f) {
     f("method", s.method), f("evaluator", s.evaluator), f("epochs_per_op", s.epochs_per_op), f("max_epochs", s.max_epochs),
         f("steps", s.steps), f("warmup_steps", s.warmup_steps), f("batch_size", s.batch_size), f("queue_size", s.queue_size),
         f("shuffle_groups", s.shuffle_groups), f("validation_images", s.validation_images), f("lr", s.lr), f("momentum", s.momentum),
@@ -178,7 +178,7 @@ struct TrainConfig {
   std::int64_t head_hidden = 512, head_out = 128;
 
   template <class Self, class F>
-  static void for_each_key(Self& s, F&& f) {
+  static void for_each_option(Self& s, F&& f) {
     f("epochs", s.epochs), f("batch_size", s.batch_size), f("queue_size", s.queue_size), f("lr", s.lr), f("m", s.m),
         f("head_hidden", s.head_hidden), f("head_out", s.head_out);
   }
@@ -193,7 +193,7 @@ struct ProbeConfig {
   double knn_t = 0.1;
 
   template <class Self, class F>
-  static void for_each_key(Self& s, F&& f) {
+  static void for_each_option(Self& s, F&& f) {
     f("epochs", s.epochs), f("lr", s.lr), f("standardize", s.standardize), f("knn_k", s.knn_k), f("knn_t", s.knn_t);
   }
   void check() const;
@@ -213,7 +213,7 @@ struct Config {
 
   /// The top level's keys: the sections (each with its own keys) and the scalars.
   template <class Self, class F>
-  static void for_each_key(Self& s, F&& f) {
+  static void for_each_option(Self& s, F&& f) {
     f("data", s.data), f("space", s.space), f("initial", s.initial), f("search", s.search), f("train", s.train), f("probe", s.probe),
         f("seed", s.seed), f("threads", s.threads), f("device", s.device), f("precision", s.precision);
   }

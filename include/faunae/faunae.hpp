@@ -10,6 +10,7 @@
 #include "faunae/core/checkpoint.hpp"
 #include "faunae/core/error.hpp"
 #include "faunae/core/json_reader.hpp"
+#include "faunae/core/options_reader.hpp"
 #include "faunae/core/rank_correlation.hpp"
 #include "faunae/core/rng.hpp"
 #include "faunae/core/run_record.hpp"

@@ -12,9 +12,7 @@ faunae=$1
 work=$2
 method=${3:-faunae}
 source "$(dirname "${BASH_SOURCE[0]}")/tiny_config.sh"
-rm -rf "$work"
-mkdir -p "$work"
-write_tiny_config "$work/tiny.json"
+fresh_work_dir "$work"
 if [ "$method" != faunae ]; then
   # rea with population 4 and tournaments of 2: 4 random members, then 7 children in the 11 evaluations.
   python3 - "$work/tiny.json" "$method" <<'PY'

@@ -9,9 +9,7 @@ set -euo pipefail
 faunae=$1
 work=$2
 source "$(dirname "${BASH_SOURCE[0]}")/tiny_config.sh"
-rm -rf "$work"
-mkdir -p "$work"
-write_tiny_config "$work/tiny.json"
+fresh_work_dir "$work"
 n=0
 refused() {  # refused MESSAGE SET...: `faunae search --set SET...` fails, naming MESSAGE
   local message=$1

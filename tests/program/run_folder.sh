@@ -15,9 +15,7 @@ set -euo pipefail
 faunae=$1
 work=$2
 source "$(dirname "${BASH_SOURCE[0]}")/tiny_config.sh"
-rm -rf "$work"
-mkdir -p "$work"
-write_tiny_config "$work/tiny.json"
+fresh_work_dir "$work"
 fail() { echo "FAIL: $*"; exit 1; }
 expect() {  # expect FILE TEXT: the output names TEXT
   grep -qF -- "$2" "$1" || { echo "FAIL: '$2' not in $1:"; cat "$1"; exit 1; }

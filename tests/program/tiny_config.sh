@@ -1,6 +1,7 @@
 # The program tests' tiny search configuration (Fashion-MNIST, 320 images, a 3-block ResNet space,
-# a few steps per epoch): `write_tiny_config FILE` writes it. Sourced by kill_resume.sh and
-# run_folder.sh; FAUNAE_FASHION_MNIST overrides the data folder.
+# a few steps per epoch): `write_tiny_config FILE` writes it; `fresh_work_dir DIR` empties DIR and
+# writes it there as tiny.json. Sourced by the tests of this folder; FAUNAE_FASHION_MNIST overrides
+# the data folder.
 write_tiny_config() {
   local data=${FAUNAE_FASHION_MNIST:-/usr/share/datasets/fashion-mnist}
   cat > "$1" <<JSON
@@ -12,4 +13,10 @@ write_tiny_config() {
   "seed": 5, "threads": 1
 }
 JSON
+}
+
+fresh_work_dir() {
+  rm -rf "$1"
+  mkdir -p "$1"
+  write_tiny_config "$1/tiny.json"
 }

@@ -2,6 +2,7 @@
 #include "catch_torch.hpp"
 
 #include <faunae/core/architecture_json.hpp>
+#include <faunae/core/options_reader.hpp>
 #include <faunae/torch.hpp>
 
 using namespace faunae::torch_backend;
@@ -129,4 +130,17 @@ TEST_CASE("DARTS: invalid architectures and options are refused", "[darts]") {
   CHECK_THROWS_WITH(faunae::architecture_from_json(space, j), Contains("'dil_conv_3x3'"));
   CHECK_THROWS_WITH(DartsSupernet(DartsSpaceOptions{.channels = 3}), Contains("channels must be even"));
   CHECK_THROWS_WITH(DartsSupernet(DartsSpaceOptions{.layers = 0}), Contains("layers must be in [1, 100]"));
+}
+
+TEST_CASE("DARTS: the space options' JSON form reads back every field and is checked", "[darts]") {
+  static_assert(faunae::ReflectedOptions<DartsSpaceOptions>);
+  const DartsSpaceOptions o{.layers = 5, .channels = 8, .in_channels = 1, .input_size = 28, .stem_multiplier = 2};
+  const auto back = faunae::options_from_json<DartsSpaceOptions>(faunae::options_to_json(o), "test");
+  CHECK(back.layers == 5);
+  CHECK(back.channels == 8);
+  CHECK(back.in_channels == 1);
+  CHECK(back.input_size == 28);
+  CHECK(back.stem_multiplier == 2);
+  CHECK_THROWS_WITH(faunae::options_from_json<DartsSpaceOptions>({{"channels", 7}}, "test"),
+                    Contains("test: channels must be even and in [2, 4096], got 7"));
 }

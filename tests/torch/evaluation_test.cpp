@@ -7,6 +7,7 @@
 #include <string>
 #include <vector>
 
+#include <faunae/core/options_reader.hpp>
 #include <faunae/torch/export.hpp>
 
 #include "catch_torch.hpp"
@@ -372,4 +373,23 @@ TEST_CASE("supervised evaluator: without augmentation; bad data and options are 
   o.steps = 2;
   CHECK_THROWS_MATCHES(SupervisedEvaluator(space, train, validation, default_augment_options(Stem::color32), o), InvalidArgument,
                        What(Contains("1 channels") && Contains("mean has 3 entries")));
+}
+
+TEST_CASE("linear evaluation: the options' JSON form reads back every field and is checked", "[evaluation]") {
+  static_assert(faunae::ReflectedOptions<LinearEvalOptions>);
+  LinearEvalOptions o;
+  o.epochs = 20;
+  o.milestones = {12, 16};
+  o.standardize = true;
+  o.seed = 7;
+  const nlohmann::json j = faunae::options_to_json(o);
+  CHECK(j.at("milestones") == nlohmann::json({12, 16}));
+  const auto back = faunae::options_from_json<LinearEvalOptions>(j, "test");
+  CHECK(back.epochs == 20);
+  CHECK(back.milestones == std::vector<std::int64_t>{12, 16});
+  CHECK(back.standardize);
+  CHECK(back.seed == 7);
+  CHECK(back.lr == o.lr);
+  CHECK_THROWS_WITH(faunae::options_from_json<LinearEvalOptions>({{"epochs", 2}, {"milestones", {1, 1}}}, "test"),
+                    Contains("test: LinearEvalOptions::milestones must be increasing epochs >= 0, got [1, 1]"));
 }

@@ -142,6 +142,11 @@ struct RegularizedEvolutionOptions {
   std::size_t population = 20;  ///< P: the population, the last P evaluated architectures (aging)
   std::size_t sample = 5;       ///< S: tournament size, drawn without replacement from the population
 
+  template <class Self, class F>
+  static void for_each_option(Self& self, F&& f) {
+    f("population", self.population), f("sample", self.sample);
+  }
+
   /// Throws InvalidArgument naming `where`, the option and its value if one is out of range.
   void check(std::string_view where = "faunae::RegularizedEvolutionMutation") const {
     if (population == 0) throw InvalidArgument(fmt::format("{}: population must be at least 1, got 0", where));

@@ -9,8 +9,14 @@
 // Members may be bool, integers, floating point numbers, std::string, std::vector<std::int64_t>,
 // std::vector<std::string>, or a type T of one's own that provides
 //   static T from_option(const nlohmann::json& value, std::string_view key)   (throws InvalidArgument)
-// and `nlohmann::json to_option() const` for the way back (options_value_to_json). The `faunae`
-// program's configuration (examples/faunae/config.hpp) is read with it.
+// and `nlohmann::json to_option() const` for the way back (options_value_to_json).
+//
+// An options struct that names its fields once (ReflectedOptions: a static for_each_option) gets its
+// JSON form for free: options_to_json(o), options_from_json<T>(j, where) and read_options(j, o, ...),
+// which reads, refuses unknown keys and calls the struct's check(). The policies' options structs
+// (FaunaeMutationOptions, UcbEliminationOptions, ThompsonMutationOptions, ...), LinearEvalOptions and
+// DartsSpaceOptions of the torch backend, and the sections of the `faunae` program's configuration
+// (examples/faunae/config.hpp) are such structs.
 #pragma once
 
 #include <algorithm>
@@ -61,7 +67,8 @@ class OptionsReader {
       out = v.get<bool>();
     } else if constexpr (std::is_integral_v<T>) {
       if (!v.is_number_integer()) fail(full, "must be an integer", v);
-      if (std::is_unsigned_v<T> && !v.is_number_unsigned()) fail(full, "must be >= 0", v);
+      // A JSON parser stores a non-negative integer as unsigned, nlohmann::json(7) as signed: either will do.
+      if (std::is_unsigned_v<T> && !v.is_number_unsigned() && v.get<std::int64_t>() < 0) fail(full, "must be >= 0", v);
       out = v.get<T>();
     } else if constexpr (std::is_floating_point_v<T>) {
       if (!v.is_number()) fail(full, "must be a number", v);
@@ -118,6 +125,63 @@ template <class T>
 nlohmann::json options_value_to_json(const T& value) {
   if constexpr (OptionValue<T>) return value.to_option();
   else return nlohmann::json(value);
+}
+
+/// An options struct that names each of its fields once, in order:
+///   template <class Self, class F> static void for_each_option(Self& self, F&& f) {
+///     f("epsilon", self.epsilon), f("lambda1", self.lambda1);
+///   }
+/// Each field is of a type OptionsReader::read takes, or a ReflectedOptions itself (a nested object).
+/// Satisfied by the policies' options structs (FaunaeMutationOptions, ...); see the top of this file.
+template <class T>
+concept ReflectedOptions = requires(T& t, const T& c) {
+  T::for_each_option(t, [](std::string_view, auto&) {});
+  T::for_each_option(c, [](std::string_view, const auto&) {});
+};
+
+namespace detail {
+/// Calls o.check(where) or o.check(), whichever the struct has (none: nothing to check).
+template <class T>
+void check_options_if_checkable(const T& o, std::string_view where) {
+  if constexpr (requires { o.check(where); }) o.check(where);
+  else if constexpr (requires { o.check(); }) o.check();
+}
+}  // namespace detail
+
+/// Every field of `o` as a JSON object (nested options as nested objects), what read_options reads back.
+template <ReflectedOptions T>
+nlohmann::json options_to_json(const T& o) {
+  nlohmann::json out = nlohmann::json::object();
+  T::for_each_option(o, [&](std::string_view key, const auto& member) {
+    using M = std::remove_cvref_t<decltype(member)>;
+    if constexpr (ReflectedOptions<M>) out[std::string(key)] = options_to_json(member);
+    else out[std::string(key)] = options_value_to_json(member);
+  });
+  return out;
+}
+
+/// Reads the object `j` into `out`: a key present replaces its field, an absent one keeps it; nested
+/// options are read the same way, then checked. An unknown key or a wrong type throws InvalidArgument
+/// naming `who`, the key with its `section` and the value (OptionsReader); then the struct's check()
+/// (check(where) with where = "`who` 'section'", or check()) rules on the values.
+template <ReflectedOptions T>
+void read_options(const nlohmann::json& j, T& out, const std::string& section = "", const std::string& who = "config") {
+  OptionsReader r(j, section, who);
+  T::for_each_option(out, [&](std::string_view key, auto& member) {
+    using M = std::remove_cvref_t<decltype(member)>;
+    if constexpr (ReflectedOptions<M>) read_options(r.object(key), member, r.at(key), who);
+    else r.read(key, member);
+  });
+  r.finish();
+  detail::check_options_if_checkable(out, section.empty() ? who : fmt::format("{} '{}'", who, section));
+}
+
+/// T's defaults with the keys of `j` read over them (read_options; errors start with `where`).
+template <ReflectedOptions T>
+T options_from_json(const nlohmann::json& j, const std::string& where) {
+  T out{};
+  read_options(j, out, "", where);
+  return out;
 }
 
 }  // namespace faunae

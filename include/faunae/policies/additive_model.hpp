@@ -46,6 +46,11 @@ namespace faunae {
 struct AdditiveModelOptions {
   double noise_fraction = 0.5;  ///< σ²: share of the observed loss variance not explained by the op effects
 
+  template <class Self, class F>
+  static void for_each_option(Self& self, F&& f) {
+    f("noise_fraction", self.noise_fraction);
+  }
+
   void check(std::string_view who) const {
     if (!(std::isfinite(noise_fraction) && noise_fraction > 0.0))
       throw InvalidArgument(fmt::format("{}: noise_fraction must be finite and > 0, got {}", who, noise_fraction));

@@ -35,6 +35,11 @@ struct FaunaeMutationOptions {
   double lambda1 = 0.9;    ///< λ1 of eq. (3) (paper: 0.9); 1 switches the size restriction off
   double size_unit = 0.0;  ///< scale s of eq. (2); 0 = the largest alive op size of each block
 
+  template <class Self, class F>
+  static void for_each_option(Self& self, F&& f) {
+    f("epsilon", self.epsilon), f("lambda1", self.lambda1), f("size_unit", self.size_unit);
+  }
+
   /// Throws InvalidArgument naming `where`, the option and its value if one is out of range.
   void check(std::string_view where = "faunae::FaunaeMutation") const {
     const auto unit_interval = [&](const char* name, double v) {

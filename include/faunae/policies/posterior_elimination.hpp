@@ -19,6 +19,7 @@
 #include <cstddef>
 #include <limits>
 #include <optional>
+#include <string_view>
 #include <vector>
 
 #include <fmt/format.h>
@@ -35,18 +36,25 @@ struct PosteriorEliminationOptions {
   std::size_t epochs_per_op = 3;  ///< E of Algorithm 1: eliminate after K·E epochs (paper: 3)
   double optimism = 1.0;          ///< κ: posterior standard deviations of benefit of the doubt
   AdditiveModelOptions model;     ///< the credit model's prior (the same as ThompsonMutation's by default)
+
+  template <class Self, class F>
+  static void for_each_option(Self& self, F&& f) {
+    f("epochs_per_op", self.epochs_per_op), f("optimism", self.optimism), f("model", self.model);
+  }
+  /// Throws InvalidArgument naming `where`, the option and its value if one is out of range.
+  void check(std::string_view where = "faunae::PosteriorElimination") const {
+    if (epochs_per_op == 0) throw InvalidArgument(fmt::format("{}: epochs_per_op (E) must be at least 1, got 0", where));
+    if (!(std::isfinite(optimism) && optimism >= 0.0))
+      throw InvalidArgument(fmt::format("{}: optimism must be finite and >= 0, got {}", where, optimism));
+    model.check(where);
+  }
 };
 
 class PosteriorElimination {
  public:
   PosteriorElimination() : PosteriorElimination(PosteriorEliminationOptions{}) {}
   explicit PosteriorElimination(PosteriorEliminationOptions options) : options_(options), model_(options.model) {
-    if (options_.epochs_per_op == 0)
-      throw InvalidArgument("faunae::PosteriorElimination: epochs_per_op (E) must be at least 1, got 0");
-    if (!(std::isfinite(options_.optimism) && options_.optimism >= 0.0))
-      throw InvalidArgument(fmt::format("faunae::PosteriorElimination: optimism must be finite and >= 0, got {}",
-                                        options_.optimism));
-    options_.model.check("faunae::PosteriorElimination");
+    options_.check();
   }
 
   const PosteriorEliminationOptions& options() const noexcept { return options_; }

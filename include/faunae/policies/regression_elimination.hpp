@@ -22,6 +22,7 @@
 #include <cstddef>
 #include <limits>
 #include <optional>
+#include <string_view>
 #include <vector>
 
 #include <Eigen/Cholesky>
@@ -38,18 +39,22 @@ namespace faunae {
 struct RegressionEliminationOptions {
   std::size_t epochs_per_op = 3;  ///< E of Algorithm 1: eliminate after K·E epochs (paper: 3)
   double ridge = 1.0;             ///< ridge penalty on the op effects, in units of one evaluation
+
+  template <class Self, class F>
+  static void for_each_option(Self& self, F&& f) {
+    f("epochs_per_op", self.epochs_per_op), f("ridge", self.ridge);
+  }
+  /// Throws InvalidArgument naming `where`, the option and its value if one is out of range.
+  void check(std::string_view where = "faunae::RegressionElimination") const {
+    if (epochs_per_op == 0) throw InvalidArgument(fmt::format("{}: epochs_per_op (E) must be at least 1, got 0", where));
+    if (!(std::isfinite(ridge) && ridge > 0.0)) throw InvalidArgument(fmt::format("{}: ridge must be finite and > 0, got {}", where, ridge));
+  }
 };
 
 class RegressionElimination {
  public:
   RegressionElimination() : RegressionElimination(RegressionEliminationOptions{}) {}
-  explicit RegressionElimination(RegressionEliminationOptions options) : options_(options) {
-    if (options_.epochs_per_op == 0)
-      throw InvalidArgument("faunae::RegressionElimination: epochs_per_op (E) must be at least 1, got 0");
-    if (!(std::isfinite(options_.ridge) && options_.ridge > 0.0))
-      throw InvalidArgument(fmt::format("faunae::RegressionElimination: ridge must be finite and > 0, got {}",
-                                        options_.ridge));
-  }
+  explicit RegressionElimination(RegressionEliminationOptions options) : options_(options) { options_.check(); }
 
   const RegressionEliminationOptions& options() const noexcept { return options_; }
   nlohmann::json config() const {

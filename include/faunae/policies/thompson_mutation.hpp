@@ -30,6 +30,7 @@
 #include <cmath>
 #include <limits>
 #include <set>
+#include <string_view>
 #include <vector>
 
 #include <fmt/format.h>
@@ -46,14 +47,19 @@ struct ThompsonMutationOptions {
   /// While the base is still α0 (nothing accepted yet), one block per proposal instead of max_changes.
   bool single_block_from_alpha0 = true;
   AdditiveModelOptions model;   ///< the credit model's prior
+
+  template <class Self, class F>
+  static void for_each_option(Self& self, F&& f) {
+    f("max_changes", self.max_changes), f("single_block_from_alpha0", self.single_block_from_alpha0), f("model", self.model);
+  }
+  /// Throws InvalidArgument naming `where`, the option and its value if one is out of range.
+  void check(std::string_view where = "faunae::ThompsonMutation") const { model.check(where); }
 };
 
 class ThompsonMutation {
  public:
   ThompsonMutation() : ThompsonMutation(ThompsonMutationOptions{}) {}
-  explicit ThompsonMutation(ThompsonMutationOptions options) : options_(options), model_(options.model) {
-    options_.model.check("faunae::ThompsonMutation");
-  }
+  explicit ThompsonMutation(ThompsonMutationOptions options) : options_(options), model_(options.model) { options_.check(); }
 
   const ThompsonMutationOptions& options() const noexcept { return options_; }
   /// The credit model's handle, through which another policy of the same search can read the model

@@ -4,6 +4,7 @@
 #include <cmath>
 #include <cstddef>
 #include <limits>
+#include <string_view>
 #include <vector>
 
 #include <fmt/format.h>
@@ -24,6 +25,15 @@ constexpr std::size_t schedule_length(std::size_t max_ops, std::size_t epochs_pe
 
 struct UcbEliminationOptions {
   std::size_t epochs_per_op = 3;  ///< E of Algorithm 1: eliminate after K·E epochs (paper: 3)
+
+  template <class Self, class F>
+  static void for_each_option(Self& self, F&& f) {
+    f("epochs_per_op", self.epochs_per_op);
+  }
+  /// Throws InvalidArgument naming `where`, the option and its value if one is out of range.
+  void check(std::string_view where = "faunae::UcbElimination") const {
+    if (epochs_per_op == 0) throw InvalidArgument(fmt::format("{}: epochs_per_op (E) must be at least 1, got 0", where));
+  }
 };
 
 /// Algorithm 1's schedule (line 8): ops are due to be removed once K·E epochs have passed since the last
@@ -45,10 +55,7 @@ inline bool elimination_due(const SearchState& s, std::size_t epochs_per_op) {
 class UcbElimination {
  public:
   UcbElimination() : UcbElimination(UcbEliminationOptions{}) {}
-  explicit UcbElimination(UcbEliminationOptions options) : options_(options) {
-    if (options_.epochs_per_op == 0)
-      throw InvalidArgument("faunae::UcbElimination: epochs_per_op (E) must be at least 1, got 0");
-  }
+  explicit UcbElimination(UcbEliminationOptions options) : options_(options) { options_.check(); }
 
   const UcbEliminationOptions& options() const noexcept { return options_; }
   std::size_t epochs_per_op() const noexcept { return options_.epochs_per_op; }
@@ -117,6 +124,17 @@ class UcbElimination {
 struct NoEliminationOptions {
   std::size_t epochs_per_op = 3;  ///< E: run as many epochs as UcbElimination({.epochs_per_op = E}) would
   std::size_t epochs = 0;         ///< a fixed number of mutation epochs instead (0: use epochs_per_op)
+
+  template <class Self, class F>
+  static void for_each_option(Self& self, F&& f) {
+    f("epochs_per_op", self.epochs_per_op), f("epochs", self.epochs);
+  }
+  /// Throws InvalidArgument naming `where` and the two options if neither gives a number of epochs.
+  void check(std::string_view where = "faunae::NoElimination") const {
+    if (epochs_per_op == 0 && epochs == 0)
+      throw InvalidArgument(fmt::format(
+          "{}: give epochs_per_op > 0 or a fixed number of epochs > 0, got epochs_per_op 0 and epochs 0", where));
+  }
 };
 
 /// NoElimination (ablation): never removes an op; the search runs a fixed number of mutation epochs,
@@ -125,12 +143,7 @@ struct NoEliminationOptions {
 class NoElimination {
  public:
   NoElimination() : NoElimination(NoEliminationOptions{}) {}
-  explicit NoElimination(NoEliminationOptions options) : options_(options) {
-    if (options_.epochs_per_op == 0 && options_.epochs == 0)
-      throw InvalidArgument(
-          "faunae::NoElimination: give epochs_per_op > 0 or a fixed number of epochs > 0, got epochs_per_op 0 and "
-          "epochs 0");
-  }
+  explicit NoElimination(NoEliminationOptions options) : options_(options) { options_.check(); }
 
   const NoEliminationOptions& options() const noexcept { return options_; }
   nlohmann::json config() const {

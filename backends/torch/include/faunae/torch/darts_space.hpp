@@ -16,6 +16,7 @@
 #include <cstdint>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include <fmt/format.h>
@@ -43,6 +44,11 @@ struct DartsSpaceOptions {
   std::int64_t in_channels = 3;   ///< 3 for CIFAR-10, 1 for Fashion-MNIST
   std::int64_t input_size = 32;   ///< H = W of the input
   std::int64_t stem_multiplier = 3;
+
+  template <class Self, class F>
+  static void for_each_option(Self& self, F&& f) {
+    f("layers", self.layers), f("channels", self.channels), f("in_channels", self.in_channels), f("input_size", self.input_size), f("stem_multiplier", self.stem_multiplier);
+  }
 
   /// Throws InvalidArgument naming `where`, the option and its value if one is out of range.
   void check(std::string_view where) const {

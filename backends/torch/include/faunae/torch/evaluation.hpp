@@ -280,6 +280,11 @@ struct LinearEvalOptions {
   /// pooled features; an option for backbones whose features are badly scaled for lr = 30.
   bool standardize = false;
 
+  template <class Self, class F>
+  static void for_each_option(Self& self, F&& f) {
+    f("epochs", self.epochs), f("lr", self.lr), f("momentum", self.momentum), f("weight_decay", self.weight_decay), f("milestones", self.milestones), f("gamma", self.gamma), f("batch_size", self.batch_size), f("seed", self.seed), f("classes", self.classes), f("standardize", self.standardize);
+  }
+
   /// Throws InvalidArgument naming `where`, the option and its value if one is out of its range.
   void check(std::string_view where) const {
     const auto fail = [&](std::string_view option, const auto& value, std::string_view rule) {
