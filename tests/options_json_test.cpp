@@ -2,7 +2,10 @@
 // read_options, options_from_json): every field round-trips, a key absent keeps its default, an
 // unknown key, a wrong type and a value out of range are errors that name the key (or the option)
 // and the value, and nested options (the credit model's prior) are nested objects.
+#include <array>
+#include <filesystem>
 #include <string>
+#include <vector>
 
 #include "catch.hpp"
 
@@ -89,7 +92,7 @@ TEST_CASE("options: an absent key keeps the default, and the defaults read back 
   CHECK(ts.single_block_from_alpha0);
 }
 
-TEST_CASE("options: a bad key, type or value names the option and the value; the library's own check rules", "[options]") {
+TEST_CASE("options: a bad key, type or value names the option and the value, and the library's own check rules", "[options]") {
   CHECK_THAT(error_of<faunae::FaunaeMutationOptions>(json{{"epsilonn", 0.1}}),
              Contains("test: unknown key 'epsilonn'; allowed in 'the top level': epsilon, lambda1, size_unit"));
   CHECK_THAT(error_of<faunae::FaunaeMutationOptions>(json{{"epsilon", "half"}}), Contains("test: 'epsilon' must be a number, got \"half\""));
@@ -109,4 +112,29 @@ TEST_CASE("options: a bad key, type or value names the option and the value; the
   // The policies' constructors run the same checks, with their own names.
   CHECK_THROWS_WITH(faunae::UcbElimination({.epochs_per_op = 0}), Contains("faunae::UcbElimination: epochs_per_op (E) must be at least 1, got 0"));
   CHECK_THROWS_WITH(faunae::PosteriorElimination({.optimism = -1}), Contains("faunae::PosteriorElimination: optimism must be finite and >= 0, got -1"));
+}
+
+namespace {
+// The member types OptionsReader reads besides the policies' (a user's options may hold them).
+struct UserOptions {
+  std::filesystem::path folder = "runs";
+  std::vector<double> weights{0.5, 0.25};
+  std::array<double, 2> range{0.0, 1.0};
+  template <class Self, class F>
+  static void for_each_option(Self& self, F&& f) {
+    f("folder", self.folder), f("weights", self.weights), f("range", self.range);
+  }
+};
+}  // namespace
+
+TEST_CASE("options: paths, lists of numbers and fixed-size arrays of numbers", "[options]") {
+  const json j = faunae::options_to_json(UserOptions{});
+  CHECK(j == json{{"folder", "runs"}, {"weights", {0.5, 0.25}}, {"range", {0.0, 1.0}}});
+  const auto o = faunae::options_from_json<UserOptions>(json{{"folder", "a/b"}, {"weights", {1, 2, 3}}, {"range", {0.25, 0.75}}}, "test");
+  CHECK(o.folder == std::filesystem::path("a/b"));
+  CHECK(o.weights == std::vector<double>{1, 2, 3});
+  CHECK(o.range == std::array<double, 2>{0.25, 0.75});
+  CHECK_THAT(error_of<UserOptions>(json{{"folder", 3}}), Contains("test: 'folder' must be a string, got 3"));
+  CHECK_THAT(error_of<UserOptions>(json{{"weights", {1, "x"}}}), Contains("test: 'weights' must be a list of numbers"));
+  CHECK_THAT(error_of<UserOptions>(json{{"range", {1, 2, 3}}}), Contains("test: 'range' must be a list of 2 numbers, got [1,2,3]"));
 }

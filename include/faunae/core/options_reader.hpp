@@ -6,10 +6,13 @@
 //   config: unknown key 'search.epochs_per_opp'; allowed in 'search': batch_size, epochs_per_op, ...
 //   config: 'search.lr' must be a number, got "fast"
 //
-// Members may be bool, integers, floating point numbers, std::string, std::vector<std::int64_t>,
-// std::vector<std::string>, or a type T of one's own that provides
+// Members may be bool, integers, floating point numbers, std::string, std::filesystem::path (a
+// string), std::vector<std::int64_t>, std::vector<double>, std::vector<std::string>,
+// std::array<double, N>, a type T of one's own that provides
 //   static T from_option(const nlohmann::json& value, std::string_view key)   (throws InvalidArgument)
-// and `nlohmann::json to_option() const` for the way back (options_value_to_json).
+// and `nlohmann::json to_option() const` for the way back (options_value_to_json), or a type that
+// cannot have members (an enum, another library's type) with a specialisation of faunae::OptionCodec
+// (the torch backend's torch::Device, Precision, Stem and ZeroCostProxy have one: torch/options_json.hpp).
 //
 // An options struct that names its fields once (ReflectedOptions: a static for_each_option) gets its
 // JSON form for free: options_to_json(o), options_from_json<T>(j, where) and read_options(j, o, ...),
@@ -20,8 +23,10 @@
 #pragma once
 
 #include <algorithm>
+#include <array>
 #include <concepts>
 #include <cstdint>
+#include <filesystem>
 #include <set>
 #include <string>
 #include <string_view>
@@ -44,6 +49,25 @@ concept OptionValue = requires(const nlohmann::json& j, std::string_view key, co
   { t.to_option() } -> std::convertible_to<nlohmann::json>;
 };
 
+/// The JSON form of a member type that cannot have members of its own: specialise with
+///   static T from_json(const nlohmann::json& value, std::string_view key);   // throws InvalidArgument naming key
+///   static nlohmann::json to_json(const T& value);
+template <class T>
+struct OptionCodec;
+
+template <class T>
+concept HasOptionCodec = requires(const nlohmann::json& j, std::string_view key, const T& t) {
+  { OptionCodec<T>::from_json(j, key) } -> std::convertible_to<T>;
+  { OptionCodec<T>::to_json(t) } -> std::convertible_to<nlohmann::json>;
+};
+
+namespace detail {
+template <class T>
+struct IsDoubleArray : std::false_type {};
+template <std::size_t N>
+struct IsDoubleArray<std::array<double, N>> : std::true_type {};
+}  // namespace detail
+
 class OptionsReader {
  public:
   /// `j`: the object; `section`: its path ("search"; "" for the top level); `who`: the prefix of every
@@ -62,6 +86,12 @@ class OptionsReader {
     const auto full = at(key);
     if constexpr (OptionValue<T>) {
       out = T::from_option(v, full);
+    } else if constexpr (HasOptionCodec<T>) {
+      try {
+        out = OptionCodec<T>::from_json(v, full);
+      } catch (const InvalidArgument& e) {
+        throw InvalidArgument(fmt::format("{}: {}", who_, e.what()));
+      }
     } else if constexpr (std::is_same_v<T, bool>) {
       if (!v.is_boolean()) fail(full, "must be true or false", v);
       out = v.get<bool>();
@@ -73,9 +103,17 @@ class OptionsReader {
     } else if constexpr (std::is_floating_point_v<T>) {
       if (!v.is_number()) fail(full, "must be a number", v);
       out = v.get<T>();
-    } else if constexpr (std::is_same_v<T, std::string>) {
+    } else if constexpr (std::is_same_v<T, std::string> || std::is_same_v<T, std::filesystem::path>) {
       if (!v.is_string()) fail(full, "must be a string", v);
       out = v.get<std::string>();
+    } else if constexpr (std::is_same_v<T, std::vector<double>>) {
+      if (!v.is_array() || !std::all_of(v.begin(), v.end(), [](const auto& e) { return e.is_number(); }))
+        fail(full, "must be a list of numbers", v);
+      out = v.get<std::vector<double>>();
+    } else if constexpr (detail::IsDoubleArray<T>::value) {
+      if (!v.is_array() || v.size() != std::tuple_size_v<T> || !std::all_of(v.begin(), v.end(), [](const auto& e) { return e.is_number(); }))
+        fail(full, fmt::format("must be a list of {} numbers", std::tuple_size_v<T>), v);
+      for (std::size_t i = 0; i < std::tuple_size_v<T>; ++i) out[i] = v[i].get<double>();
     } else if constexpr (std::is_same_v<T, std::vector<std::int64_t>>) {
       if (!v.is_array() || !std::all_of(v.begin(), v.end(), [](const auto& e) { return e.is_number_integer(); }))
         fail(full, "must be a list of integers", v);
@@ -124,6 +162,8 @@ class OptionsReader {
 template <class T>
 nlohmann::json options_value_to_json(const T& value) {
   if constexpr (OptionValue<T>) return value.to_option();
+  else if constexpr (HasOptionCodec<T>) return OptionCodec<T>::to_json(value);
+  else if constexpr (std::is_same_v<T, std::filesystem::path>) return value.string();
   else return nlohmann::json(value);
 }
 

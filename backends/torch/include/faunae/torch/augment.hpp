@@ -67,6 +67,11 @@ struct AugmentOptions {
   std::vector<double> mean{0.485, 0.456, 0.406};
   std::vector<double> stddev{0.229, 0.224, 0.225};
 
+  template <class Self, class F>
+  static void for_each_option(Self& self, F&& f) {
+    f("output_size", self.output_size), f("scale", self.scale), f("ratio", self.ratio), f("brightness", self.brightness), f("contrast", self.contrast), f("saturation", self.saturation), f("hue", self.hue), f("jitter_p", self.jitter_p), f("grayscale_p", self.grayscale_p), f("blur_sigma", self.blur_sigma), f("blur_p", self.blur_p), f("flip_p", self.flip_p), f("mean", self.mean), f("stddev", self.stddev);
+  }
+
   /// Throws InvalidArgument naming `where`, the option and its value if one is out of its range.
   void check(std::string_view where) const {
     const auto fail = [&](std::string_view option, const auto& value, std::string_view rule) {

@@ -48,6 +48,13 @@ struct ContrastiveEvaluatorOptions : MocoOptions {
   /// state() throws, so checkpoints need it.
   std::filesystem::path state_directory;
 
+  /// MocoOptions' fields, then the evaluator's.
+  template <class Self, class F>
+  static void for_each_option(Self& self, F&& f) {
+    MocoOptions::for_each_option(self, f);
+    f("steps", self.steps), f("validation_batch_size", self.validation_batch_size), f("state_directory", self.state_directory);
+  }
+
   /// MocoOptions::check, then k and the validation batch: throws InvalidArgument naming `where`, the
   /// option and its value.
   void check(std::string_view where, int world_size = 1) const {

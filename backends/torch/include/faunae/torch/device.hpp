@@ -27,6 +27,7 @@
 #include <torch/version.h>
 
 #include "faunae/core/error.hpp"
+#include "faunae/core/options_reader.hpp"
 
 namespace faunae::torch_backend {
 
@@ -80,6 +81,35 @@ inline Precision parse_precision(std::string_view name) {
   if (name == "fp16") return Precision::fp16;
   throw InvalidArgument(fmt::format("faunae::torch_backend::parse_precision(): '{}' is not a precision; use fp32, bf16 or fp16", name));
 }
+
+}  // namespace faunae::torch_backend
+
+namespace faunae {
+/// A device in options' JSON (ReflectedOptions fields): its name, "cpu" or "cuda:N" (parse_device).
+template <>
+struct OptionCodec<torch::Device> {
+  static torch::Device from_json(const nlohmann::json& v, std::string_view key) {
+    if (!v.is_string()) throw InvalidArgument(fmt::format("'{}' must be cpu, cuda or cuda:N, got {}", key, v.dump()));
+    try {
+      return torch_backend::parse_device(v.get<std::string>());
+    } catch (const InvalidArgument& e) {
+      throw InvalidArgument(fmt::format("'{}': {}", key, e.what()));
+    }
+  }
+  static nlohmann::json to_json(const torch::Device& d) { return d.str(); }
+};
+/// A precision in options' JSON: fp32, bf16 or fp16.
+template <>
+struct OptionCodec<torch_backend::Precision> {
+  static torch_backend::Precision from_json(const nlohmann::json& v, std::string_view key) {
+    if (v.is_string() && (v == "fp32" || v == "bf16" || v == "fp16")) return torch_backend::parse_precision(v.get<std::string>());
+    throw InvalidArgument(fmt::format("'{}' must be fp32, bf16 or fp16, got {}", key, v.dump()));
+  }
+  static nlohmann::json to_json(torch_backend::Precision p) { return std::string(torch_backend::to_string(p)); }
+};
+}  // namespace faunae
+
+namespace faunae::torch_backend {
 
 /// Throws unless `p` can run on `device` (mixed precision needs CUDA).
 inline void check_precision(Precision p, torch::Device device, std::string_view where) {

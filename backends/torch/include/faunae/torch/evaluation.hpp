@@ -414,6 +414,11 @@ struct SupervisedEvaluatorOptions {
   bool augment = true;
   std::int64_t classes = -1;  ///< -1: 1 + the largest label of either set
   std::uint64_t seed = 0;     ///< initial weights, batches and augmentations
+
+  template <class Self, class F>
+  static void for_each_option(Self& self, F&& f) {
+    f("steps", self.steps), f("batch_size", self.batch_size), f("lr", self.lr), f("momentum", self.momentum), f("weight_decay", self.weight_decay), f("augment", self.augment), f("classes", self.classes), f("seed", self.seed);
+  }
 };
 
 /// The usual augmentation of supervised training: default_augment_options(stem) with only the random

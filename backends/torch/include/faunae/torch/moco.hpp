@@ -56,6 +56,11 @@ struct MocoOptions {
   bool channels_last = false;             ///< channels-last convolutions on CUDA
   std::uint64_t seed = 0;
 
+  template <class Self, class F>
+  static void for_each_option(Self& self, F&& f) {
+    f("batch_size", self.batch_size), f("queue_size", self.queue_size), f("shuffle_groups", self.shuffle_groups), f("tau", self.tau), f("m", self.m), f("lr", self.lr), f("momentum", self.momentum), f("weight_decay", self.weight_decay), f("schedule_steps", self.schedule_steps), f("head_hidden", self.head_hidden), f("head_out", self.head_out), f("device", self.device), f("precision", self.precision), f("channels_last", self.channels_last), f("seed", self.seed);
+  }
+
   /// Throws InvalidArgument naming `where`, the option and its value if one is out of range for a
   /// group of `world_size` processes.
   void check(std::string_view where, int world_size = 1) const {

@@ -43,6 +43,11 @@ struct ResNetSpaceOptions {
   /// Candidate op names, from: conv3, conv5, sa_k3r2, sa_k3r4, sa_k5r2, sa_k5r4, identity.
   std::vector<std::string> ops{"conv3", "conv5", "sa_k3r2", "sa_k3r4", "sa_k5r2", "sa_k5r4", "identity"};
 
+  template <class Self, class F>
+  static void for_each_option(Self& self, F&& f) {
+    f("stem", self.stem), f("blocks_per_stage", self.blocks_per_stage), f("width", self.width), f("ops", self.ops);
+  }
+
   /// Throws InvalidArgument naming `where`, the option and its value if one is out of range.
   void check(std::string_view where) const;
 };

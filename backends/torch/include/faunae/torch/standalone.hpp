@@ -50,6 +50,12 @@ struct StandaloneTrainingOptions {
   std::int64_t eval_batch = 1000;   ///< test images per forward pass
   std::uint64_t seed = 0;           ///< initial weights, batch order and augmentations
 
+  template <class Self, class F>
+  static void for_each_option(Self& self, F&& f) {
+    f("epochs", self.epochs), f("batch_size", self.batch_size), f("lr", self.lr), f("momentum", self.momentum), f("weight_decay", self.weight_decay), f("augment", self.augment), f("classes", self.classes), f("eval_batch", self.eval_batch), f("seed", self.seed);
+  }
+
+  /// Throws InvalidArgument naming `where`, the option and its value if one is out of range.
   void check(std::string_view where) const {
     const auto positive = [&](std::string_view name, std::int64_t v) {
       if (v < 1) throw InvalidArgument(fmt::format("{}: StandaloneTrainingOptions::{} must be positive, got {}", where, name, v));

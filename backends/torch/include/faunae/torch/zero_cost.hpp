@@ -37,6 +37,7 @@
 #include <torch/torch.h>
 
 #include "faunae/concepts/evaluator.hpp"
+#include "faunae/core/options_reader.hpp"
 #include "faunae/core/architecture.hpp"
 #include "faunae/core/error.hpp"
 #include "faunae/core/rng.hpp"
@@ -68,6 +69,26 @@ inline ZeroCostProxy parse_zero_cost_proxy(std::string_view name) {
   throw InvalidArgument(fmt::format("faunae::torch_backend::parse_zero_cost_proxy(): '{}' is not a zero-cost proxy; use one of {}", name,
                                     fmt::join(kZeroCostProxies, ", ")));
 }
+
+}  // namespace faunae::torch_backend
+
+namespace faunae {
+/// A zero-cost proxy in options' JSON: its name (kZeroCostProxies).
+template <>
+struct OptionCodec<torch_backend::ZeroCostProxy> {
+  static torch_backend::ZeroCostProxy from_json(const nlohmann::json& v, std::string_view key) {
+    if (!v.is_string()) throw InvalidArgument(fmt::format("'{}' must be a proxy's name, got {}", key, v.dump()));
+    try {
+      return torch_backend::parse_zero_cost_proxy(v.get<std::string>());
+    } catch (const InvalidArgument& e) {
+      throw InvalidArgument(fmt::format("'{}': {}", key, e.what()));
+    }
+  }
+  static nlohmann::json to_json(torch_backend::ZeroCostProxy p) { return std::string(torch_backend::to_string(p)); }
+};
+}  // namespace faunae
+
+namespace faunae::torch_backend {
 
 /// ln S with S = 0 (a network without a path from input to output, a singular NASWOT kernel) floored
 /// at ln of the smallest normal double, ≈ −708.4, so that the loss stays finite: a search stops on a
@@ -223,6 +244,11 @@ struct ZeroCostOptions {
   std::int64_t batch_size = 64;  ///< N: images of the fixed minibatch (naswot, snip); ≥ 2
   double tau = 0.2;              ///< temperature of snip's InfoNCE
   torch::Device device = torch::kCPU;
+
+  template <class Self, class F>
+  static void for_each_option(Self& self, F&& f) {
+    f("proxy", self.proxy), f("seed", self.seed), f("batch_size", self.batch_size), f("tau", self.tau), f("device", self.device);
+  }
 
   /// Throws InvalidArgument naming `where`, the option and its value if one is out of range.
   void check(std::string_view where) const {
