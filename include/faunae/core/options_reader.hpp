@@ -12,14 +12,15 @@
 //   static T from_option(const nlohmann::json& value, std::string_view key)   (throws InvalidArgument)
 // and `nlohmann::json to_option() const` for the way back (options_value_to_json), or a type that
 // cannot have members (an enum, another library's type) with a specialisation of faunae::OptionCodec
-// (the torch backend's torch::Device, Precision, Stem and ZeroCostProxy have one: torch/options_json.hpp).
+// beside the type (the torch backend's: torch::Device and Precision in torch/device.hpp, Stem in
+// torch/stem.hpp, ZeroCostProxy in torch/zero_cost.hpp).
 //
 // An options struct that names its fields once (ReflectedOptions: a static for_each_option) gets its
 // JSON form for free: options_to_json(o), options_from_json<T>(j, where) and read_options(j, o, ...),
 // which reads, refuses unknown keys and calls the struct's check(). The policies' options structs
-// (FaunaeMutationOptions, UcbEliminationOptions, ThompsonMutationOptions, ...), LinearEvalOptions and
-// DartsSpaceOptions of the torch backend, and the sections of the `faunae` program's configuration
-// (examples/faunae/config.hpp) are such structs.
+// (FaunaeMutationOptions, UcbEliminationOptions, ThompsonMutationOptions, ...), the torch backend's
+// (MocoOptions, ContrastiveEvaluatorOptions, the space options, ...; docs/concepts.md lists them) and
+// the sections of the `faunae` program's configuration (examples/faunae/config.hpp) are such structs.
 #pragma once
 
 #include <algorithm>
@@ -60,6 +61,19 @@ concept HasOptionCodec = requires(const nlohmann::json& j, std::string_view key,
   { OptionCodec<T>::from_json(j, key) } -> std::convertible_to<T>;
   { OptionCodec<T>::to_json(t) } -> std::convertible_to<nlohmann::json>;
 };
+
+/// For an OptionCodec<T>::from_json of a value written as a name: `parse(name)` (which throws
+/// InvalidArgument) on the string `v`, its message after `key`; a `v` that is no string is refused
+/// as "'key' must be `names`, got v".
+template <class Parse>
+auto option_from_name(const nlohmann::json& v, std::string_view key, std::string_view names, Parse&& parse) {
+  if (!v.is_string()) throw InvalidArgument(fmt::format("'{}' must be {}, got {}", key, names, v.dump()));
+  try {
+    return parse(v.get_ref<const std::string&>());
+  } catch (const InvalidArgument& e) {
+    throw InvalidArgument(fmt::format("'{}': {}", key, e.what()));
+  }
+}
 
 namespace detail {
 template <class T>

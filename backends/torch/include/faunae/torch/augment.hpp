@@ -69,7 +69,10 @@ struct AugmentOptions {
 
   template <class Self, class F>
   static void for_each_option(Self& self, F&& f) {
-    f("output_size", self.output_size), f("scale", self.scale), f("ratio", self.ratio), f("brightness", self.brightness), f("contrast", self.contrast), f("saturation", self.saturation), f("hue", self.hue), f("jitter_p", self.jitter_p), f("grayscale_p", self.grayscale_p), f("blur_sigma", self.blur_sigma), f("blur_p", self.blur_p), f("flip_p", self.flip_p), f("mean", self.mean), f("stddev", self.stddev);
+    f("output_size", self.output_size), f("scale", self.scale), f("ratio", self.ratio), f("brightness", self.brightness),
+        f("contrast", self.contrast), f("saturation", self.saturation), f("hue", self.hue), f("jitter_p", self.jitter_p),
+        f("grayscale_p", self.grayscale_p), f("blur_sigma", self.blur_sigma), f("blur_p", self.blur_p),
+        f("flip_p", self.flip_p), f("mean", self.mean), f("stddev", self.stddev);
   }
 
   /// Throws InvalidArgument naming `where`, the option and its value if one is out of its range.

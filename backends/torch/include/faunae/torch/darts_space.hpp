@@ -47,7 +47,8 @@ struct DartsSpaceOptions {
 
   template <class Self, class F>
   static void for_each_option(Self& self, F&& f) {
-    f("layers", self.layers), f("channels", self.channels), f("in_channels", self.in_channels), f("input_size", self.input_size), f("stem_multiplier", self.stem_multiplier);
+    f("layers", self.layers), f("channels", self.channels), f("in_channels", self.in_channels),
+        f("input_size", self.input_size), f("stem_multiplier", self.stem_multiplier);
   }
 
   /// Throws InvalidArgument naming `where`, the option and its value if one is out of range.
@@ -304,7 +305,6 @@ class DartsSupernetImpl : public torch::nn::Module {
   torch::nn::ModuleList cells{nullptr};
 
  private:
-
   DartsSpaceOptions options_;
   std::int64_t feature_dim_ = 0;
   std::optional<Architecture> fixed_;

@@ -89,12 +89,7 @@ namespace faunae {
 template <>
 struct OptionCodec<torch::Device> {
   static torch::Device from_json(const nlohmann::json& v, std::string_view key) {
-    if (!v.is_string()) throw InvalidArgument(fmt::format("'{}' must be cpu, cuda or cuda:N, got {}", key, v.dump()));
-    try {
-      return torch_backend::parse_device(v.get<std::string>());
-    } catch (const InvalidArgument& e) {
-      throw InvalidArgument(fmt::format("'{}': {}", key, e.what()));
-    }
+    return option_from_name(v, key, "cpu, cuda or cuda:N", torch_backend::parse_device);
   }
   static nlohmann::json to_json(const torch::Device& d) { return d.str(); }
 };

@@ -282,7 +282,9 @@ struct LinearEvalOptions {
 
   template <class Self, class F>
   static void for_each_option(Self& self, F&& f) {
-    f("epochs", self.epochs), f("lr", self.lr), f("momentum", self.momentum), f("weight_decay", self.weight_decay), f("milestones", self.milestones), f("gamma", self.gamma), f("batch_size", self.batch_size), f("seed", self.seed), f("classes", self.classes), f("standardize", self.standardize);
+    f("epochs", self.epochs), f("lr", self.lr), f("momentum", self.momentum), f("weight_decay", self.weight_decay),
+        f("milestones", self.milestones), f("gamma", self.gamma), f("batch_size", self.batch_size), f("seed", self.seed),
+        f("classes", self.classes), f("standardize", self.standardize);
   }
 
   /// Throws InvalidArgument naming `where`, the option and its value if one is out of its range.
@@ -417,7 +419,8 @@ struct SupervisedEvaluatorOptions {
 
   template <class Self, class F>
   static void for_each_option(Self& self, F&& f) {
-    f("steps", self.steps), f("batch_size", self.batch_size), f("lr", self.lr), f("momentum", self.momentum), f("weight_decay", self.weight_decay), f("augment", self.augment), f("classes", self.classes), f("seed", self.seed);
+    f("steps", self.steps), f("batch_size", self.batch_size), f("lr", self.lr), f("momentum", self.momentum),
+        f("weight_decay", self.weight_decay), f("augment", self.augment), f("classes", self.classes), f("seed", self.seed);
   }
 };
 

@@ -58,7 +58,11 @@ struct MocoOptions {
 
   template <class Self, class F>
   static void for_each_option(Self& self, F&& f) {
-    f("batch_size", self.batch_size), f("queue_size", self.queue_size), f("shuffle_groups", self.shuffle_groups), f("tau", self.tau), f("m", self.m), f("lr", self.lr), f("momentum", self.momentum), f("weight_decay", self.weight_decay), f("schedule_steps", self.schedule_steps), f("head_hidden", self.head_hidden), f("head_out", self.head_out), f("device", self.device), f("precision", self.precision), f("channels_last", self.channels_last), f("seed", self.seed);
+    f("batch_size", self.batch_size), f("queue_size", self.queue_size), f("shuffle_groups", self.shuffle_groups),
+        f("tau", self.tau), f("m", self.m), f("lr", self.lr), f("momentum", self.momentum),
+        f("weight_decay", self.weight_decay), f("schedule_steps", self.schedule_steps), f("head_hidden", self.head_hidden),
+        f("head_out", self.head_out), f("device", self.device), f("precision", self.precision),
+        f("channels_last", self.channels_last), f("seed", self.seed);
   }
 
   /// Throws InvalidArgument naming `where`, the option and its value if one is out of range for a

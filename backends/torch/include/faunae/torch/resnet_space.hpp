@@ -309,7 +309,6 @@ class ResNetSupernetImpl : public torch::nn::Module {
     return i;
   }
 
-
   void build_geometry() {
     std::int64_t in = stem_out();
     for (std::size_t s = 0; s < options_.blocks_per_stage.size(); ++s) {

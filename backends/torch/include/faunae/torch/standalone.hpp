@@ -52,7 +52,9 @@ struct StandaloneTrainingOptions {
 
   template <class Self, class F>
   static void for_each_option(Self& self, F&& f) {
-    f("epochs", self.epochs), f("batch_size", self.batch_size), f("lr", self.lr), f("momentum", self.momentum), f("weight_decay", self.weight_decay), f("augment", self.augment), f("classes", self.classes), f("eval_batch", self.eval_batch), f("seed", self.seed);
+    f("epochs", self.epochs), f("batch_size", self.batch_size), f("lr", self.lr), f("momentum", self.momentum),
+        f("weight_decay", self.weight_decay), f("augment", self.augment), f("classes", self.classes),
+        f("eval_batch", self.eval_batch), f("seed", self.seed);
   }
 
   /// Throws InvalidArgument naming `where`, the option and its value if one is out of range.

@@ -37,9 +37,9 @@
 #include <torch/torch.h>
 
 #include "faunae/concepts/evaluator.hpp"
-#include "faunae/core/options_reader.hpp"
 #include "faunae/core/architecture.hpp"
 #include "faunae/core/error.hpp"
+#include "faunae/core/options_reader.hpp"
 #include "faunae/core/rng.hpp"
 #include "faunae/torch/augment.hpp"
 #include "faunae/torch/darts_space.hpp"
@@ -77,12 +77,7 @@ namespace faunae {
 template <>
 struct OptionCodec<torch_backend::ZeroCostProxy> {
   static torch_backend::ZeroCostProxy from_json(const nlohmann::json& v, std::string_view key) {
-    if (!v.is_string()) throw InvalidArgument(fmt::format("'{}' must be a proxy's name, got {}", key, v.dump()));
-    try {
-      return torch_backend::parse_zero_cost_proxy(v.get<std::string>());
-    } catch (const InvalidArgument& e) {
-      throw InvalidArgument(fmt::format("'{}': {}", key, e.what()));
-    }
+    return option_from_name(v, key, "a proxy's name", torch_backend::parse_zero_cost_proxy);
   }
   static nlohmann::json to_json(torch_backend::ZeroCostProxy p) { return std::string(torch_backend::to_string(p)); }
 };
