@@ -55,7 +55,7 @@ ImageDataset bright_and_dark(std::int64_t n, std::uint64_t seed, std::string nam
   return d;
 }
 
-ResNetSpaceOptions tiny_space() {
+ResNetSpaceOptions tiny_gray_space() {
   ResNetSpaceOptions space;
   space.stem = Stem::gray28;
   space.blocks_per_stage = {1, 1};
@@ -90,7 +90,7 @@ TEST_CASE("extract_features: every image once, in order, normalised, without gra
   CHECK((f - expected).abs().max().item<float>() < 1e-5f);
 
   // An extracted network is a backbone as it is (ModuleHolder's operator()).
-  ResNetSpaceOptions space = tiny_space();
+  ResNetSpaceOptions space = tiny_gray_space();
   ResNetSupernet supernet(space);
   auto net = extract(supernet, faunae::Architecture{0, 1});
   net->eval();
@@ -288,7 +288,7 @@ TEST_CASE("linear evaluation from images through a backbone; unlabelled sets are
 
 TEST_CASE("supervised evaluator: learns bright vs dark, shares weights, repeats under a seed", "[evaluation]") {
   static_assert(faunae::Evaluator<SupervisedEvaluator>);
-  const auto space = tiny_space();
+  const auto space = tiny_gray_space();
   const auto train = bright_and_dark(64, 1, "train"), validation = bright_and_dark(32, 2, "validation");
   SupervisedEvaluatorOptions o;
   o.steps = 8;
@@ -339,7 +339,7 @@ TEST_CASE("supervised evaluator: learns bright vs dark, shares weights, repeats 
 }
 
 TEST_CASE("supervised evaluator: without augmentation; bad data and options are refused", "[evaluation]") {
-  const auto space = tiny_space();
+  const auto space = tiny_gray_space();
   const auto train = bright_and_dark(16, 1, "train"), validation = bright_and_dark(8, 2, "validation");
   SupervisedEvaluatorOptions o;
   o.steps = 2;
