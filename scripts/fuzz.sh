@@ -42,7 +42,11 @@ for t in "${targets[@]}"; do  # the default list, or `pickle` (by name only: tes
   [[ " ${all[*]} " == *" $t "* || ( "$t" == pickle && " ${all[*]} " == *" idx "* ) ]] ||
     { echo "scripts/fuzz.sh: unknown target '$t' (built: ${all[*]}, and pickle by name)" >&2; exit 2; }
 done
-cmake --build "$dir" -j"$jobs" --target "${targets[@]/#/fuzz_}"
+if [ "${targets[*]}" = "${all[*]}" ]; then
+  cmake --build "$dir" -j"$jobs" --target faunae_fuzzers  # one goal: its targets build in parallel
+else
+  cmake --build "$dir" -j"$jobs" --target "${targets[@]/#/fuzz_}"
+fi
 
 failed=0
 printf '%-18s %12s %8s %8s  %s\n' target executions seconds corpus outcome
