@@ -8,4 +8,7 @@ if(TARGET faunae::torch)
   add_executable(faunae_export_reference ${CMAKE_CURRENT_LIST_DIR}/export_reference.cpp)
   # examples/faunae/config.hpp: config_to_json, the JSON of the space and data that `faunae export` copies.
   target_link_libraries(faunae_export_reference PRIVATE faunae_program_parts faunae::torch faunae_warnings)
+  if(TARGET faunae_torch_pch)
+    target_precompile_headers(faunae_export_reference REUSE_FROM faunae_torch_pch)
+  endif()
 endif()
