@@ -52,8 +52,10 @@ elseif(MODE STREQUAL "find_package_torch")
       message(FATAL_ERROR "package test: ${file} was not installed into ${prefix}")
     endif()
   endforeach()
+  # No build type, like the other consumers: what is checked is that it builds and runs, and -O3
+  # only made the test 11 s longer (47 s against 36 s).
   run("configure consumer" ${CMAKE_COMMAND} -S "${CONSUMER_DIR}/torch" -B "${WORK_DIR}/consumer" ${common}
-      -DCMAKE_PREFIX_PATH=${prefix} -DFAUNAE_EXPECTED_PREFIX=${prefix} -DCMAKE_BUILD_TYPE=Release)
+      -DCMAKE_PREFIX_PATH=${prefix} -DFAUNAE_EXPECTED_PREFIX=${prefix})
 elseif(MODE STREQUAL "add_subdirectory")
   run("configure consumer" ${CMAKE_COMMAND} -S "${CONSUMER_DIR}" -B "${WORK_DIR}/consumer" ${common} ${faunae_options}
       -DFAUNAE_CONSUMER_MODE=add_subdirectory -DFAUNAE_SOURCE_DIR=${FAUNAE_SOURCE_DIR})
