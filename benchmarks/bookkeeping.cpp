@@ -117,6 +117,19 @@ void BM_FullSearch_FaUNAETS(benchmark::State& state) {
 }
 BENCHMARK(BM_FullSearch_FaUNAETS)->Unit(benchmark::kMicrosecond);
 
+// The same at E = 4: 109 planned evaluations exceed α0's 96 one-block neighbours + 1, so the scan of
+// α0's neighbourhood is on (96 of the 108 epochs); and with the scan switched off, for the difference.
+void BM_FullSearch_FaUNAETS_E4_Scan(benchmark::State& state) {
+  full_search(state, faunae::PosteriorElimination({.epochs_per_op = 4}), faunae::ThompsonMutation(),
+              faunae::ArchitectureAcceptance());
+}
+BENCHMARK(BM_FullSearch_FaUNAETS_E4_Scan)->Unit(benchmark::kMicrosecond);
+void BM_FullSearch_FaUNAETS_E4_NoScan(benchmark::State& state) {
+  full_search(state, faunae::PosteriorElimination({.epochs_per_op = 4}),
+              faunae::ThompsonMutation({.scan_alpha0_neighbourhood = false}), faunae::ArchitectureAcceptance());
+}
+BENCHMARK(BM_FullSearch_FaUNAETS_E4_NoScan)->Unit(benchmark::kMicrosecond);
+
 }  // namespace
 
 BENCHMARK_MAIN();

@@ -96,10 +96,12 @@ faunae::ThompsonMutationOptions g_ts_mutation;
 faunae::PosteriorEliminationOptions g_ts_elimination;
 
 faunae::ThompsonMutation ts_mutation(std::optional<std::size_t> max_changes = {},
-                                     std::optional<bool> single_block_from_alpha0 = {}) {
+                                     std::optional<bool> single_block_from_alpha0 = {},
+                                     std::optional<bool> scan_alpha0_neighbourhood = {}) {
   faunae::ThompsonMutationOptions o = g_ts_mutation;
   if (max_changes) o.max_changes = *max_changes;
   if (single_block_from_alpha0) o.single_block_from_alpha0 = *single_block_from_alpha0;
+  if (scan_alpha0_neighbourhood) o.scan_alpha0_neighbourhood = *scan_alpha0_neighbourhood;
   return faunae::ThompsonMutation(o);
 }
 faunae::PosteriorElimination ts_elimination(std::size_t e, std::optional<double> optimism = {}) {
@@ -146,6 +148,9 @@ std::vector<Method> all_methods() {
                }});
   m.push_back({"ts-two-from-alpha0", "FaUNAE-TS, two blocks per mutation from α0 on", [](const Setting& s, const RunInput& in) {
                  return run_search(s, in, ts_mutation({}, false), ts_elimination(s.epochs_per_op), ArchitectureAcceptance());
+               }});
+  m.push_back({"ts-no-scan", "FaUNAE-TS without the scan of α0's neighbourhood", [](const Setting& s, const RunInput& in) {
+                 return run_search(s, in, ts_mutation({}, {}, false), ts_elimination(s.epochs_per_op), ArchitectureAcceptance());
                }});
   m.push_back({"ts-optimism-0", "FaUNAE-TS, elimination by posterior mean (κ = 0)", [](const Setting& s, const RunInput& in) {
                  return run_search(s, in, ts_mutation(), ts_elimination(s.epochs_per_op, 0.0), ArchitectureAcceptance());

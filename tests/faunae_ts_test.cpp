@@ -1,7 +1,9 @@
 // FaUNAE-TS, the recommended search: the additive credit model against hand-computed posteriors,
 // the acceptance policies, and the search as a whole (finds the optimum of an additive landscape,
 // returns an evaluated architecture, keeps the budget, resumes bit for bit, refuses bad options).
+#include <algorithm>
 #include <cmath>
+#include <set>
 #include <vector>
 
 #include "catch.hpp"
@@ -177,8 +179,111 @@ TEST_CASE("ThompsonMutation changes one block of α0 until a proposal is accepte
   CHECK(two_without_rule > 0);
   CHECK(ThompsonMutation().config().at("single_block_from_alpha0") == true);
   // Off, the policy records what it recorded before the option existed: such checkpoints resume.
-  CHECK(ThompsonMutation({.single_block_from_alpha0 = false}).config() ==
+  CHECK(ThompsonMutation({.single_block_from_alpha0 = false, .scan_alpha0_neighbourhood = false}).config() ==
         nlohmann::json({{"policy", "ThompsonMutation"}, {"max_changes", 2}, {"noise_fraction", 0.5}}));
+}
+
+namespace {
+std::size_t blocks_changed(const Architecture& x, const Architecture& y) {
+  std::size_t n = 0;
+  for (std::size_t b = 0; b < x.size(); ++b) n += x[b] != y[b];
+  return n;
+}
+std::vector<Architecture> evaluated_in_order(const SearchResult& r) {
+  std::vector<Architecture> out;
+  for (const auto& h : r.history) out.push_back(h.evaluated);
+  return out;
+}
+}  // namespace
+
+TEST_CASE("ThompsonMutation scans α0's whole neighbourhood first when the budget exceeds it",
+          "[faunae-ts][mutation][scan]") {
+  // 4 blocks × 4 ops: α0 has 12 one-block neighbours. E = 3 plans 1 + (4 + 3 + 2)·3 = 28 evaluations
+  // (the scan is on); the first elimination comes after K·E = 12 epochs, so epochs 1–12 are the scan.
+  const BlockSpace space = synthetic_space(4, 4);
+  const Architecture alpha0 = space.initial_architecture();
+  struct Exact {
+    double evaluate(const Architecture& a) const { return synthetic_loss(a); }
+  };
+  for (std::uint64_t seed = 0; seed < 5; ++seed) {
+    CAPTURE(seed);
+    FaUNAETS<BlockSpace> search(space, {.seed = seed}, ThompsonMutation(), PosteriorElimination({.epochs_per_op = 3}));
+    REQUIRE(search.planned_evaluations() == 28);
+    CHECK(search.mutation_policy().planned_evaluations() == 28);  // told by the search
+    Exact evaluator;
+    const SearchResult r = search.run(evaluator);
+    std::set<Architecture> scanned;
+    for (std::size_t e = 1; e <= 12; ++e) {
+      CHECK(blocks_changed(r.history[e].evaluated, alpha0) == 1);
+      scanned.insert(r.history[e].evaluated);
+    }
+    CHECK(scanned.size() == 12);  // every neighbour once
+    // After the scan the base is (one of) the best of α0's neighbourhood: op 2 in one block.
+    double best = synthetic_loss(alpha0);
+    for (const Architecture& a : scanned) best = std::min(best, synthetic_loss(a));
+    CHECK(synthetic_loss(r.history[12].architecture) == best);
+    CHECK(r.architecture == Architecture{2, 2, 2, 2});
+  }
+
+  // Off: with a budget no larger than the neighbourhood + 1 (E = 1: 10 evaluations), and by option.
+  // Either way the search proposes what it proposed before the option existed.
+  for (std::uint64_t seed = 0; seed < 5; ++seed) {
+    CAPTURE(seed);
+    NoisyEvaluator e1(seed), e2(seed);
+    FaUNAETS<BlockSpace> small(space, {.seed = seed}, ThompsonMutation(), PosteriorElimination({.epochs_per_op = 1}));
+    FaUNAETS<BlockSpace> without(space, {.seed = seed}, ThompsonMutation({.scan_alpha0_neighbourhood = false}),
+                                 PosteriorElimination({.epochs_per_op = 1}));
+    CHECK(evaluated_in_order(small.run(e1)) == evaluated_in_order(without.run(e2)));
+  }
+  std::size_t left_neighbourhood = 0;
+  for (std::uint64_t seed = 0; seed < 20; ++seed) {
+    FaUNAETS<BlockSpace> without(space, {.seed = seed}, ThompsonMutation({.scan_alpha0_neighbourhood = false}),
+                                 PosteriorElimination({.epochs_per_op = 3}));
+    NoisyEvaluator e(seed);
+    const SearchResult r = without.run(e);
+    for (std::size_t ep = 1; ep <= 12; ++ep) left_neighbourhood += blocks_changed(r.history[ep].evaluated, alpha0) != 1;
+  }
+  CHECK(left_neighbourhood > 0);
+  CHECK(ThompsonMutation().config().at("scan_alpha0_neighbourhood") == true);
+  CHECK_FALSE(ThompsonMutation({.scan_alpha0_neighbourhood = false}).config().contains("scan_alpha0_neighbourhood"));
+}
+
+TEST_CASE("the scan of α0's neighbourhood skips what the space rejects, and resumes bit for bit in the middle",
+          "[faunae-ts][mutation][scan][checkpoint]") {
+  // A rule across blocks (α0 = 1111) that forbids two of α0's 12 neighbours, 3111 and 1211. The
+  // driver asks again after each rejection; the scan must move on instead of failing.
+  const BlockSpace base = synthetic_space(4, 4);
+  const BlockSpace space(base.blocks(), base.initial_architecture(), [](const Architecture& a) {
+    return !(a[0] == 3 && a[1] == 1) && !(a[0] == 1 && a[1] == 2);
+  });
+  const Architecture alpha0 = space.initial_architecture();
+  const PosteriorElimination elimination({.epochs_per_op = 3});
+  FaUNAETS<BlockSpace> whole(space, {.seed = 8}, ThompsonMutation(), elimination);
+  NoisyEvaluator e1(2);
+  const SearchResult expected = whole.run(e1);
+  REQUIRE(expected.finished);
+  std::set<Architecture> scanned;
+  for (std::size_t e = 1; e <= 10; ++e) {
+    CHECK(blocks_changed(expected.history[e].evaluated, alpha0) == 1);
+    scanned.insert(expected.history[e].evaluated);
+  }
+  CHECK(scanned.size() == 10);
+  for (const auto& h : expected.history) CHECK(space.is_valid(h.evaluated));
+
+  for (std::size_t stop_at : {3u, 10u, 11u}) {
+    CAPTURE(stop_at);
+    TempDir dir;
+    FaUNAETS<BlockSpace> first(space, {.seed = 8}, ThompsonMutation(), elimination);
+    NoisyEvaluator e2(2);
+    StopAfter stop(stop_at);
+    first.run(e2, stop);
+    first.save(dir / "scan.ckpt", e2);
+    FaUNAETS<BlockSpace> resumed(space, {.seed = 8}, ThompsonMutation(), elimination);
+    NoisyEvaluator e3(99);
+    resumed.load(dir / "scan.ckpt", e3);
+    resumed.run(e3);
+    CHECK(resumed.to_json(&e3) == whole.to_json(&e1));
+  }
 }
 
 TEST_CASE("FaUNAE-TS finds the optimum of an additive landscape and returns an evaluated architecture",

@@ -61,12 +61,17 @@ TEST_CASE("options: every policy's options write every field and read them back"
   faunae::ThompsonMutationOptions ts;
   ts.max_changes = 3;
   ts.single_block_from_alpha0 = false;
+  ts.scan_alpha0_neighbourhood = false;
   ts.model.noise_fraction = 0.25;
   const json tsj = faunae::options_to_json(ts);
-  CHECK(tsj == json{{"max_changes", 3}, {"single_block_from_alpha0", false}, {"model", {{"noise_fraction", 0.25}}}});
+  CHECK(tsj == json{{"max_changes", 3},
+                    {"single_block_from_alpha0", false},
+                    {"scan_alpha0_neighbourhood", false},
+                    {"model", {{"noise_fraction", 0.25}}}});
   const auto ts2 = faunae::options_from_json<faunae::ThompsonMutationOptions>(tsj, "test");
   CHECK(ts2.max_changes == 3);
   CHECK_FALSE(ts2.single_block_from_alpha0);
+  CHECK_FALSE(ts2.scan_alpha0_neighbourhood);
   CHECK(ts2.model == ts.model);
 
   const faunae::PosteriorEliminationOptions pe{.epochs_per_op = 4, .optimism = 0.5, .model = {.noise_fraction = 2.0}};
@@ -90,6 +95,7 @@ TEST_CASE("options: an absent key keeps the default, and the defaults read back 
   const auto ts = faunae::options_from_json<faunae::ThompsonMutationOptions>(json::object(), "test");
   CHECK(faunae::options_to_json(ts) == faunae::options_to_json(faunae::ThompsonMutationOptions{}));
   CHECK(ts.single_block_from_alpha0);
+  CHECK(ts.scan_alpha0_neighbourhood);
 }
 
 TEST_CASE("options: a bad key, type or value names the option and the value, and the library's own check rules", "[options]") {

@@ -28,9 +28,11 @@ struct Proposal {
 ///     each still alive in `s.stats.alive`. The driver re-asks (bounded) while `space.is_valid` says no.
 ///  2. All randomness comes from `rng`, so a seed reproduces the search.
 /// Optional (detected): `p.config()` → nlohmann::json of its parameters, stored in checkpoints and
-/// compared on resume.
+/// compared on resume; `p.plan_evaluations(n)`, through which the search tells the policy the
+/// evaluations it plans (Search::planned_evaluations(), α0's included; 1 when it cannot tell), on
+/// construction and before every epoch.
 ///
-/// Satisfied by: faunae::FaunaeMutation.
+/// Satisfied by: faunae::FaunaeMutation, faunae::ThompsonMutation.
 template <class P>
 concept MutationPolicy = requires(P& p, const BlockSpace& space, const SearchState& s, Rng& rng) {
   { p.propose(space, s, rng) } -> std::same_as<Proposal>;
@@ -100,6 +102,10 @@ concept HasTotalEpochs = requires(const P& p, const BlockSpace& space) {
 /// (PosteriorElimination reads ThompsonMutation's credit model): Search calls `e.share_with(m)`.
 template <class E, class M>
 concept HasShareWith = requires(E& e, const M& m) { e.share_with(m); };
+/// A mutation policy that adapts to the search's budget (ThompsonMutation's scan of α0's
+/// neighbourhood): Search calls `m.plan_evaluations(planned_evaluations())`.
+template <class M>
+concept HasPlanEvaluations = requires(M& m, std::size_t n) { m.plan_evaluations(n); };
 }  // namespace detail
 
 }  // namespace faunae

@@ -16,6 +16,16 @@
 // walks away from α0's neighbourhood on noise. Measured in docs/benchmarks.md (ablation "two blocks
 // from the start").
 //
+// α0's whole neighbourhood first (`scan_alpha0_neighbourhood`, on by default): when the search plans
+// more evaluations than α0 has one-block neighbours (+ 1, so that the scan leaves at least one
+// evaluation to act on it; the search tells the policy its budget, plan_evaluations()), every such
+// neighbour that is still alive and unevaluated is proposed before any other move, the one with the
+// lowest drawn loss first. With ArchitectureAcceptance the base then follows the best observed of α0
+// and its neighbours: local search's best-improvement first step (White et al. 2020) instead of the
+// first improvement, which under evaluation noise is mostly the luckiest draw. With a smaller budget
+// (or one the search cannot tell) the rule is off and `single_block_from_alpha0` applies. Measured in
+// docs/benchmarks.md (ablation "without the scan of α0's neighbourhood").
+//
 // When the draw's architecture was evaluated already (or the draw keeps α_{n−1}), the unevaluated
 // one-block neighbour of α_{n−1} with the lowest drawn loss is proposed instead; when every neighbour
 // was evaluated, an unevaluated architecture drawn uniformly. Proposals stay within the space's
@@ -29,6 +39,7 @@
 #include <algorithm>
 #include <cmath>
 #include <limits>
+#include <optional>
 #include <set>
 #include <string_view>
 #include <vector>
@@ -46,11 +57,14 @@ struct ThompsonMutationOptions {
   std::size_t max_changes = 2;  ///< trust region: blocks changed per proposal (0 = any number)
   /// While the base is still α0 (nothing accepted yet), one block per proposal instead of max_changes.
   bool single_block_from_alpha0 = true;
+  /// When the budget exceeds α0's one-block neighbourhood, evaluate all of it before any other move.
+  bool scan_alpha0_neighbourhood = true;
   AdditiveModelOptions model;   ///< the credit model's prior
 
   template <class Self, class F>
   static void for_each_option(Self& self, F&& f) {
-    f("max_changes", self.max_changes), f("single_block_from_alpha0", self.single_block_from_alpha0), f("model", self.model);
+    f("max_changes", self.max_changes), f("single_block_from_alpha0", self.single_block_from_alpha0),
+        f("scan_alpha0_neighbourhood", self.scan_alpha0_neighbourhood), f("model", self.model);
   }
   /// Throws InvalidArgument naming `where`, the option and its value if one is out of range.
   void check(std::string_view where = "faunae::ThompsonMutation") const { model.check(where); }
@@ -66,19 +80,28 @@ class ThompsonMutation {
   /// (PosteriorElimination::share_with). Read-only: the set of evaluated architectures is kept in
   /// step with this model, so the policy never swaps it for another.
   const SharedAdditiveModel& shared_model() const noexcept { return model_; }
-  /// What a checkpoint records of this policy. `single_block_from_alpha0` appears only when it is set,
-  /// so that a checkpoint written before the option existed resumes with it off, as it ran.
+  /// What a checkpoint records of this policy. `single_block_from_alpha0` and
+  /// `scan_alpha0_neighbourhood` appear only when they are set, so that a checkpoint written before an
+  /// option existed resumes with it off, as it ran.
   nlohmann::json config() const {
     nlohmann::json c = {{"policy", "ThompsonMutation"}, {"max_changes", options_.max_changes}, {"noise_fraction", options_.model.noise_fraction}};
     if (options_.single_block_from_alpha0) c["single_block_from_alpha0"] = true;
+    if (options_.scan_alpha0_neighbourhood) c["scan_alpha0_neighbourhood"] = true;
     return c;
   }
 
+  /// The evaluations the search plans, α0's included (the search calls this; 1 or less: unknown,
+  /// and the scan of α0's neighbourhood stays off).
+  void plan_evaluations(std::size_t planned) noexcept { planned_evaluations_ = planned; }
+  std::size_t planned_evaluations() const noexcept { return planned_evaluations_; }
+
   Proposal propose(const BlockSpace& space, const SearchState& s, Rng& rng) {
+    const Rng::State rng_before = rng.state();
     refresh(space, s);
     model_->sample(rng, draw_);
     const std::size_t blocks = space.num_blocks();
     const auto drawn = [&](std::size_t b, OpIndex k) { return draw_(static_cast<Eigen::Index>(model_->cell(b, k))); };
+    if (std::optional<Architecture> n = scan_proposal(space, s, drawn, rng_before, rng.state())) return {std::move(*n), {}};
     const auto budget = space.max_size();
     double size = space.size_of(s.current);
 
@@ -148,10 +171,80 @@ class ThompsonMutation {
   };
 
   // Blocks a proposal may change (0 = any): one while the base is still α0 (history[0] evaluated α0),
-  // when single_block_from_alpha0 is set; max_changes otherwise. A function of the state alone.
+  // when single_block_from_alpha0 is set, unless the scan has evaluated α0's whole neighbourhood
+  // already; max_changes otherwise. A function of the state alone.
   std::size_t trust_region(const SearchState& s) const {
     const bool at_alpha0 = !s.history.empty() && s.current == s.history.front().evaluated;
-    return options_.single_block_from_alpha0 && at_alpha0 ? 1 : options_.max_changes;
+    return options_.single_block_from_alpha0 && at_alpha0 && !scan_done_ ? 1 : options_.max_changes;
+  }
+
+  // α0's one-block neighbours in the whole space (all ops, within the size budget): what the scan's
+  // budget is compared with.
+  static std::size_t neighbourhood_size(const BlockSpace& space, const Architecture& alpha0) {
+    std::size_t n = 0;
+    Architecture a = alpha0;
+    for (std::size_t b = 0; b < a.size(); ++b) {
+      for (OpIndex k = 0; k < space.num_ops(b); ++k) {
+        if (k == alpha0[b]) continue;
+        a[b] = k;
+        n += space.within_max_size(a);
+      }
+      a[b] = alpha0[b];
+    }
+    return n;
+  }
+
+  // The scan of α0's neighbourhood (scan_alpha0_neighbourhood): the unevaluated one-block neighbour of
+  // α0 (alive ops only, within the size budget) with the lowest drawn loss, while there is one and the
+  // budget allows the scan. A neighbour the space rejected in this epoch (the search asks again, with
+  // the generator where this call left it) is not proposed again in it. Once no neighbour is left the
+  // scan is over for good (ops only die and evaluations only accumulate), which scan_done_ caches;
+  // both caches depend only on the history, so a resumed search proposes what the uninterrupted one did.
+  template <class Drawn>
+  std::optional<Architecture> scan_proposal(const BlockSpace& space, const SearchState& s, const Drawn& drawn,
+                                            const Rng::State& rng_before, const Rng::State& rng_after) {
+    if (!options_.scan_alpha0_neighbourhood || s.history.empty() || scan_done_) return std::nullopt;
+    const Architecture& alpha0 = s.history.front().evaluated;
+    if (scan_size_for_ != generation_) {
+      scan_size_ = neighbourhood_size(space, alpha0);
+      scan_size_for_ = generation_;
+    }
+    if (planned_evaluations_ <= scan_size_ + 1) return std::nullopt;
+    for (std::size_t b = 0; b < alpha0.size(); ++b)
+      if (!s.stats.is_alive(b, alpha0[b])) {  // α0 lost an op: its neighbours are no longer proposable
+        scan_done_ = true;
+        return std::nullopt;
+      }
+    if (!(rejected_at_ == s.history.size() && rejected_rng_ == rng_before)) rejected_.clear();
+    std::optional<std::pair<std::size_t, OpIndex>> best;
+    double best_delta = std::numeric_limits<double>::infinity();
+    bool any_left = false;
+    Architecture n = alpha0;
+    for (std::size_t b = 0; b < alpha0.size(); ++b) {
+      for (OpIndex k = 0; k < space.num_ops(b); ++k) {
+        if (k == alpha0[b] || !s.stats.is_alive(b, k)) continue;
+        n[b] = k;
+        if (space.within_max_size(n) && !evaluated_.contains(n)) {
+          any_left = true;
+          const double delta = drawn(b, k) - drawn(b, alpha0[b]);
+          if (delta < best_delta && std::find(rejected_.begin(), rejected_.end(), n) == rejected_.end()) {
+            best_delta = delta;
+            best = {b, k};
+          }
+        }
+      }
+      n[b] = alpha0[b];
+    }
+    if (!any_left) {
+      scan_done_ = true;
+      return std::nullopt;
+    }
+    if (!best) return std::nullopt;  // every neighbour left was rejected by the space in this epoch
+    n[best->first] = best->second;
+    rejected_.push_back(n);  // rejected if the search asks again in this epoch
+    rejected_at_ = s.history.size();
+    rejected_rng_ = rng_after;
+    return n;
   }
 
   // The model and the set of evaluated architectures absorb the history records they have not seen
@@ -164,6 +257,8 @@ class ThompsonMutation {
       evaluated_.clear();
       absorbed_ = 0;
       generation_ = model_->generation();
+      scan_done_ = false;
+      rejected_.clear();
     }
     for (; absorbed_ < s.history.size(); ++absorbed_) evaluated_.insert(s.history[absorbed_].evaluated);
   }
@@ -175,6 +270,15 @@ class ThompsonMutation {
   std::set<Architecture> evaluated_;
   std::size_t absorbed_ = 0;
   std::uint64_t generation_ = 0;
+  std::size_t planned_evaluations_ = 0;  // told by the search (plan_evaluations)
+  // The scan of α0's neighbourhood: its size (for the model generation it was computed for), whether
+  // it is over, and the neighbours proposed in the current epoch (a re-ask skips them).
+  std::size_t scan_size_ = 0;
+  std::uint64_t scan_size_for_ = std::numeric_limits<std::uint64_t>::max();
+  bool scan_done_ = false;
+  std::vector<Architecture> rejected_;
+  std::size_t rejected_at_ = 0;
+  Rng::State rejected_rng_{};
 };
 
 static_assert(MutationPolicy<ThompsonMutation>);

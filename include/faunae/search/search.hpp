@@ -359,11 +359,13 @@ class Search {
   }
 
   // Policies that can share state do (the detected hook `elimination.share_with(mutation)`; FaUNAE-TS:
-  // one credit model absorbs the history once instead of once per policy, with the same results). On
-  // construction and before every epoch: copying or moving a search copies its policies apart, and
-  // this links the copies again. A no-op once linked.
+  // one credit model absorbs the history once instead of once per policy, with the same results), and
+  // a mutation policy that adapts to the budget is told it (the detected hook
+  // `mutation.plan_evaluations(n)`). On construction and before every epoch: copying or moving a
+  // search copies its policies apart, and this links the copies again. A no-op once linked.
   void share_policy_state() {
     if constexpr (detail::HasShareWith<Elimination_, Mutation>) elimination_.share_with(mutation_);
+    if constexpr (detail::HasPlanEvaluations<Mutation>) mutation_.plan_evaluations(planned_evaluations());
   }
 
   Proposal propose() {
