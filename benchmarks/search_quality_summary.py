@@ -38,15 +38,16 @@ def settings(text):
             methods[row.group(1)] = {"mean": float(row.group(2)), "evaluated": int(row.group(4)),
                                      "credit": (int(credit.group(1)), int(credit.group(2))) if credit else None}
         diffs = {}
-        for row in re.finditer(r"^- − (.+?): ([+-][\d.]+) ± ([\d.]+)", section, re.M):
-            diffs[row.group(1)] = (float(row.group(2)), float(row.group(3)))
+        # The difference, its SE and the difference in SEs (computed before rounding: an SE printed as
+        # 0.000 still has its ratio).
+        for row in re.finditer(r"^- − (.+?): ([+-][\d.]+) ± ([\d.]+) \(([+-][\d.]+) SE\)", section, re.M):
+            diffs[row.group(1)] = (float(row.group(2)), float(row.group(3)), float(row.group(4)))
         yield int(head.group(1)), head.group(2).strip(), methods, diffs
 
 
 def fmt_diff(d, with_z=True):
-    mean, se = d
-    z = f" ({mean / se:+.1f} SE)" if with_z and se > 0 else ""
-    return f"{mean:+.3f} ± {se:.3f}{z}"
+    mean, se, z = d
+    return f"{mean:+.3f} ± {se:.3f}" + (f" ({z:+.1f} SE)" if with_z else "")
 
 
 def main():
@@ -71,8 +72,7 @@ def main():
         rea = max((k for k in m if k.startswith("Regularized evolution")), key=lambda k: m[k]["mean"])
         p = re.search(r"\((.*)\)", rea).group(1)
         for which, other in (("rea", rea), ("local", "Local search")):
-            mean, se = d[other]
-            ahead[which] += se > 0 and mean > 2 * se
+            ahead[which] += d[other][2] > 2
         summary.append(f"| {name} | {noise} | {ev} | {a0} | {m[FAITHFUL]['mean']:.3f} | {m['Random search']['mean']:.3f} "
                        f"| {m[rea]['mean']:.3f} ({p}) | {m['Local search']['mean']:.3f} | **{m[RECOMMENDED]['mean']:.3f}** "
                        f"| {fmt_diff(d[rea])} | {fmt_diff(d['Local search'])} |")

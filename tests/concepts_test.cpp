@@ -291,6 +291,16 @@ static_assert(!faunae::detail::HasConfig<GoodMutation>);
 static_assert(faunae::detail::HasTotalEpochs<faunae::UcbElimination>);
 static_assert(faunae::detail::HasTotalEpochs<faunae::NoElimination>);
 static_assert(!faunae::detail::HasTotalEpochs<GoodElimination>);
+// The budget hook: ThompsonMutation takes it (its scan of α0's neighbourhood); a policy without it,
+// or with one that takes no count, is not told.
+struct PlanWithoutCount {
+  faunae::Proposal propose(const faunae::BlockSpace&, const SearchState& s, faunae::Rng&) { return {s.current, {}}; }
+  void plan_evaluations() {}
+};
+static_assert(faunae::detail::HasPlanEvaluations<faunae::ThompsonMutation>);
+static_assert(!faunae::detail::HasPlanEvaluations<faunae::FaunaeMutation>);
+static_assert(!faunae::detail::HasPlanEvaluations<GoodMutation>);
+static_assert(!faunae::detail::HasPlanEvaluations<PlanWithoutCount>);
 
 // --- hooks --------------------------------------------------------------------------------------
 
