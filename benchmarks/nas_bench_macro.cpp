@@ -1,7 +1,7 @@
 // Search quality on NAS-Bench-Macro (CIFAR-10): the faithful FaUNAE, its ablations, an improved
 // variant and two baselines, every method at the same number of evaluations, over many seeds.
 //
-//   nas_bench_macro [--seeds N] [--table PATH] [--epsilon-sweep] [--write-doc docs/benchmarks.md]
+//   nas_bench_macro [--seeds N] [--table PATH] [--epsilon-sweep] [--write-doc docs/experiment-log.md]
 //
 // Every evaluation is `100 − one measured test accuracy drawn at random` (TabularEvaluator); the
 // quality of what a method returns is the table's true mean accuracy and its rank among the 6561
@@ -55,7 +55,7 @@ struct Options {
 [[noreturn]] void usage(const std::string& error) {
   std::cerr << "nas_bench_macro: " << error << "\n"
             << "usage: nas_bench_macro [--seeds N (default 100)] [--table PATH] [--epsilon-sweep]\n"
-            << "                       [--write-doc PATH (e.g. docs/benchmarks.md, updated in place)]\n";
+            << "                       [--write-doc PATH (e.g. docs/experiment-log.md, updated in place)]\n";
   std::exit(2);
 }
 

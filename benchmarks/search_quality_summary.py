@@ -1,12 +1,13 @@
 #!/usr/bin/env python3
 """Summary tables of the search-quality benchmark, computed from the blocks that
-benchmarks/search_quality.sh generates in docs/benchmarks.md (tags search-quality-{macro,channel}-{mean,run}).
+benchmarks/search_quality.sh generates in docs/experiment-log.md (tags search-quality-{macro,channel}-{mean,run}).
 
-    benchmarks/search_quality_summary.py [--doc docs/benchmarks.md] [--write]
+    benchmarks/search_quality_summary.py [--log docs/experiment-log.md] [--doc docs/benchmarks.md] [--write]
 
 Prints three Markdown tables (the recommended search against the baselines, its ablations, the credit
 assignment) and, with --write, replaces the blocks <!-- search-quality-summary:begin --> ... :end -->,
-<!-- search-quality-ablations:... --> and <!-- search-quality-credit:... --> of the doc with them.
+<!-- search-quality-ablations:... --> and <!-- search-quality-credit:... --> of --doc with them.
+The generated blocks are read from --log (which may be the same file as --doc).
 Standard library only; every number comes from the generated blocks, none is typed in by hand.
 """
 import argparse
@@ -22,7 +23,7 @@ NOISE = [("mean", "none"), ("run", "measured runs")]
 def block(doc, tag):
     m = re.search(rf"<!-- {re.escape(tag)}:begin -->\n(.*?)<!-- {re.escape(tag)}:end -->", doc, re.S)
     if not m:
-        sys.exit(f"search_quality_summary: docs has no block '{tag}' (run benchmarks/search_quality.sh first)")
+        sys.exit(f"search_quality_summary: the log has no block '{tag}' (run benchmarks/search_quality.sh first)")
     return m.group(1)
 
 
@@ -52,15 +53,16 @@ def fmt_diff(d, with_z=True):
 
 def main():
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--doc", default="docs/benchmarks.md")
+    ap.add_argument("--log", default="docs/experiment-log.md", help="the file holding the generated blocks")
+    ap.add_argument("--doc", default="docs/benchmarks.md", help="the file holding the summary blocks")
     ap.add_argument("--write", action="store_true", help="replace the summary blocks of --doc")
     args = ap.parse_args()
-    doc = open(args.doc, encoding="utf-8").read()
+    log = open(args.log, encoding="utf-8").read()
 
     rows = []
     for key, name, short in BENCHMARKS:
         for fid, noise in NOISE:
-            for evaluations, alpha0, methods, diffs in settings(block(doc, f"search-quality-{key}-{fid}")):
+            for evaluations, alpha0, methods, diffs in settings(block(log, f"search-quality-{key}-{fid}")):
                 rows.append((name, short, noise, evaluations, alpha0, methods, diffs))
     if not rows:
         sys.exit("search_quality_summary: the generated blocks hold no settings")
@@ -98,6 +100,7 @@ def main():
     for tag, lines in tables.items():
         print("\n".join(lines) + "\n")
     if args.write:
+        doc = open(args.doc, encoding="utf-8").read()
         for tag, lines in tables.items():
             pattern = re.compile(rf"(<!-- {tag}:begin -->\n).*?(<!-- {tag}:end -->)", re.S)
             if not pattern.search(doc):

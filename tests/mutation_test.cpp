@@ -296,7 +296,7 @@ TEST_CASE("FaunaeMutation rejects bad options with the bad value in the message"
 }
 
 TEST_CASE("the default ε is the documented choice 0.5, λ1 the paper's 0.9", "[mutation]") {
-  // docs/algorithm.md ("ε"): chosen from the ε sweep on NAS-Bench-Macro in docs/benchmarks.md.
+  // docs/algorithm.md ("ε"): chosen from the ε sweep on NAS-Bench-Macro in docs/experiment-log.md.
   CHECK(FaunaeMutationOptions{}.epsilon == 0.5);
   CHECK(FaunaeMutationOptions{}.lambda1 == 0.9);
 }
