@@ -40,6 +40,7 @@
 #include <torch/version.h>
 
 #include "faunae/torch/augment.hpp"
+#include "faunae/torch/cpu_convolution.hpp"
 #include "faunae/torch/device.hpp"
 #include "faunae/torch/moco.hpp"
 #include "faunae/torch/resnet_space.hpp"
@@ -63,7 +64,7 @@ struct Config {
   std::vector<int> steps, warmup;
   int threads = 2;
   std::string arch = "resnet50", device = "cpu", precision = "fp32", python = "/usr/bin/python3", script = FAUNAE_MOCO_STEP_SCRIPT;
-  std::string json_path;
+  std::string json_path, cpu_conv_backward = "automatic";
   bool channels_last = false, worker = false, keep_heap = false;
   std::uint64_t seed = 0;
 };
@@ -196,6 +197,8 @@ class Session {
              {"device", device_.str()},
              {"precision", std::string(to_string(precision_))},
              {"channels_last", c.channels_last},
+             {"cpu_conv_backward", std::string(to_string(cpu_convolution_backward()))},
+             {"backward_avoids_onednn", backward_avoids_onednn()},
              {"threads", torch::get_num_threads()},
              {"interop_threads", torch::get_num_interop_threads()},
              {"batch", batch},
@@ -389,7 +392,7 @@ int drive(const Config& c, const std::string& self) {
     Side cpp{"C++"}, py{"Python"};
     std::vector<Side*> sides{&cpp};
     auto args = worker_arguments(c, batch);
-    std::vector<std::string> cpp_argv{self, "--worker", "--arch", c.arch};
+    std::vector<std::string> cpp_argv{self, "--worker", "--arch", c.arch, "--cpu-conv-backward", c.cpu_conv_backward};
     cpp_argv.insert(cpp_argv.end(), args.begin(), args.end());
     cpp.worker = std::make_unique<WorkerProcess>("C++", cpp_argv);
     cpp.info = cpp.worker->read();
@@ -464,8 +467,9 @@ int drive(const Config& c, const std::string& self) {
 
   fmt::print("MoCo v2 teacher–student step (MocoLearner::train_step), standalone ResNet-space network, 28×28 gray input\n");
   fmt::print("architecture {}: {}\n", c.arch, fmt::join(first_info["ops"].get<std::vector<std::string>>(), ","));
-  fmt::print("device {}, precision {}{}{}, {} threads; C++ LibTorch {}{}; {:.0f} s in all, load average {} → {}\n", c.device, c.precision,
-             c.channels_last ? ", channels-last" : "", c.keep_heap ? ", --keep-heap" : "", c.threads, first_info["torch"].get<std::string>(),
+  fmt::print("device {}, precision {}{}{}, {} threads; C++ LibTorch {}, CPU convolution backward {} ({}){}; {:.0f} s in all, load average {} → {}\n",
+             c.device, c.precision, c.channels_last ? ", channels-last" : "", c.keep_heap ? ", --keep-heap" : "", c.threads, first_info["torch"].get<std::string>(),
+             c.cpu_conv_backward, first_info["backward_avoids_onednn"].get<bool>() ? "oneDNN kept out" : "oneDNN where LibTorch picks it",
              with_python ? ", Python torch " + python_torch : std::string(), total_s, load_start, load_average());
   fmt::print("parameters (backbone + head): {} + {}", first_info["parameters"]["backbone"].get<std::int64_t>(),
              first_info["parameters"]["head"].get<std::int64_t>());
@@ -513,6 +517,9 @@ int main(int argc, char** argv) {
   app.add_option("--script", c.script, "the Python side's script (moco_step.py)");
   app.add_option("--seed", c.seed, "seed of weights, images and augmentations");
   app.add_option("--json", c.json_path, "write every measurement and the summary to this file");
+  app.add_option("--cpu-conv-backward", c.cpu_conv_backward,
+                 "C++ only: the CPU convolution kernels of the backward (cpu_convolution.hpp): automatic, native or onednn")
+      ->check(CLI::IsMember({"automatic", "native", "onednn"}));
   app.add_flag("--worker", c.worker, "serve the driver's commands for one batch size on stdin / stdout (used by the driver)");
   CLI11_PARSE(app, argc, argv);
   try {
@@ -521,6 +528,7 @@ int main(int argc, char** argv) {
         throw faunae::InvalidArgument(fmt::format("moco_step: {} needs one value or one per batch size ({}), got {}", name, c.batches.size(), v));
     torch::set_num_threads(c.threads);
     torch::set_num_interop_threads(c.threads);
+    set_cpu_convolution_backward(parse_cpu_convolution_backward(c.cpu_conv_backward));
     if (c.worker) {
       if (c.batches.size() != 1) throw faunae::InvalidArgument("moco_step --worker: one batch size");
       return serve(c);

@@ -45,6 +45,7 @@
 #include "faunae/core/architecture.hpp"
 #include "faunae/core/error.hpp"
 #include "faunae/torch/augment.hpp"
+#include "faunae/torch/cpu_convolution.hpp"
 #include "faunae/torch/data.hpp"
 #include "faunae/torch/resnet_space.hpp"
 
@@ -375,7 +376,7 @@ inline LinearEvalResult linear_evaluation(const torch::Tensor& train_features, c
       const torch::Tensor idx = order.narrow(0, start, rows);
       const torch::Tensor loss = torch::nn::functional::cross_entropy(linear->forward(x_train.index_select(0, idx)), y_train.index_select(0, idx));
       sgd.zero_grad();
-      loss.backward();
+      backward(loss);
       sgd.step();
       total += loss.detach().to(torch::kFloat64) * static_cast<double>(rows);
     }
@@ -490,7 +491,7 @@ class SupervisedEvaluator {
       const auto x = o_.augment ? augment(images, augment_, gen_) : normalize(images, augment_.mean, augment_.stddev);
       const auto loss = torch::nn::functional::cross_entropy(classifier_->forward(supernet_->forward(x, a)), train_.labels.index_select(0, idx));
       for (auto& p : params_) p.mutable_grad().reset();  // undefined: SGD skips the ops α does not use
-      loss.backward();
+      backward(loss);  // cpu_convolution.hpp
       optimizer_->step();
       train_loss += loss.item<double>();
     }

@@ -33,6 +33,7 @@
 #include "faunae/core/error.hpp"
 #include "faunae/torch/augment.hpp"
 #include "faunae/torch/collective.hpp"
+#include "faunae/torch/cpu_convolution.hpp"
 #include "faunae/torch/contrastive.hpp"
 #include "faunae/torch/data.hpp"
 #include "faunae/torch/device.hpp"
@@ -202,7 +203,7 @@ class MocoLearner {
     k = normalize_rows(k.to(torch::kFloat32));
     const auto loss = info_nce(q, k, queue_.keys(), o_.tau);  // eq. (6)
     sgd_->zero_grad();
-    scaler_.scale(loss).backward();
+    backward(scaler_.scale(loss));  // cpu_convolution.hpp: oneDNN kept out where unreliable
     auto grads = sgd_->gradients();
     comm_.average(grads);
     if (scaler_.unscale(grads)) sgd_->step(learning_rate());

@@ -32,6 +32,7 @@
 #include "faunae/core/architecture.hpp"
 #include "faunae/core/error.hpp"
 #include "faunae/torch/augment.hpp"
+#include "faunae/torch/cpu_convolution.hpp"
 #include "faunae/torch/data.hpp"
 #include "faunae/torch/evaluation.hpp"
 #include "faunae/torch/resnet_space.hpp"
@@ -128,7 +129,7 @@ inline StandaloneResult train_standalone(const ResNetSpaceOptions& space, const 
       const auto loss = torch::nn::functional::cross_entropy(classifier->forward(net->forward(x.to(device))),
                                                              train.labels.index_select(0, idx).to(device));
       sgd.zero_grad();
-      loss.backward();
+      backward(loss);  // cpu_convolution.hpp: oneDNN kept out where unreliable
       sgd.step();
       epoch_loss += loss.item<double>();
     }

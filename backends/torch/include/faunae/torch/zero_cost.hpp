@@ -42,6 +42,7 @@
 #include "faunae/core/options_reader.hpp"
 #include "faunae/core/rng.hpp"
 #include "faunae/torch/augment.hpp"
+#include "faunae/torch/cpu_convolution.hpp"
 #include "faunae/torch/darts_space.hpp"
 #include "faunae/torch/data.hpp"
 #include "faunae/torch/ops.hpp"
@@ -148,7 +149,7 @@ inline double synflow_score(torch::nn::Module& net, const std::function<torch::T
   shape.insert(shape.end(), input_shape.begin(), input_shape.end());
   try {
     const auto ones = torch::ones(shape, torch::TensorOptions().dtype(torch::kFloat64).device(device));
-    forward(ones).sum().backward();
+    backward(forward(ones).sum());  // cpu_convolution.hpp
     s = sum_abs_weight_times_gradient(proxy_weights(net));
   } catch (...) {
     net.to(dtype);
@@ -207,7 +208,7 @@ inline double naswot_log_det(const std::function<torch::Tensor(const torch::Tens
 inline double snip_score(torch::nn::Module& net, const std::function<torch::Tensor()>& loss) {
   const torch::AutoGradMode with_gradients(true);
   detail::clear_gradients(net);
-  loss().backward();
+  backward(loss());  // cpu_convolution.hpp
   const double s = sum_abs_weight_times_gradient(proxy_weights(net));
   detail::clear_gradients(net);
   return s;
