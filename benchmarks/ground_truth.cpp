@@ -1,5 +1,6 @@
 // Ground truth for the program's default space on Fashion-MNIST: architectures drawn uniformly within
-// α0's parameter budget (plus α0 and hand-picked extremes), each trained stand-alone, supervised, from
+// α0's parameter budget (plus α0 and hand-picked extremes; --sample budget) or from the whole space
+// (--sample whole: uniform draws only, no budget), each trained stand-alone, supervised, from
 // scratch with one recipe (train_standalone, standalone.hpp) under several training seeds, and scored
 // by top-1 on the test images. Writes a table in the tabular backend's format, with a provenance file
 // beside it (docs/benchmarks.md, "Ground truth on Fashion-MNIST").
@@ -47,6 +48,22 @@ std::string key_of(const faunae::BlockSpace& space, const faunae::Architecture& 
   return key;
 }
 
+/// The images at resolution×resolution (area interpolation, rounded back to uint8); `d` itself when
+/// it already has that size or resolution is 0.
+ft::ImageDataset at_resolution(const ft::ImageDataset& d, std::int64_t resolution) {
+  if (resolution == 0 || (d.height() == resolution && d.width() == resolution)) return d;
+  ft::ImageDataset out = d;
+  namespace F = torch::nn::functional;
+  out.images = F::interpolate(d.images.to(torch::kFloat32),
+                              F::InterpolateFuncOptions().size(std::vector<std::int64_t>{resolution, resolution}).mode(torch::kArea))
+                   .round_()
+                   .clamp_(0, 255)
+                   .to(torch::kUInt8)
+                   .contiguous();
+  out.name = fmt::format("{} at {}x{}", d.name, resolution, resolution);
+  return out;
+}
+
 /// The op of block b called `name`, if the block offers it.
 std::optional<faunae::OpIndex> op_named(const faunae::BlockSpace& space, std::size_t b, std::string_view name) {
   const auto& ops = space.blocks()[b].ops;
@@ -62,8 +79,8 @@ int main(int argc, char** argv) {
   std::string data_dir = "/usr/share/datasets/fashion-mnist";
   std::vector<std::int64_t> blocks{2, 2, 2, 2}, seeds{0, 1};
   std::vector<std::string> ops{"conv3", "conv5", "sa_k3r2", "identity"};
-  std::string runs_path = "ground_truth_runs.jsonl", table_path, alpha0_op = "conv3";
-  std::int64_t archs = 60, train_images = 0, test_images = 0, threads = 2;
+  std::string runs_path = "ground_truth_runs.jsonl", table_path, alpha0_op = "conv3", sample = "budget";
+  std::int64_t archs = 60, train_images = 0, test_images = 0, threads = 2, resolution = 0;
   std::uint64_t sample_seed = 2026;
   double width = 0.25;
   ft::StandaloneTrainingOptions recipe;
@@ -72,7 +89,12 @@ int main(int argc, char** argv) {
   app.add_option("--width", width, "width multiplier (space.width)");
   app.add_option("--ops", ops, "candidate ops (space.ops), comma-separated; the table's key characters are their indices")->delimiter(',');
   app.add_option("--alpha0-op", alpha0_op, "α0 uses this op in every block (the program's 'plain' α0: conv3); its parameters are the budget");
-  app.add_option("--archs", archs, "architectures drawn uniformly within α0's budget (besides α0 and the extremes)");
+  app.add_option("--archs", archs, "architectures drawn uniformly (within α0's budget: besides α0 and the extremes)");
+  app.add_option("--sample", sample,
+                 "budget: α0, the extremes and uniform draws within α0's parameters; whole: uniform draws from the whole space")
+      ->check(CLI::IsMember({"budget", "whole"}));
+  app.add_option("--resolution", resolution, "train and test at R×R pixels (area interpolation of the 28×28 images; 0 = as they are)")
+      ->check(CLI::NonNegativeNumber);
   app.add_option("--sample-seed", sample_seed, "seed of the architecture draw");
   app.add_option("--seeds", seeds, "training seeds, comma-separated")->delimiter(',');
   app.add_option("--train-images", train_images, "first N training images (0 = all 60000)");
@@ -83,7 +105,9 @@ int main(int argc, char** argv) {
   app.add_option("--weight-decay", recipe.weight_decay, "SGD weight decay");
   app.add_flag("--augment", recipe.augment, "random resized crop and flip while training");
   app.add_option("--threads", threads, "torch threads");
-  std::string device_name = "cpu";
+  std::string device_name = "cpu", conv_backward = "automatic";
+  app.add_option("--cpu-conv-backward", conv_backward, "CPU convolution kernels of the backward: automatic, native or onednn (cpu_convolution.hpp)")
+      ->check(CLI::IsMember({"automatic", "native", "onednn"}));
   app.add_option("--device", device_name, "cpu, cuda or cuda:N (the recipe is the same; the numbers differ by device in the last digits)");
   app.add_option("--runs", runs_path, "append each finished run here (JSON lines); reruns skip what is there");
   app.add_option("--table", table_path, "write the table here (tabular backend format) and <table>.provenance.json beside it");
@@ -94,6 +118,7 @@ int main(int argc, char** argv) {
   CLI11_PARSE(app, argc, argv);
   try {
     torch::set_num_threads(static_cast<int>(threads));
+    ft::set_cpu_convolution_backward(ft::parse_cpu_convolution_backward(conv_backward));
     ft::ResNetSpaceOptions so;
     so.stem = ft::Stem::gray28;
     so.blocks_per_stage = blocks;
@@ -111,7 +136,8 @@ int main(int argc, char** argv) {
       alpha0[b] = *k;
     }
     const double fixed = static_cast<double>(probe->parameters(alpha0)) - unbounded.size_of(alpha0);
-    const faunae::BlockSpace space = probe->space(alpha0).with_max_size(unbounded.size_of(alpha0));
+    const faunae::BlockSpace budgeted = probe->space(alpha0).with_max_size(unbounded.size_of(alpha0));
+    const faunae::BlockSpace& space = sample == "whole" ? unbounded : budgeted;
 
     // The architectures: α0, the extremes, then uniform draws within the budget (distinct).
     std::vector<std::pair<faunae::Architecture, std::string>> list;
@@ -119,8 +145,8 @@ int main(int argc, char** argv) {
     const auto add = [&](const faunae::Architecture& a, std::string why) {
       if (space.within_max_size(a) && seen.insert(a).second) list.emplace_back(a, std::move(why));
     };
-    add(alpha0, "alpha0");
-    {
+    if (sample == "budget") add(alpha0, "alpha0");
+    if (sample == "budget") {
       faunae::Architecture smallest = alpha0;  // identity wherever a block may skip, else its smallest op
       for (std::size_t b = 0; b < space.num_blocks(); ++b)
         for (std::size_t k = 0; k < space.num_ops(b); ++k)
@@ -134,7 +160,7 @@ int main(int argc, char** argv) {
       }
     }
     faunae::Rng rng(sample_seed);
-    {
+    if (sample == "budget") {
       faunae::Architecture largest = alpha0;  // the largest of many uniform draws, other than α0
       faunae::Rng probe_rng(sample_seed ^ 0x1a59e57ULL);
       for (int i = 0; i < 20000; ++i) {
@@ -145,12 +171,13 @@ int main(int argc, char** argv) {
     }
     const std::size_t hand_picked = list.size();
     for (int guard = 0; list.size() < hand_picked + static_cast<std::size_t>(archs) && guard < 1000000; ++guard)
-      add(faunae::random_architecture(space, rng), "uniform");
+      add(faunae::random_architecture(space, rng), sample == "budget" ? "uniform" : "uniform-whole-space");
 
     // The recipe, as the runs file's first line records it.
     nlohmann::json recipe_json = {{"data", data_dir}, {"train_images", train_images}, {"test_images", test_images},
                                   {"blocks_per_stage", so.blocks_per_stage}, {"width", width}, {"ops", so.ops},
-                                  {"alpha0_op", alpha0_op}, {"archs", archs}, {"sample_seed", sample_seed},
+                                  {"alpha0_op", alpha0_op}, {"archs", archs}, {"sample", sample}, {"sample_seed", sample_seed},
+                                  {"resolution", resolution},
                                   {"epochs", recipe.epochs}, {"batch_size", recipe.batch_size}, {"lr", recipe.lr},
                                   {"momentum", recipe.momentum}, {"weight_decay", recipe.weight_decay}, {"augment", recipe.augment},
                                   {"schedule", "cosine to 0, per step"}, {"threads", threads}, {"device", device_name}};
@@ -170,11 +197,14 @@ int main(int argc, char** argv) {
           throw faunae::InvalidArgument(fmt::format("ground_truth: {} line {} is not JSON ({})", runs_path, number, e.what()));
         }
         if (header) {
+          // Keys added later have their old meaning where a file lacks them.
+          const nlohmann::json defaults = {{"sample", "budget"}, {"resolution", 0}, {"sample_seed", 2026}};
           for (const char* k : {"data", "train_images", "test_images", "blocks_per_stage", "width", "ops", "alpha0_op", "epochs",
-                                "batch_size", "lr", "momentum", "weight_decay", "augment"})
-            if (j.at("recipe").at(k) != recipe_json.at(k))
+                                "batch_size", "lr", "momentum", "weight_decay", "augment", "sample", "sample_seed", "resolution"})
+            if (j.at("recipe").value(k, defaults.value(k, nlohmann::json())) != recipe_json.at(k))
               throw faunae::InvalidArgument(fmt::format("ground_truth: {} was written with {} = {}, this run has {}; use another --runs file",
-                                                        runs_path, k, j.at("recipe").at(k).dump(), recipe_json.at(k).dump()));
+                                                        runs_path, k, j.at("recipe").value(k, defaults.value(k, nlohmann::json())).dump(),
+                                                        recipe_json.at(k).dump()));
           header = false;
           continue;
         }
@@ -191,8 +221,8 @@ int main(int argc, char** argv) {
     if (table_only && table_path.empty()) throw faunae::InvalidArgument("ground_truth: --table-only needs --table");
     const auto train = ft::load_fashion_mnist(data_dir, /*train=*/true);
     const auto test = ft::load_fashion_mnist(data_dir, /*train=*/false);
-    const auto train_set = train_images > 0 ? ft::take(train, train_images) : train;
-    const auto test_set = test_images > 0 ? ft::take(test, test_images) : test;
+    const auto train_set = at_resolution(train_images > 0 ? ft::take(train, train_images) : train, resolution);
+    const auto test_set = at_resolution(test_images > 0 ? ft::take(test, test_images) : test, resolution);
     const auto aug = ft::default_augment_options(ft::Stem::gray28);
     fmt::print("ground_truth: {} architectures ({} hand-picked) x {} seeds, {} training / {} test images, {} epochs\n", list.size(),
                hand_picked, seeds.size(), train_set.size(), test_set.size(), recipe.epochs);
@@ -253,7 +283,12 @@ int main(int argc, char** argv) {
           {"architectures", entries},
           {"architectures_planned", list.size()},
           {"architectures_not_yet_trained", incomplete},
-          {"budget_parameters", fixed + space.size_of(alpha0)},
+          {"budget_parameters", fixed + budgeted.size_of(alpha0)},
+          {"within_budget", [&] {
+             nlohmann::json w = nlohmann::json::object();
+             for (const auto& [a, why] : list) w[key_of(space, a, so.ops)] = budgeted.within_max_size(a);
+             return w;
+           }()},
           {"total_training_seconds", seconds},
           {"written", stamp},
           {"libtorch", fmt::format("{}.{}.{}", TORCH_VERSION_MAJOR, TORCH_VERSION_MINOR, TORCH_VERSION_PATCH)}};

@@ -1,0 +1,159 @@
+#!/usr/bin/env python3
+"""How reliable is a ground truth? The split-half Kendall tau of ground_truth runs files (issue 28).
+
+    python3 benchmarks/truth_reliability.py RUNS.jsonl [RUNS.jsonl ...] [--keys-from TABLE.provenance.json]
+                                            [--within-budget yes|no] [--resamples 2000] [--json OUT]
+
+For each runs file (benchmarks/ground_truth.cpp: its first line the recipe, then one JSON object per
+finished (architecture, seed) run), over the architectures trained under every seed S of the file:
+
+- split-half tau: the training seeds in sorted order are dealt into two disjoint groups (even and
+  odd positions); Kendall's tau_b between the two groups' per-architecture means, with a 95 %
+  percentile-bootstrap interval over architectures. With S seeds each half holds S // 2.
+- variance components (one-way random effects): sigma_e^2, the mean within-architecture variance of
+  the seeds (the run-to-run noise), and sigma_a^2 = var(means) - sigma_e^2 / S (the architectures'
+  own spread). The reliability of a mean of m seeds is r_m = sigma_a^2 / (sigma_a^2 + sigma_e^2 / m),
+  and under a Gaussian model the split-half tau of 2m seeds is (2 / pi) * asin(r_m) (Greiner's
+  relation). The script prints that prediction for m = 1, 2, 4, 8: what more seeds would buy.
+- cost: CPU-seconds per run (the runs' wall seconds times the recipe's Torch threads).
+
+Nothing but the standard library; the bootstrap is seeded, so the output is reproducible.
+"""
+import argparse
+import json
+import math
+import random
+import statistics
+import sys
+
+
+def kendall_tau_b(x, y):
+    n = len(x)
+    concordant = discordant = ties_x = ties_y = 0
+    for i in range(n):
+        for j in range(i + 1, n):
+            dx = (x[i] > x[j]) - (x[i] < x[j])
+            dy = (y[i] > y[j]) - (y[i] < y[j])
+            if dx == 0 and dy == 0:
+                continue
+            if dx == 0:
+                ties_x += 1
+            elif dy == 0:
+                ties_y += 1
+            elif dx == dy:
+                concordant += 1
+            else:
+                discordant += 1
+    denominator = math.sqrt((concordant + discordant + ties_x) * (concordant + discordant + ties_y))
+    return (concordant - discordant) / denominator if denominator > 0 else float("nan")
+
+
+def bootstrap(x, y, statistic, resamples, rng):
+    n = len(x)
+    values = []
+    for _ in range(resamples):
+        idx = [rng.randrange(n) for _ in range(n)]
+        v = statistic([x[i] for i in idx], [y[i] for i in idx])
+        if not math.isnan(v):
+            values.append(v)
+    values.sort()
+    if not values:
+        return float("nan"), float("nan")
+    return values[int(0.025 * (len(values) - 1))], values[int(0.975 * (len(values) - 1))]
+
+
+def read_runs(path):
+    with open(path, encoding="utf-8") as f:
+        lines = [line for line in f if line.strip()]
+    if not lines:
+        sys.exit(f"truth_reliability: {path} is empty (rule: its first line is the recipe)")
+    recipe = json.loads(lines[0]).get("recipe")
+    if recipe is None:
+        sys.exit(f"truth_reliability: {path} line 1 has no 'recipe' (rule: ground_truth.cpp writes the recipe first)")
+    runs = []
+    for number, line in enumerate(lines[1:], start=2):
+        try:
+            runs.append(json.loads(line))
+        except json.JSONDecodeError as e:
+            if number == len(lines):  # a last line cut short by an interruption
+                break
+            sys.exit(f"truth_reliability: {path} line {number} is not JSON ({e})")
+    return recipe, runs
+
+
+def analyse(path, keys=None, resamples=2000):
+    recipe, runs = read_runs(path)
+    by_key = {}
+    seconds = []
+    for r in runs:
+        if keys is not None and r["key"] not in keys:
+            continue
+        by_key.setdefault(r["key"], {})[r["seed"]] = r["test_acc"]
+        seconds.append(r["seconds"])
+    seeds = sorted({s for runs_of in by_key.values() for s in runs_of})
+    complete = {k: v for k, v in by_key.items() if all(s in v for s in seeds)}
+    out = {"runs_file": path, "recipe": recipe, "seeds": seeds, "architectures": len(complete),
+           "architectures_incomplete": len(by_key) - len(complete),
+           "cpu_seconds_per_run": statistics.mean(seconds) * recipe.get("threads", 1) if seconds else None}
+    if len(seeds) < 2 or len(complete) < 3:
+        out["note"] = "needs >= 2 seeds and >= 3 architectures with every seed"
+        return out
+    keys_sorted = sorted(complete)
+    half_a = [statistics.mean(complete[k][s] for s in seeds[0::2]) for k in keys_sorted]
+    half_b = [statistics.mean(complete[k][s] for s in seeds[1::2]) for k in keys_sorted]
+    rng = random.Random(2028)
+    tau = kendall_tau_b(half_a, half_b)
+    low, high = bootstrap(half_a, half_b, kendall_tau_b, resamples, rng)
+    means = [statistics.mean(complete[k].values()) for k in keys_sorted]
+    within = statistics.mean(statistics.variance(complete[k].values()) for k in keys_sorted)
+    between = max(statistics.variance(means) - within / len(seeds), 0.0)
+
+    def predicted_tau(m):
+        r = between / (between + within / m) if between + within > 0 else float("nan")
+        return 2.0 / math.pi * math.asin(r)
+
+    out.update({"split_half_tau": tau, "split_half_tau_ci": [low, high], "seeds_per_half": len(seeds) // 2,
+                "sd_noise": math.sqrt(within), "sd_architectures": math.sqrt(between),
+                "accuracy_range": [min(means), max(means)],
+                "predicted_split_half_tau": {str(2 * m): predicted_tau(m) for m in (1, 2, 4, 8)}})
+    return out
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("runs", nargs="+", help="ground_truth runs files (JSON lines)")
+    parser.add_argument("--keys-from", help="only the architectures a table's provenance lists (its 'within_budget' map)")
+    parser.add_argument("--within-budget", choices=["yes", "no"], help="with --keys-from: only those within (yes) or above (no) the budget")
+    parser.add_argument("--resamples", type=int, default=2000)
+    parser.add_argument("--json", help="write the results here")
+    args = parser.parse_args()
+    keys = None
+    if args.keys_from:
+        with open(args.keys_from, encoding="utf-8") as f:
+            within = json.load(f).get("within_budget")
+        if within is None:
+            sys.exit(f"truth_reliability: {args.keys_from} has no 'within_budget' map (rule: written by ground_truth --table)")
+        keys = {k for k, w in within.items() if args.within_budget is None or w == (args.within_budget == "yes")}
+    results = [analyse(p, keys, args.resamples) for p in args.runs]
+    print("| runs file | recipe | archs | seeds | split-half τ [95%] | noise SD | arch SD | predicted τ for 2/4/8/16 seeds | CPU-s / run |")
+    print("|---|---|---:|---:|---|---:|---:|---|---:|")
+    for r in results:
+        rec = r["recipe"]
+        what = (f"{rec.get('train_images')} img × {rec.get('epochs')} ep, lr {rec.get('lr')}, width {rec.get('width')}, "
+                f"{rec.get('resolution', 0) or 28}px, {rec.get('sample', 'budget')}")
+        if "split_half_tau" not in r:
+            print(f"| {r['runs_file']} | {what} | {r['architectures']} | {len(r['seeds'])} | {r.get('note')} | | | | |")
+            continue
+        pred = " / ".join(f"{v:.2f}" for v in r["predicted_split_half_tau"].values())
+        cost = r["cpu_seconds_per_run"]
+        print(f"| {r['runs_file']} | {what} | {r['architectures']} | {len(r['seeds'])} | "
+              f"{r['split_half_tau']:+.3f} [{r['split_half_tau_ci'][0]:+.2f}, {r['split_half_tau_ci'][1]:+.2f}] | "
+              f"{r['sd_noise']:.3f} | {r['sd_architectures']:.3f} | {pred} | {cost:.1f} |")
+    if args.json:
+        with open(args.json, "w", encoding="utf-8") as f:
+            json.dump(results, f, indent=1)
+            f.write("\n")
+
+
+if __name__ == "__main__":
+    main()
