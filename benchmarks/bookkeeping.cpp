@@ -130,6 +130,19 @@ void BM_FullSearch_FaUNAETS_E4_NoScan(benchmark::State& state) {
 }
 BENCHMARK(BM_FullSearch_FaUNAETS_E4_NoScan)->Unit(benchmark::kMicrosecond);
 
+// FaUNAE-LT (every base's neighbourhood scanned while the budget covers it) at E = 3 and E = 4: its
+// scans add a neighbourhood walk per proposal and a centre update per absorbed record.
+void BM_FullSearch_FaUNAELT(benchmark::State& state) {
+  full_search(state, faunae::PosteriorElimination({.epochs_per_op = 3}), faunae::ThompsonMutation(faunae::faunae_lt_mutation_options()),
+              faunae::ArchitectureAcceptance());
+}
+BENCHMARK(BM_FullSearch_FaUNAELT)->Unit(benchmark::kMicrosecond);
+void BM_FullSearch_FaUNAELT_E4(benchmark::State& state) {
+  full_search(state, faunae::PosteriorElimination({.epochs_per_op = 4}), faunae::ThompsonMutation(faunae::faunae_lt_mutation_options()),
+              faunae::ArchitectureAcceptance());
+}
+BENCHMARK(BM_FullSearch_FaUNAELT_E4)->Unit(benchmark::kMicrosecond);
+
 }  // namespace
 
 BENCHMARK_MAIN();

@@ -443,3 +443,123 @@ TEST_CASE("FaUNAE-TS refuses bad options, naming them", "[faunae-ts][errors]") {
   REQUIRE_THROWS_MATCHES(PosteriorElimination({.model = {.noise_fraction = NAN}}), InvalidArgument,
                          What(Contains("noise_fraction") && Contains("nan")));
 }
+
+// --- FaUNAE-LT (issue 29): every base's neighbourhood first, confident elimination ------------------
+
+namespace {
+/// Blocks interact: the loss is additive (synthetic_loss) except that ops 2 in blocks 0 and 1 together
+/// cost more than either alone, so the best one-block move from some bases is not the additive one.
+struct Interacting {
+  double evaluate(const Architecture& a) const { return synthetic_loss(a) + (a[0] == 2 && a[1] == 2 ? 0.5 : 0.0); }
+};
+}  // namespace
+
+TEST_CASE("FaUNAE-LT scans each new base's whole neighbourhood while the budget covers it, as best-improvement steps",
+          "[faunae-lt][mutation][scan]") {
+  // 4 blocks × 4 ops, E = 3: 28 evaluations, 12 neighbours per base.
+  const BlockSpace space = synthetic_space(4, 4);
+  const Architecture alpha0 = space.initial_architecture();
+  for (std::uint64_t seed = 0; seed < 5; ++seed) {
+    CAPTURE(seed);
+    auto search = faunae::faunae_lt(space, {.seed = seed}, 3);
+    REQUIRE(search.planned_evaluations() == 28);
+    CHECK(search.mutation_policy().options().scan_base_neighbourhood);
+    CHECK_FALSE(search.elimination_policy().options().confident_only);  // FaUNAE-TS's elimination
+    Interacting evaluator;
+    const SearchResult r = search.run(evaluator);
+    CHECK(r.evaluations == 28);
+    // Epochs 1–12: α0's 12 neighbours; the base is then the best of them.
+    std::set<Architecture> first;
+    for (std::size_t e = 1; e <= 12; ++e) {
+      CHECK(blocks_changed(r.history[e].evaluated, alpha0) == 1);
+      first.insert(r.history[e].evaluated);
+    }
+    CHECK(first.size() == 12);
+    const Architecture centre = r.history[12].architecture;
+    double best = evaluator.evaluate(alpha0);
+    for (const Architecture& a : first) best = std::min(best, evaluator.evaluate(a));
+    CHECK(evaluator.evaluate(centre) == best);
+    // 15 evaluations left > 12: the new base's neighbourhood is scanned next (at least 12 − 3 − 4 of
+    // its neighbours are new: α0 and two of α0's neighbours are among them, and the elimination at
+    // epoch 12 removes at most one op per block), one block away from it, none evaluated before.
+    std::set<Architecture> seen(first.begin(), first.end());
+    seen.insert(alpha0);
+    for (std::size_t e = 13; e <= 17; ++e) {
+      CHECK(blocks_changed(r.history[e].evaluated, centre) == 1);
+      CHECK(seen.insert(r.history[e].evaluated).second);
+    }
+  }
+}
+
+TEST_CASE("FaUNAE-LT without a budget for the scans proposes what FaUNAE-TS does, and its options appear in the checkpoint",
+          "[faunae-lt][mutation]") {
+  const BlockSpace space = synthetic_space(4, 4);
+  // E = 1: 10 evaluations, not more than α0's 12 neighbours + 1: no scan at all, the same proposals as
+  // FaUNAE-TS without its α0 scan (off at this budget too).
+  for (std::uint64_t seed = 0; seed < 5; ++seed) {
+    CAPTURE(seed);
+    NoisyEvaluator e1(seed), e2(seed);
+    FaUNAETS<BlockSpace> lt(space, {.seed = seed}, ThompsonMutation(faunae::faunae_lt_mutation_options()),
+                            PosteriorElimination({.epochs_per_op = 1}));
+    FaUNAETS<BlockSpace> ts(space, {.seed = seed}, ThompsonMutation(), PosteriorElimination({.epochs_per_op = 1}));
+    CHECK(evaluated_in_order(lt.run(e1)) == evaluated_in_order(ts.run(e2)));
+  }
+  CHECK(ThompsonMutation(faunae::faunae_lt_mutation_options()).config().at("scan_base_neighbourhood") == true);
+  CHECK_FALSE(ThompsonMutation().config().contains("scan_base_neighbourhood"));
+  CHECK(PosteriorElimination({.epochs_per_op = 3, .confident_only = true}).config().at("confident_only") == true);
+  CHECK_FALSE(PosteriorElimination().config().contains("confident_only"));
+}
+
+TEST_CASE("confident elimination removes only ops confidently worse than the block's best, and ends on the planned budget",
+          "[faunae-lt][elimination]") {
+  const BlockSpace space = synthetic_space(3, 3);
+  // Block 0: op 1 seen often and much worse (op 2 never); block 1: its ops all but equal; block 2:
+  // op 2 seen once, a little worse.
+  std::vector<std::pair<Architecture, double>> evals;
+  for (int i = 0; i < 6; ++i) {
+    evals.push_back({Architecture{0, 0, 0}, 1.0});
+    evals.push_back({Architecture{1, 0, 0}, 3.0});
+  }
+  for (int i = 0; i < 3; ++i) {
+    evals.push_back({Architecture{0, 1, 0}, 1.02});
+    evals.push_back({Architecture{0, 2, 0}, 0.99});
+    evals.push_back({Architecture{0, 0, 1}, 1.0});
+  }
+  evals.push_back({Architecture{0, 0, 2}, 1.05});
+  SearchState s = state_with(space, evals);
+  s.current = Architecture{0, 0, 0};
+  const PosteriorElimination confident({.epochs_per_op = 1, .confident_only = true});
+  const PosteriorElimination always({.epochs_per_op = 1});
+  const auto chosen = confident.select(space, s);
+  const auto forced = always.select(space, s);
+  CHECK(forced.size() == 3);  // FaUNAE-TS's: one op in every block
+  REQUIRE(chosen.size() == 1);
+  CHECK(chosen[0].block == 0);
+  CHECK(chosen[0].op == 1);
+  // It ends after the planned epochs even with several ops left.
+  s.epoch = confident.total_epochs(space);
+  CHECK(confident.finished(space, s));
+  CHECK_FALSE(always.finished(space, s));
+}
+
+TEST_CASE("FaUNAE-LT resumes bit for bit in the middle of a scan and across elimination rounds", "[faunae-lt][checkpoint]") {
+  const BlockSpace space = synthetic_space(4, 4);
+  auto whole = faunae::faunae_lt(space, {.seed = 11}, 3);
+  NoisyEvaluator e1(7);
+  const SearchResult expected = whole.run(e1);
+  for (std::size_t stop_at : {5u, 12u, 13u, 20u}) {
+    CAPTURE(stop_at);
+    TempDir dir;
+    auto first = faunae::faunae_lt(space, {.seed = 11}, 3);
+    NoisyEvaluator e2(7);
+    StopAfter stop(stop_at);
+    first.run(e2, stop);
+    first.save(dir / "lt.ckpt", e2);
+    auto resumed = faunae::faunae_lt(space, {.seed = 11}, 3);
+    NoisyEvaluator e3(99);
+    resumed.load(dir / "lt.ckpt", e3);
+    const SearchResult got = resumed.run(e3);
+    CHECK(resumed.to_json(&e3) == whole.to_json(&e1));
+    CHECK(got.architecture == expected.architecture);
+  }
+}

@@ -62,22 +62,26 @@ TEST_CASE("options: every policy's options write every field and read them back"
   ts.max_changes = 3;
   ts.single_block_from_alpha0 = false;
   ts.scan_alpha0_neighbourhood = false;
+  ts.scan_base_neighbourhood = true;
   ts.model.noise_fraction = 0.25;
   const json tsj = faunae::options_to_json(ts);
   CHECK(tsj == json{{"max_changes", 3},
                     {"single_block_from_alpha0", false},
                     {"scan_alpha0_neighbourhood", false},
+                    {"scan_base_neighbourhood", true},
                     {"model", {{"noise_fraction", 0.25}}}});
   const auto ts2 = faunae::options_from_json<faunae::ThompsonMutationOptions>(tsj, "test");
   CHECK(ts2.max_changes == 3);
   CHECK_FALSE(ts2.single_block_from_alpha0);
   CHECK_FALSE(ts2.scan_alpha0_neighbourhood);
+  CHECK(ts2.scan_base_neighbourhood);
   CHECK(ts2.model == ts.model);
 
-  const faunae::PosteriorEliminationOptions pe{.epochs_per_op = 4, .optimism = 0.5, .model = {.noise_fraction = 2.0}};
+  const faunae::PosteriorEliminationOptions pe{.epochs_per_op = 4, .optimism = 0.5, .confident_only = true, .model = {.noise_fraction = 2.0}};
   const auto pe2 = faunae::options_from_json<faunae::PosteriorEliminationOptions>(faunae::options_to_json(pe), "test");
   CHECK(pe2.epochs_per_op == 4);
   CHECK(pe2.optimism == 0.5);
+  CHECK(pe2.confident_only);
   CHECK(pe2.model.noise_fraction == 2.0);
 
   CHECK(faunae::options_from_json<faunae::UcbEliminationOptions>(json{{"epochs_per_op", 7}}, "test").epochs_per_op == 7);

@@ -69,8 +69,8 @@ struct SpaceConfig {
   void check() const;
 };
 
-/// The values of search.method (docs/program.md): the faithful FaUNAE, two variants, three baselines.
-inline constexpr std::array<std::string_view, 6> kSearchMethods = {"faunae", "faunae-ts", "faunae-r", "random", "rea", "local"};
+/// The values of search.method (docs/program.md): the faithful FaUNAE, three variants, three baselines.
+inline constexpr std::array<std::string_view, 7> kSearchMethods = {"faunae", "faunae-ts", "faunae-lt", "faunae-r", "random", "rea", "local"};
 
 /// The values of search.evaluator (docs/program.md): the paper's contrastive loss, or a zero-cost proxy
 /// (faunae::torch_backend::ZeroCostProxy, zero_cost.hpp).
@@ -138,7 +138,7 @@ class MaxParams {
 };
 
 struct SearchConfig {
-  /// faunae (the paper's) | faunae-ts (recommended) | faunae-r | random | rea | local; every method
+  /// faunae (the paper's) | faunae-ts (recommended) | faunae-lt | faunae-r | random | rea | local; every method
   /// gets as many evaluations as faunae plans for the same space and epochs_per_op.
   std::string method = "faunae";
   /// contrastive (the paper's: k student steps, then the validation InfoNCE) | synflow | naswot | snip |

@@ -481,6 +481,7 @@ std::string display_name(const std::string& probe_name) {
 std::string method_title(const std::string& method) {
   if (method == "faunae") return "FaUNAE search";
   if (method == "faunae-ts") return "FaUNAE-TS search";
+  if (method == "faunae-lt") return "FaUNAE-LT search";
   if (method == "faunae-r") return "FaUNAE-R search";
   if (method == "random") return "Random search";
   if (method == "rea") return "Regularized evolution";

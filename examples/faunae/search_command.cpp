@@ -78,7 +78,8 @@ std::string method_of_checkpoint(const nlohmann::json& payload) {
     };
     const std::string mutation = policy("mutation"), elimination = policy("elimination"), acceptance = policy("acceptance");
     if (mutation == "FaunaeMutation" && elimination == "UcbElimination" && acceptance.empty()) return "faunae";
-    if (mutation == "ThompsonMutation" && elimination == "PosteriorElimination") return "faunae-ts";
+    if (mutation == "ThompsonMutation" && elimination == "PosteriorElimination")
+      return config.at("mutation").value("scan_base_neighbourhood", false) ? "faunae-lt" : "faunae-ts";
     if (mutation == "FaunaeMutation" && elimination == "RegressionElimination") return "faunae-r";
     if (mutation == "RandomMutation") return "random";
     if (mutation == "RegularizedEvolutionMutation") return "rea";
@@ -198,6 +199,10 @@ int with_method(const Config& c, const faunae::BlockSpace& space, const faunae::
   }
   if (method == "faunae-ts") {
     faunae::FaUNAETS<BlockSpace> search(space, so, faunae::ThompsonMutation(), faunae::PosteriorElimination({.epochs_per_op = E}));
+    return f(search);
+  }
+  if (method == "faunae-lt") {
+    auto search = faunae::faunae_lt(space, so, E);
     return f(search);
   }
   if (method == "faunae-r") {

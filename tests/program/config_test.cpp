@@ -101,7 +101,7 @@ TEST_CASE("config: an unknown key, a wrong type or a value out of range names th
   CHECK_THAT(error_of(with("space.blocks_per_stage=[\"a\"]")), Contains("config: 'space.blocks_per_stage' must be a list of integers"));
   CHECK_THAT(error_of(with("search=3")), Contains("config: 'search' must be an object, got 3"));
   CHECK_THAT(error_of(with("search.method=bogus")),
-             Contains("config: 'search.method' must be one of faunae, faunae-ts, faunae-r, random, rea, local, got 'bogus'"));
+             Contains("config: 'search.method' must be one of faunae, faunae-ts, faunae-lt, faunae-r, random, rea, local, got 'bogus'"));
   CHECK_THAT(error_of(with("search.evaluator=bogus")), Contains("config: 'search.evaluator' must be one of contrastive, synflow"));
   CHECK_THAT(error_of(with("data.kind=mnist")), Contains("config: 'data.kind' must be one of fashion-mnist, cifar10, folder, got 'mnist'"));
   CHECK_THAT(error_of(with("data.validation_fraction=1")), Contains("config: 'data.validation_fraction' must be in (0, 1), got 1"));

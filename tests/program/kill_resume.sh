@@ -102,7 +102,7 @@ grep -q "'search.max_params' must be alpha0, none or a positive number" "$work/b
 if "$faunae" search --run "$work/bad" --config "$work/tiny.json" --set search.method=bogus > "$work/bad.out" 2>&1; then
   echo "FAIL: search.method=bogus was accepted"; exit 1
 fi
-grep -q "'search.method' must be one of faunae, faunae-ts, faunae-r, random, rea, local, got 'bogus'" "$work/bad.out" ||
+grep -q "'search.method' must be one of faunae, faunae-ts, faunae-lt, faunae-r, random, rea, local, got 'bogus'" "$work/bad.out" ||
   { echo "FAIL: message"; cat "$work/bad.out"; exit 1; }
 if "$faunae" search --run "$work/bad" --config "$work/tiny.json" --set search.method=rea --set search.rea_sample=9 > "$work/bad.out" 2>&1; then
   echo "FAIL: search.rea_sample above the population was accepted"; exit 1

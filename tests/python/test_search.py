@@ -372,3 +372,18 @@ def test_planned_evaluations_and_step():
     assert search.step(loss) is True  # nothing left to do
     search.reset()
     assert search.epoch == 0 and search.evaluations == 0 and search.current == tuple(spec["initial"])
+
+
+def test_faunae_lt_from_python_is_faunae_ts_with_the_scan_of_every_base():
+    """FaUNAE-LT is FaUNAETS(scan_base_neighbourhood=True): it runs to its planned evaluations, and
+    its checkpointed configuration names the option (docs/algorithm.md)."""
+    spec = make_spec("FaUNAETS", 4)
+    loss = table_loss(spec)
+    lt = make_search(spec, scan_base_neighbourhood=True)
+    lt.run(loss)
+    assert lt.finished and lt.evaluations == lt.planned_evaluations
+    config = lt.to_json()["config"]
+    assert config["mutation"]["scan_base_neighbourhood"] is True
+    assert "scan_base_neighbourhood" not in make_search(spec).to_json()["config"]["mutation"]
+    confident = make_search(spec, confident_only=True)
+    assert confident.to_json()["config"]["elimination"]["confident_only"] is True

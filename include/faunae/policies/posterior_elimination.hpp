@@ -35,11 +35,16 @@ namespace faunae {
 struct PosteriorEliminationOptions {
   std::size_t epochs_per_op = 3;  ///< E of Algorithm 1: eliminate after K·E epochs (paper: 3)
   double optimism = 1.0;          ///< κ: posterior standard deviations of benefit of the doubt
+  /// Remove a block's worst op only when it is confidently worse than the block's best: its optimistic
+  /// loss μ − κ·sd still above the best op's pessimistic μ + κ·sd (an ablation of FaUNAE-LT,
+  /// docs/benchmarks.md: it costs more than it saves). The search then ends
+  /// after total_epochs() whether or not one op per block is left.
+  bool confident_only = false;
   AdditiveModelOptions model;     ///< the credit model's prior (the same as ThompsonMutation's by default)
 
   template <class Self, class F>
   static void for_each_option(Self& self, F&& f) {
-    f("epochs_per_op", self.epochs_per_op), f("optimism", self.optimism), f("model", self.model);
+    f("epochs_per_op", self.epochs_per_op), f("optimism", self.optimism), f("confident_only", self.confident_only), f("model", self.model);
   }
   /// Throws InvalidArgument naming `where`, the option and its value if one is out of range.
   void check(std::string_view where = "faunae::PosteriorElimination") const {
@@ -70,18 +75,23 @@ class PosteriorElimination {
     return model_.share(mutation.shared_model());
   }
 
+  /// What a checkpoint records; `confident_only` only when set (checkpoints from before it resume as they ran).
   nlohmann::json config() const {
-    return {{"policy", "PosteriorElimination"},
-            {"epochs_per_op", options_.epochs_per_op},
-            {"optimism", options_.optimism},
-            {"noise_fraction", options_.model.noise_fraction}};
+    nlohmann::json c = {{"policy", "PosteriorElimination"},
+                        {"epochs_per_op", options_.epochs_per_op},
+                        {"optimism", options_.optimism},
+                        {"noise_fraction", options_.model.noise_fraction}};
+    if (options_.confident_only) c["confident_only"] = true;
+    return c;
   }
   std::size_t total_epochs(const BlockSpace& space) const { return schedule_length(space.max_ops(), options_.epochs_per_op); }
 
   bool due(const BlockSpace&, const SearchState& s) const {
     return elimination_due(s, options_.epochs_per_op);
   }
-  bool finished(const BlockSpace&, const SearchState& s) const { return s.stats.max_ops_left() <= 1; }
+  bool finished(const BlockSpace& space, const SearchState& s) const {
+    return s.stats.max_ops_left() <= 1 || (options_.confident_only && s.epoch >= total_epochs(space));
+  }
 
   std::vector<Elimination> select(const BlockSpace& space, const SearchState& s) const {
     return select(space, s, s.stats.alive);
@@ -97,9 +107,13 @@ class PosteriorElimination {
       if (s.stats.ops_left(b) <= 1) continue;
       std::optional<OpIndex> worst;
       double worst_score = -std::numeric_limits<double>::infinity();
+      double best_pessimistic = std::numeric_limits<double>::infinity();  // min over alive ops of μ + κ·sd
       for (OpIndex k = 0; k < space.num_ops(b); ++k) {
-        if (!s.stats.is_alive(b, k) || !removable(Eigen::Index(b), Eigen::Index(k)) || k == s.current[b]) continue;
+        if (!s.stats.is_alive(b, k)) continue;
         const std::size_t c = model_->cell(b, k);
+        if (options_.confident_only)
+          best_pessimistic = std::min(best_pessimistic, mean(static_cast<Eigen::Index>(c)) + options_.optimism * model_->sd(c));
+        if (!removable(Eigen::Index(b), Eigen::Index(k)) || k == s.current[b]) continue;
         double score = mean(static_cast<Eigen::Index>(c));
         if (options_.optimism > 0.0) score -= options_.optimism * model_->sd(c);
         if (!worst || score > worst_score) {  // ties: the lowest op index
@@ -107,6 +121,7 @@ class PosteriorElimination {
           worst_score = score;
         }
       }
+      if (worst && options_.confident_only && !(worst_score > best_pessimistic)) continue;  // not confidently worse
       if (worst) out.push_back(Elimination{b, *worst, worst_score, std::nullopt});
     }
     return out;

@@ -26,6 +26,15 @@
 // (or one the search cannot tell) the rule is off and `single_block_from_alpha0` applies. Measured in
 // docs/benchmarks.md (ablation "without the scan of α0's neighbourhood").
 //
+// The base's whole neighbourhood first (`scan_base_neighbourhood`, off by default; on in FaUNAE-LT,
+// search/variants.hpp): whenever the base α_{n−1} (the best architecture the acceptance kept) has an
+// unevaluated one-block neighbour of alive ops within the size budget, the one with the lowest drawn
+// loss is proposed, whatever the budget; only when the base's neighbourhood is exhausted (a local
+// optimum as far as the alive ops go) does the draw's multi-block move run. This is local search
+// (first improvement with ArchitectureAcceptance) whose order of moves, and whose move out of a local
+// optimum, come from the model: the model orders and extends local moves and never skips one.
+// It subsumes the scan of α0's neighbourhood.
+//
 // When the draw's architecture was evaluated already (or the draw keeps α_{n−1}), the unevaluated
 // one-block neighbour of α_{n−1} with the lowest drawn loss is proposed instead; when every neighbour
 // was evaluated, an unevaluated architecture drawn uniformly. Proposals stay within the space's
@@ -59,12 +68,15 @@ struct ThompsonMutationOptions {
   bool single_block_from_alpha0 = true;
   /// When the budget exceeds α0's one-block neighbourhood, evaluate all of it before any other move.
   bool scan_alpha0_neighbourhood = true;
+  /// Every base's whole neighbourhood before any multi-block move (FaUNAE-LT); any budget.
+  bool scan_base_neighbourhood = false;
   AdditiveModelOptions model;   ///< the credit model's prior
 
   template <class Self, class F>
   static void for_each_option(Self& self, F&& f) {
     f("max_changes", self.max_changes), f("single_block_from_alpha0", self.single_block_from_alpha0),
-        f("scan_alpha0_neighbourhood", self.scan_alpha0_neighbourhood), f("model", self.model);
+        f("scan_alpha0_neighbourhood", self.scan_alpha0_neighbourhood), f("scan_base_neighbourhood", self.scan_base_neighbourhood),
+        f("model", self.model);
   }
   /// Throws InvalidArgument naming `where`, the option and its value if one is out of range.
   void check(std::string_view where = "faunae::ThompsonMutation") const { model.check(where); }
@@ -87,6 +99,7 @@ class ThompsonMutation {
     nlohmann::json c = {{"policy", "ThompsonMutation"}, {"max_changes", options_.max_changes}, {"noise_fraction", options_.model.noise_fraction}};
     if (options_.single_block_from_alpha0) c["single_block_from_alpha0"] = true;
     if (options_.scan_alpha0_neighbourhood) c["scan_alpha0_neighbourhood"] = true;
+    if (options_.scan_base_neighbourhood) c["scan_base_neighbourhood"] = true;
     return c;
   }
 
@@ -101,7 +114,9 @@ class ThompsonMutation {
     model_->sample(rng, draw_);
     const std::size_t blocks = space.num_blocks();
     const auto drawn = [&](std::size_t b, OpIndex k) { return draw_(static_cast<Eigen::Index>(model_->cell(b, k))); };
-    if (std::optional<Architecture> n = scan_proposal(space, s, drawn, rng_before, rng.state())) return {std::move(*n), {}};
+    if (std::optional<Architecture> n = options_.scan_base_neighbourhood ? base_scan_proposal(space, s, drawn, rng_before, rng.state())
+                                                                          : scan_proposal(space, s, drawn, rng_before, rng.state()))
+      return {std::move(*n), {}};
     const auto budget = space.max_size();
     double size = space.size_of(s.current);
 
@@ -247,6 +262,80 @@ class ThompsonMutation {
     return n;
   }
 
+  // The scan of every base's neighbourhood (scan_base_neighbourhood): the unevaluated one-block
+  // neighbour of the scan's centre (alive ops, within the size budget) with the lowest drawn loss,
+  // skipping those the space rejected in this epoch. The centre is fixed while its neighbourhood is
+  // scanned (the base follows the best observed, so a scan is one best-improvement step of local
+  // search); refresh() moves it (centre_for_next_proposal). None while no scan runs, or when every
+  // neighbour left was rejected in this epoch.
+  template <class Drawn>
+  std::optional<Architecture> base_scan_proposal(const BlockSpace& space, const SearchState& s, const Drawn& drawn,
+                                                 const Rng::State& rng_before, const Rng::State& rng_after) {
+    if (s.history.empty() || !centre_active_) return std::nullopt;
+    if (!(rejected_at_ == s.history.size() && rejected_rng_ == rng_before)) rejected_.clear();
+    std::optional<std::pair<std::size_t, OpIndex>> best;
+    double best_delta = std::numeric_limits<double>::infinity();
+    Architecture n = centre_;
+    for (std::size_t b = 0; b < centre_.size(); ++b) {
+      for (OpIndex k = 0; k < space.num_ops(b); ++k) {
+        if (k == centre_[b] || !s.stats.is_alive(b, k)) continue;
+        n[b] = k;
+        if (space.within_max_size(n) && !evaluated_.contains(n)) {
+          const double delta = drawn(b, k) - drawn(b, centre_[b]);
+          if (delta < best_delta && std::find(rejected_.begin(), rejected_.end(), n) == rejected_.end()) {
+            best_delta = delta;
+            best = {b, k};
+          }
+        }
+      }
+      n[b] = centre_[b];
+    }
+    if (!best) return std::nullopt;
+    n[best->first] = best->second;
+    rejected_.push_back(n);  // rejected if the search asks again in this epoch
+    rejected_at_ = s.history.size();
+    rejected_rng_ = rng_after;
+    return n;
+  }
+
+  // Whether `centre` (all of its ops alive) has an unevaluated one-block neighbour of alive ops within
+  // the size budget, as of the records absorbed so far.
+  bool has_unevaluated_neighbour(const BlockSpace& space, const Architecture& centre) const {
+    Architecture n = centre;
+    for (std::size_t b = 0; b < centre.size(); ++b) {
+      for (OpIndex k = 0; k < space.num_ops(b); ++k) {
+        if (k == centre[b] || !alive_(Eigen::Index(b), Eigen::Index(k))) continue;
+        n[b] = k;
+        if (space.within_max_size(n) && !evaluated_.contains(n)) return true;
+      }
+      n[b] = centre[b];
+    }
+    return false;
+  }
+
+  // The centre of the scan for the proposal that follows the records absorbed so far, from the base
+  // those records left (`base`, the last record's architecture) and the alive ops (alive_): the first
+  // centre is α0 when the budget exceeds its neighbourhood (+ 1); a centre whose neighbourhood is
+  // exhausted (or which lost an op) gives way to the base when the base differs and the evaluations
+  // left (planned − absorbed) exceed the base's neighbourhood, else no scan runs until that holds.
+  // A pure function of the history and the planned budget, so a resumed search has the same centres.
+  void centre_for_next_proposal(const BlockSpace& space, const Architecture& base, std::size_t absorbed) {
+    if (absorbed == 1) {
+      centre_ = base;
+      centre_active_ = planned_evaluations_ > neighbourhood_size(space, base) + 1;
+      if (centre_active_) return;
+    }
+    bool centre_alive = centre_.size() == base.size();
+    for (std::size_t b = 0; centre_alive && b < centre_.size(); ++b) centre_alive = alive_(Eigen::Index(b), Eigen::Index(centre_[b]));
+    if (centre_active_ && centre_alive && has_unevaluated_neighbour(space, centre_)) return;
+    centre_active_ = false;
+    const std::size_t left = planned_evaluations_ > absorbed ? planned_evaluations_ - absorbed : 0;
+    if (base != centre_ && left > neighbourhood_size(space, base)) {
+      centre_ = base;
+      centre_active_ = has_unevaluated_neighbour(space, base);
+    }
+  }
+
   // The model and the set of evaluated architectures absorb the history records they have not seen
   // (both start over on a history that does not extend theirs: the set whenever the model does, by
   // its generation, even if another policy's update made it start over): pure functions of the
@@ -259,8 +348,17 @@ class ThompsonMutation {
       generation_ = model_->generation();
       scan_done_ = false;
       rejected_.clear();
+      centre_ = Architecture();
+      centre_active_ = false;
     }
-    for (; absorbed_ < s.history.size(); ++absorbed_) evaluated_.insert(s.history[absorbed_].evaluated);
+    if (options_.scan_base_neighbourhood && absorbed_ == 0) alive_.setConstant(Eigen::Index(space.num_blocks()), Eigen::Index(space.max_ops()), true);
+    for (; absorbed_ < s.history.size(); ++absorbed_) {
+      const EpochRecord& r = s.history[absorbed_];
+      evaluated_.insert(r.evaluated);
+      if (!options_.scan_base_neighbourhood) continue;
+      for (const Elimination& e : r.eliminations) alive_(Eigen::Index(e.block), Eigen::Index(e.op)) = false;
+      centre_for_next_proposal(space, r.architecture, absorbed_ + 1);
+    }
   }
 
   ThompsonMutationOptions options_;
@@ -277,6 +375,11 @@ class ThompsonMutation {
   std::uint64_t scan_size_for_ = std::numeric_limits<std::uint64_t>::max();
   bool scan_done_ = false;
   std::vector<Architecture> rejected_;
+  // The scan of every base's neighbourhood: the alive ops as of the records absorbed (from their
+  // eliminations), the scan's centre and whether a scan runs.
+  BlockOpTable<bool> alive_;
+  Architecture centre_;
+  bool centre_active_ = false;
   std::size_t rejected_at_ = 0;
   Rng::State rejected_rng_{};
 };
