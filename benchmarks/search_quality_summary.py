@@ -6,7 +6,8 @@ benchmarks/search_quality.sh generates in docs/experiment-log.md (tags search-qu
 
 Prints three Markdown tables (the recommended search against the baselines, its ablations, the credit
 assignment) and, with --write, replaces the blocks <!-- search-quality-summary:begin --> ... :end -->,
-<!-- search-quality-ablations:... --> and <!-- search-quality-credit:... --> of --doc with them.
+<!-- search-quality-ablations:... --> and <!-- search-quality-credit:... --> with them, in whichever
+of --doc and --log holds each (today: the summary in --doc, the other two in --log).
 The generated blocks are read from --log (which may be the same file as --doc).
 Standard library only; every number comes from the generated blocks, none is typed in by hand.
 """
@@ -100,14 +101,18 @@ def main():
     for tag, lines in tables.items():
         print("\n".join(lines) + "\n")
     if args.write:
-        doc = open(args.doc, encoding="utf-8").read()
+        # Each block goes to whichever file holds its markers: the summary to the results page, the
+        # ablation and credit tables to the page or the log.
+        files = {path: open(path, encoding="utf-8").read() for path in dict.fromkeys([args.doc, args.log])}
         for tag, lines in tables.items():
             pattern = re.compile(rf"(<!-- {tag}:begin -->\n).*?(<!-- {tag}:end -->)", re.S)
-            if not pattern.search(doc):
-                sys.exit(f"search_quality_summary: {args.doc} has no block <!-- {tag}:begin --> ... <!-- {tag}:end -->")
-            doc = pattern.sub(lambda mm: mm.group(1) + "\n".join(lines) + "\n" + mm.group(2), doc)
-        open(args.doc, "w", encoding="utf-8").write(doc)
-
+            holders = [path for path, text in files.items() if pattern.search(text)]
+            if not holders:
+                sys.exit(f"search_quality_summary: neither {args.doc} nor {args.log} has a block <!-- {tag}:begin --> ... <!-- {tag}:end -->")
+            for path in holders:
+                files[path] = pattern.sub(lambda mm: mm.group(1) + "\n".join(lines) + "\n" + mm.group(2), files[path])
+        for path, text in files.items():
+            open(path, "w", encoding="utf-8").write(text)
 
 if __name__ == "__main__":
     main()
