@@ -37,21 +37,15 @@ struct ScopedSetting {
   bool flag;
 };
 
-/// An identity whose backward records LibTorch's oneDNN flag at the moment it runs.
-struct RecordOneDnnFlag : torch::autograd::Function<RecordOneDnnFlag> {
-  static inline int seen = -1;  // -1: backward not run
-  static torch::Tensor forward(torch::autograd::AutogradContext*, const torch::Tensor& x) { return x.clone(); }
-  static torch::autograd::variable_list backward(torch::autograd::AutogradContext*, torch::autograd::variable_list g) {
-    seen = at::globalContext().userEnabledMkldnn() ? 1 : 0;
-    return {g[0]};
-  }
-};
-
+/// LibTorch's oneDNN flag as a gradient hook saw it in the middle of a backward through
+/// faunae::torch_backend::backward (-1: the hook did not run).
 int flag_seen_in_backward() {
-  RecordOneDnnFlag::seen = -1;
+  int seen = -1;
   const auto x = torch::ones({3}, torch::requires_grad());
-  backward(RecordOneDnnFlag::apply(x).sum());
-  return RecordOneDnnFlag::seen;
+  auto y = x * 2.0;
+  y.register_hook([&seen](const torch::Tensor&) { seen = at::globalContext().userEnabledMkldnn() ? 1 : 0; });
+  backward(y.sum());
+  return seen;
 }
 
 /// What one op's backward gives: the input gradient and every parameter's gradient, flattened.
