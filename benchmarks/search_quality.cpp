@@ -163,7 +163,7 @@ std::vector<Method> all_methods() {
                  return run_search(s, in, ts_mutation(), ts_elimination(s.epochs_per_op, 0.0), ArchitectureAcceptance());
                }});
   // FaUNAE-LT: every base's neighbourhood scanned (in the model's order) while the budget covers it,
-  // elimination only of confidently worse ops; and its ablations.
+  // FaUNAE-TS's elimination; and its ablations (confident elimination only, none, local search's acceptance).
   m.push_back({"faunae-lt", "FaUNAE-LT (every base's neighbourhood scanned while the budget covers it)", [](const Setting& s, const RunInput& in) {
                  return run_search(s, in, lt_mutation(), ts_elimination(s.epochs_per_op), ArchitectureAcceptance());
                }});

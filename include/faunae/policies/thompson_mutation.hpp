@@ -26,14 +26,14 @@
 // (or one the search cannot tell) the rule is off and `single_block_from_alpha0` applies. Measured in
 // docs/benchmarks.md (ablation "without the scan of α0's neighbourhood").
 //
-// The base's whole neighbourhood first (`scan_base_neighbourhood`, off by default; on in FaUNAE-LT,
-// search/variants.hpp): whenever the base α_{n−1} (the best architecture the acceptance kept) has an
-// unevaluated one-block neighbour of alive ops within the size budget, the one with the lowest drawn
-// loss is proposed, whatever the budget; only when the base's neighbourhood is exhausted (a local
-// optimum as far as the alive ops go) does the draw's multi-block move run. This is local search
-// (first improvement with ArchitectureAcceptance) whose order of moves, and whose move out of a local
-// optimum, come from the model: the model orders and extends local moves and never skips one.
-// It subsumes the scan of α0's neighbourhood.
+// Every base's whole neighbourhood first (`scan_base_neighbourhood`, off by default; on in FaUNAE-LT,
+// search/variants.hpp): the α0 scan repeated. A scan has a centre, fixed while its unevaluated
+// one-block neighbours (alive ops, within the size budget) are proposed, lowest drawn loss first; with
+// ArchitectureAcceptance the base follows the best observed, so each scan is one best-improvement
+// step of local search. When the centre's neighbourhood is exhausted, the base becomes the next
+// centre if it moved and the evaluations left exceed its neighbourhood; otherwise (a local optimum,
+// or too little budget for a whole step) the draw's multi-block moves run until the base moves. The
+// first centre is α0, under the α0 scan's budget rule; this option replaces that scan.
 //
 // When the draw's architecture was evaluated already (or the draw keeps α_{n−1}), the unevaluated
 // one-block neighbour of α_{n−1} with the lowest drawn loss is proposed instead; when every neighbour
@@ -230,72 +230,58 @@ class ThompsonMutation {
         scan_done_ = true;
         return std::nullopt;
       }
+    bool any_left = false;
+    std::optional<Architecture> n = scan_step(space, s, alpha0, drawn, rng_before, rng_after, any_left);
+    if (!any_left) scan_done_ = true;
+    return n;
+  }
+
+  // One step of a scan around `centre` (both scans): the unevaluated one-block neighbour of `centre`
+  // (alive ops, within the size budget) with the lowest drawn loss, skipping the neighbours the space
+  // rejected in this epoch (the search asks again with the generator where this call left it), and
+  // remembered as rejected should the search ask again. None when no neighbour is left (`any_left`
+  // false) or when every one left was rejected in this epoch.
+  template <class Drawn>
+  std::optional<Architecture> scan_step(const BlockSpace& space, const SearchState& s, const Architecture& centre, const Drawn& drawn,
+                                        const Rng::State& rng_before, const Rng::State& rng_after, bool& any_left) {
     if (!(rejected_at_ == s.history.size() && rejected_rng_ == rng_before)) rejected_.clear();
     std::optional<std::pair<std::size_t, OpIndex>> best;
     double best_delta = std::numeric_limits<double>::infinity();
-    bool any_left = false;
-    Architecture n = alpha0;
-    for (std::size_t b = 0; b < alpha0.size(); ++b) {
+    any_left = false;
+    Architecture n = centre;
+    for (std::size_t b = 0; b < centre.size(); ++b) {
       for (OpIndex k = 0; k < space.num_ops(b); ++k) {
-        if (k == alpha0[b] || !s.stats.is_alive(b, k)) continue;
+        if (k == centre[b] || !s.stats.is_alive(b, k)) continue;
         n[b] = k;
         if (space.within_max_size(n) && !evaluated_.contains(n)) {
           any_left = true;
-          const double delta = drawn(b, k) - drawn(b, alpha0[b]);
+          const double delta = drawn(b, k) - drawn(b, centre[b]);
           if (delta < best_delta && std::find(rejected_.begin(), rejected_.end(), n) == rejected_.end()) {
             best_delta = delta;
             best = {b, k};
           }
         }
       }
-      n[b] = alpha0[b];
+      n[b] = centre[b];
     }
-    if (!any_left) {
-      scan_done_ = true;
-      return std::nullopt;
-    }
-    if (!best) return std::nullopt;  // every neighbour left was rejected by the space in this epoch
+    if (!best) return std::nullopt;
     n[best->first] = best->second;
-    rejected_.push_back(n);  // rejected if the search asks again in this epoch
+    rejected_.push_back(n);
     rejected_at_ = s.history.size();
     rejected_rng_ = rng_after;
     return n;
   }
 
-  // The scan of every base's neighbourhood (scan_base_neighbourhood): the unevaluated one-block
-  // neighbour of the scan's centre (alive ops, within the size budget) with the lowest drawn loss,
-  // skipping those the space rejected in this epoch. The centre is fixed while its neighbourhood is
-  // scanned (the base follows the best observed, so a scan is one best-improvement step of local
-  // search); refresh() moves it (centre_for_next_proposal). None while no scan runs, or when every
-  // neighbour left was rejected in this epoch.
+  // The scan of every base's neighbourhood (scan_base_neighbourhood): a scan step around the scan's
+  // centre. The centre is fixed while its neighbourhood is scanned (the base follows the best
+  // observed, so a scan is one best-improvement step of local search); refresh() moves it
+  // (centre_for_next_proposal). None while no scan runs.
   template <class Drawn>
   std::optional<Architecture> base_scan_proposal(const BlockSpace& space, const SearchState& s, const Drawn& drawn,
                                                  const Rng::State& rng_before, const Rng::State& rng_after) {
     if (s.history.empty() || !centre_active_) return std::nullopt;
-    if (!(rejected_at_ == s.history.size() && rejected_rng_ == rng_before)) rejected_.clear();
-    std::optional<std::pair<std::size_t, OpIndex>> best;
-    double best_delta = std::numeric_limits<double>::infinity();
-    Architecture n = centre_;
-    for (std::size_t b = 0; b < centre_.size(); ++b) {
-      for (OpIndex k = 0; k < space.num_ops(b); ++k) {
-        if (k == centre_[b] || !s.stats.is_alive(b, k)) continue;
-        n[b] = k;
-        if (space.within_max_size(n) && !evaluated_.contains(n)) {
-          const double delta = drawn(b, k) - drawn(b, centre_[b]);
-          if (delta < best_delta && std::find(rejected_.begin(), rejected_.end(), n) == rejected_.end()) {
-            best_delta = delta;
-            best = {b, k};
-          }
-        }
-      }
-      n[b] = centre_[b];
-    }
-    if (!best) return std::nullopt;
-    n[best->first] = best->second;
-    rejected_.push_back(n);  // rejected if the search asks again in this epoch
-    rejected_at_ = s.history.size();
-    rejected_rng_ = rng_after;
-    return n;
+    bool any_left = false;
+    return scan_step(space, s, centre_, drawn, rng_before, rng_after, any_left);
   }
 
   // Whether `centre` (all of its ops alive) has an unevaluated one-block neighbour of alive ops within
