@@ -18,6 +18,7 @@
 
 #include <faunae/torch.hpp>
 #include <faunae/torch/evaluation.hpp>
+#include <faunae/torch/cpu_memory.hpp>
 
 namespace ft = faunae::torch_backend;
 
@@ -69,6 +70,7 @@ int main(int argc, char** argv) {
   CLI11_PARSE(app, argc, argv);
   try {
     torch::set_num_threads(static_cast<int>(threads));
+    faunae::torch_backend::keep_freed_cpu_memory();  // no page faults on every step's tensors (cpu_memory.hpp)
     const torch::Device device = ft::parse_device(device_name);
     const auto train = ft::take(ft::load_fashion_mnist(data_dir, /*train=*/true), train_images);
     const auto test = ft::take(ft::load_fashion_mnist(data_dir, /*train=*/false), test_images);

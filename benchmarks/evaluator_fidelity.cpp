@@ -44,6 +44,7 @@
 #include <faunae/torch.hpp>
 #include <faunae/torch/evaluation.hpp>
 #include <faunae/torch/zero_cost.hpp>
+#include <faunae/torch/cpu_memory.hpp>
 
 namespace ft = faunae::torch_backend;
 namespace fs = std::filesystem;
@@ -95,6 +96,7 @@ int main(int argc, char** argv) {
   CLI11_PARSE(app, argc, argv);
   try {
     torch::set_num_threads(static_cast<int>(threads));
+    faunae::torch_backend::keep_freed_cpu_memory();  // no page faults on every step's tensors (cpu_memory.hpp)
     provenance_path = table_path + ".provenance.json";
     const auto provenance = nlohmann::json::parse(faunae::read_file(provenance_path, provenance_path));
     const auto& recipe = provenance.at("recipe");

@@ -165,6 +165,7 @@ int main(int argc, char** argv) {
     return 2;
   }
   torch::set_num_threads(static_cast<int>(c.threads));
+  faunae::torch_backend::keep_freed_cpu_memory();  // no page faults on every step's tensors (cpu_memory.hpp)
   torch::set_num_interop_threads(static_cast<int>(c.threads));
   const ImageDataset data = take(load_fashion_mnist(c.data, /*train=*/true), c.images);
 

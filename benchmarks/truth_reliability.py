@@ -2,7 +2,8 @@
 """How reliable is a ground truth? The split-half Kendall tau of ground_truth runs files (issue 28).
 
     python3 benchmarks/truth_reliability.py RUNS.jsonl [RUNS.jsonl ...] [--keys-from TABLE.provenance.json]
-                                            [--within-budget yes|no] [--resamples 2000] [--json OUT]
+                                            [--within-budget yes|no] [--scores test_acc,plain_test_acc]
+                                            [--resamples 2000] [--json OUT]
 
 For each runs file (benchmarks/ground_truth.cpp: its first line the recipe, then one JSON object per
 finished (architecture, seed) run), over the architectures trained under every seed S of the file:
@@ -15,6 +16,10 @@ finished (architecture, seed) run), over the architectures trained under every s
   own spread). The reliability of a mean of m seeds is r_m = sigma_a^2 / (sigma_a^2 + sigma_e^2 / m),
   and under a Gaussian model the split-half tau of 2m seeds is (2 / pi) * asin(r_m) (Greiner's
   relation). The script prints that prediction for m = 1, 2, 4, 8: what more seeds would buy.
+- scores: by default each run's test_acc. With --scores, each named field of the runs in turn (a row
+  per file and score, where every run has it): ground_truth --score-plain-too also records
+  plain_test_acc (the final weights with training's BatchNorm statistics) and, with weight
+  averaging, recalibrated_final_test_acc, so one runs file compares the noise of those recipes.
 - cost: CPU-seconds per run (the runs' wall seconds times the recipe's Torch threads).
 
 Nothing but the standard library; the bootstrap is seeded, so the output is reproducible.
@@ -81,18 +86,20 @@ def read_runs(path):
     return recipe, runs
 
 
-def analyse(path, keys=None, resamples=2000):
+def analyse(path, keys=None, resamples=2000, score="test_acc"):
     recipe, runs = read_runs(path)
+    if any(score not in r for r in runs):
+        return None
     by_key = {}
     seconds = []
     for r in runs:
         if keys is not None and r["key"] not in keys:
             continue
-        by_key.setdefault(r["key"], {})[r["seed"]] = r["test_acc"]
+        by_key.setdefault(r["key"], {})[r["seed"]] = r[score]
         seconds.append(r["seconds"])
     seeds = sorted({s for runs_of in by_key.values() for s in runs_of})
     complete = {k: v for k, v in by_key.items() if all(s in v for s in seeds)}
-    out = {"runs_file": path, "recipe": recipe, "seeds": seeds, "architectures": len(complete),
+    out = {"runs_file": path, "score": score, "recipe": recipe, "seeds": seeds, "architectures": len(complete),
            "architectures_incomplete": len(by_key) - len(complete),
            "cpu_seconds_per_run": statistics.mean(seconds) * recipe.get("threads", 1) if seconds else None}
     if len(seeds) < 2 or len(complete) < 3:
@@ -124,6 +131,8 @@ def main():
     parser.add_argument("runs", nargs="+", help="ground_truth runs files (JSON lines)")
     parser.add_argument("--keys-from", help="only the architectures a table's provenance lists (its 'within_budget' map)")
     parser.add_argument("--within-budget", choices=["yes", "no"], help="with --keys-from: only those within (yes) or above (no) the budget")
+    parser.add_argument("--scores", default="test_acc",
+                        help="comma-separated fields of the runs to analyse (test_acc, plain_test_acc, recalibrated_final_test_acc)")
     parser.add_argument("--resamples", type=int, default=2000)
     parser.add_argument("--json", help="write the results here")
     args = parser.parse_args()
@@ -134,19 +143,24 @@ def main():
         if within is None:
             sys.exit(f"truth_reliability: {args.keys_from} has no 'within_budget' map (rule: written by ground_truth --table)")
         keys = {k for k, w in within.items() if args.within_budget is None or w == (args.within_budget == "yes")}
-    results = [analyse(p, keys, args.resamples) for p in args.runs]
-    print("| runs file | recipe | archs | seeds | split-half τ [95%] | noise SD | arch SD | predicted τ for 2/4/8/16 seeds | CPU-s / run |")
-    print("|---|---|---:|---:|---|---:|---:|---|---:|")
+    results = [r for p in args.runs for score in args.scores.split(",")
+               if (r := analyse(p, keys, args.resamples, score)) is not None]
+    print("| runs file | score | recipe | archs | seeds | split-half τ [95%] | noise SD | arch SD | predicted τ for 2/4/8/16 seeds | CPU-s / run |")
+    print("|---|---|---|---:|---:|---|---:|---:|---|---:|")
     for r in results:
         rec = r["recipe"]
         what = (f"{rec.get('train_images')} img × {rec.get('epochs')} ep, lr {rec.get('lr')}, width {rec.get('width')}, "
-                f"{rec.get('resolution', 0) or 28}px, {rec.get('sample', 'budget')}")
+                f"{rec.get('resolution', 0) or 28}px, batch {rec.get('batch_size')}, {rec.get('sample', 'budget')}")
+        if rec.get("bn_recalibration_images"):
+            what += f", BN over {rec['bn_recalibration_images']}"
+        if rec.get("weight_averaging_fraction"):
+            what += f", mean of last {rec['weight_averaging_fraction']:g} of weights"
         if "split_half_tau" not in r:
-            print(f"| {r['runs_file']} | {what} | {r['architectures']} | {len(r['seeds'])} | {r.get('note')} | | | | |")
+            print(f"| {r['runs_file']} | {r['score']} | {what} | {r['architectures']} | {len(r['seeds'])} | {r.get('note')} | | | | |")
             continue
         pred = " / ".join(f"{v:.2f}" for v in r["predicted_split_half_tau"].values())
         cost = r["cpu_seconds_per_run"]
-        print(f"| {r['runs_file']} | {what} | {r['architectures']} | {len(r['seeds'])} | "
+        print(f"| {r['runs_file']} | {r['score']} | {what} | {r['architectures']} | {len(r['seeds'])} | "
               f"{r['split_half_tau']:+.3f} [{r['split_half_tau_ci'][0]:+.2f}, {r['split_half_tau_ci'][1]:+.2f}] | "
               f"{r['sd_noise']:.3f} | {r['sd_architectures']:.3f} | {pred} | {cost:.1f} |")
     if args.json:

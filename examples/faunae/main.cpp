@@ -34,6 +34,7 @@
 
 #include <faunae/core/error.hpp>
 #include <faunae/core/run_folder.hpp>
+#include <faunae/torch/cpu_memory.hpp>
 #include <faunae/torch/error_text.hpp>
 
 #include "commands.hpp"
@@ -137,6 +138,7 @@ int main(int argc, char** argv) {
     if (starts && !(resume && fs::exists(run / "checkpoint.json"))) program::write_config(run, c, run_id);
     torch::set_num_threads(static_cast<int>(c.threads));
     torch::set_num_interop_threads(1);
+    faunae::torch_backend::keep_freed_cpu_memory();  // no page faults on every step's tensors (cpu_memory.hpp)
     const fs::path report_file = report_out.empty() ? run / "report.html" : fs::path(report_out);
     if (search_cmd->parsed()) return program::search_command(c, run, resume, quiet, run_id);
     if (train_cmd->parsed()) return program::train_command(c, run, which);

@@ -6,6 +6,7 @@
 #include "faunae/torch/contrastive.hpp"
 #include "faunae/torch/contrastive_evaluator.hpp"
 #include "faunae/torch/cpu_convolution.hpp"
+#include "faunae/torch/cpu_memory.hpp"
 #include "faunae/torch/data.hpp"
 #include "faunae/torch/device.hpp"
 #include "faunae/torch/error_text.hpp"
