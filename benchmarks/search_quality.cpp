@@ -167,6 +167,18 @@ std::vector<Method> all_methods() {
   m.push_back({"faunae-lt", "FaUNAE-LT (every base's neighbourhood scanned while the budget covers it)", [](const Setting& s, const RunInput& in) {
                  return run_search(s, in, lt_mutation(), ts_elimination(s.epochs_per_op), ArchitectureAcceptance());
                }});
+  m.push_back({"lt-spare-2", "FaUNAE-LT, elimination sparing the ops of the 2 best observed", [](const Setting& s, const RunInput& in) {
+                 auto e = ts_elimination(s.epochs_per_op);
+                 auto o = e.options();
+                 o.spare_best_observed = 2;
+                 return run_search(s, in, lt_mutation(), faunae::PosteriorElimination(o), ArchitectureAcceptance());
+               }});
+  m.push_back({"lt-spare-3", "FaUNAE-LT, elimination sparing the ops of the 3 best observed", [](const Setting& s, const RunInput& in) {
+                 auto e = ts_elimination(s.epochs_per_op);
+                 auto o = e.options();
+                 o.spare_best_observed = 3;
+                 return run_search(s, in, lt_mutation(), faunae::PosteriorElimination(o), ArchitectureAcceptance());
+               }});
   m.push_back({"lt-confident", "FaUNAE-LT with confident elimination only", [](const Setting& s, const RunInput& in) {
                  return run_search(s, in, lt_mutation(), ts_elimination(s.epochs_per_op, {}, true), ArchitectureAcceptance());
                }});

@@ -563,3 +563,62 @@ TEST_CASE("FaUNAE-LT resumes bit for bit in the middle of a scan and across elim
     CHECK(got.architecture == expected.architecture);
   }
 }
+
+TEST_CASE("spare_best_observed keeps the ops of the best observed architectures, and the search ends on the planned budget",
+          "[faunae-lt][elimination]") {
+  const BlockSpace space = synthetic_space(2, 3);
+  // Block 0: op 2 is bad on average (three poor architectures) but is in the second-best architecture
+  // observed, {2, 1}; the best is {0, 0}.
+  std::vector<std::pair<Architecture, double>> evals = {
+      {Architecture{0, 0}, 1.0}, {Architecture{2, 1}, 1.1}, {Architecture{2, 0}, 3.0}, {Architecture{2, 2}, 3.2},
+      {Architecture{2, 1}, 2.9}, {Architecture{1, 0}, 1.5}, {Architecture{1, 1}, 1.6}, {Architecture{0, 2}, 1.4}};
+  SearchState s = state_with(space, evals);
+  s.current = Architecture{0, 0};
+  const PosteriorElimination plain({.epochs_per_op = 1});
+  const PosteriorElimination spare1({.epochs_per_op = 1, .spare_best_observed = 1});
+  const PosteriorElimination spare2({.epochs_per_op = 1, .spare_best_observed = 2});
+  const auto removed_in_block0 = [&](const PosteriorElimination& p) -> std::optional<faunae::OpIndex> {
+    for (const auto& e : p.select(space, s))
+      if (e.block == 0) return e.op;
+    return std::nullopt;
+  };
+  REQUIRE(removed_in_block0(plain) == std::optional<faunae::OpIndex>(2));   // op 2: worst in the model's credit
+  CHECK(removed_in_block0(spare1) == std::optional<faunae::OpIndex>(2));    // only {0, 0} spared: op 2 may go
+  CHECK(removed_in_block0(spare2) == std::optional<faunae::OpIndex>(1));    // {2, 1} spared too: op 1 goes instead
+  // Block 1: {0, 0} and {2, 1} use ops 0 and 1, so with two spared only op 2 can go.
+  for (const auto& e : spare2.select(space, s))
+    if (e.block == 1) CHECK(e.op == 2);
+  // It ends after the planned epochs even with several ops left; FaUNAE-TS's elimination does not.
+  s.epoch = spare2.total_epochs(space);
+  CHECK(spare2.finished(space, s));
+  CHECK_FALSE(plain.finished(space, s));
+  CHECK(spare2.config().at("spare_best_observed") == 2);
+  CHECK_FALSE(plain.config().contains("spare_best_observed"));
+}
+
+TEST_CASE("FaUNAE-LT with spare_best_observed runs its planned evaluations and resumes bit for bit", "[faunae-lt][checkpoint]") {
+  const BlockSpace space = synthetic_space(4, 4);
+  const auto make = [&] {
+    return faunae::FaUNAELT<BlockSpace>(space, {.seed = 11}, ThompsonMutation(faunae::faunae_lt_mutation_options()),
+                                        PosteriorElimination({.epochs_per_op = 3, .spare_best_observed = 2}));
+  };
+  auto whole = make();
+  NoisyEvaluator e1(7);
+  const SearchResult expected = whole.run(e1);
+  CHECK(expected.evaluations == whole.planned_evaluations());
+  for (std::size_t stop_at : {12u, 21u}) {
+    CAPTURE(stop_at);
+    TempDir dir;
+    auto first = make();
+    NoisyEvaluator e2(7);
+    StopAfter stop(stop_at);
+    first.run(e2, stop);
+    first.save(dir / "lt.ckpt", e2);
+    auto resumed = make();
+    NoisyEvaluator e3(99);
+    resumed.load(dir / "lt.ckpt", e3);
+    const SearchResult got = resumed.run(e3);
+    CHECK(resumed.to_json(&e3) == whole.to_json(&e1));
+    CHECK(got.architecture == expected.architecture);
+  }
+}

@@ -732,7 +732,8 @@ PYBIND11_MODULE(_core, m) {
       .def(py::init([](const SpacePtr& space, std::uint64_t seed, double lambda2, std::size_t max_epochs, const Path& checkpoint,
                        std::size_t checkpoint_every, std::size_t max_proposal_attempts, const py::object& initial, const std::string& run_id,
                        std::size_t max_changes, bool single_block_from_alpha0, bool scan_alpha0_neighbourhood, double noise_fraction,
-                       std::size_t epochs_per_op, double optimism, bool scan_base_neighbourhood, bool confident_only) {
+                       std::size_t epochs_per_op, double optimism, bool scan_base_neighbourhood, bool confident_only,
+                       std::size_t spare_best_observed) {
              const AdditiveModelOptions model{.noise_fraction = noise_fraction};
              return make_search<FaUNAETS<BlockSpace>>(
                  space, search_options(seed, lambda2, max_epochs, checkpoint, checkpoint_every, max_proposal_attempts, initial, run_id, *space, "faunae.FaUNAETS"),
@@ -741,13 +742,17 @@ PYBIND11_MODULE(_core, m) {
                                    .scan_alpha0_neighbourhood = scan_alpha0_neighbourhood,
                                    .scan_base_neighbourhood = scan_base_neighbourhood,
                                    .model = model}),
-                 PosteriorElimination({.epochs_per_op = epochs_per_op, .optimism = optimism, .confident_only = confident_only, .model = model}),
+                 PosteriorElimination({.epochs_per_op = epochs_per_op,
+                                       .optimism = optimism,
+                                       .confident_only = confident_only,
+                                       .spare_best_observed = spare_best_observed,
+                                       .model = model}),
                  ArchitectureAcceptance());
            }),
            py::arg("space"), py::kw_only(), FAUNAE_SEARCH_ARGS, py::arg("max_changes") = 2,
            py::arg("single_block_from_alpha0") = true, py::arg("scan_alpha0_neighbourhood") = true, py::arg("noise_fraction") = 0.5,
            py::arg("epochs_per_op") = 3, py::arg("optimism") = 1.0, py::arg("scan_base_neighbourhood") = false,
-           py::arg("confident_only") = false);
+           py::arg("confident_only") = false, py::arg("spare_best_observed") = 0);
   bind_search<RandomSearch<BlockSpace>>(m, "RandomSearch", "Random search: `evaluations` uniformly random valid architectures (α0 included); returns the best.")
       .def(py::init([](const SpacePtr& space, std::size_t evaluations, std::uint64_t seed, const py::object& initial, const Path& checkpoint,
                        const std::string& run_id) {

@@ -387,3 +387,8 @@ def test_faunae_lt_from_python_is_faunae_ts_with_the_scan_of_every_base():
     assert "scan_base_neighbourhood" not in make_search(spec).to_json()["config"]["mutation"]
     confident = make_search(spec, confident_only=True)
     assert confident.to_json()["config"]["elimination"]["confident_only"] is True
+    spared = make_search(spec, scan_base_neighbourhood=True, spare_best_observed=2)
+    spared.run(loss)
+    assert spared.finished and spared.evaluations == spared.planned_evaluations
+    assert spared.to_json()["config"]["elimination"]["spare_best_observed"] == 2
+    assert "spare_best_observed" not in make_search(spec).to_json()["config"]["elimination"]

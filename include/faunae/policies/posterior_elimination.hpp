@@ -7,7 +7,9 @@
 // it contributed across every architecture that used it, and sd shrinks with its own samples only.
 // The base architecture's op is never removed: the base is the best architecture the acceptance rule
 // kept, so the search ends on an architecture it evaluated (with ArchitectureAcceptance), consistent
-// with the surviving ops.
+// with the surviving ops. With `spare_best_observed` = k, the ops of the k best architectures observed
+// so far are never removed either (the ops local search would keep; the search then ends on its
+// planned budget, total_epochs()).
 //
 // The model is held through a SharedAdditiveModel: a default-constructed PosteriorElimination has its
 // own; share_with(mutation) makes it read the mutation policy's model instead (same prior only). A
@@ -15,6 +17,7 @@
 // does, so the history is absorbed once for both policies, with the same results bit for bit.
 #pragma once
 
+#include <algorithm>
 #include <cmath>
 #include <cstddef>
 #include <limits>
@@ -40,11 +43,18 @@ struct PosteriorEliminationOptions {
   /// docs/benchmarks.md: it costs more than it saves). The search then ends
   /// after total_epochs() whether or not one op per block is left.
   bool confident_only = false;
+  /// Never remove an op that one of the `spare_best_observed` best architectures observed so far (by
+  /// their observed loss, earlier first among equals) uses: the ops local search would keep. On
+  /// spaces whose ops interact, the op a later improvement needs can look bad in the model's additive
+  /// credit (measured on TransNAS-Bench-101's cells, docs/benchmarks.md). 0 = off. With it the search
+  /// also ends after total_epochs() whether or not one op per block is left.
+  std::size_t spare_best_observed = 0;
   AdditiveModelOptions model;     ///< the credit model's prior (the same as ThompsonMutation's by default)
 
   template <class Self, class F>
   static void for_each_option(Self& self, F&& f) {
-    f("epochs_per_op", self.epochs_per_op), f("optimism", self.optimism), f("confident_only", self.confident_only), f("model", self.model);
+    f("epochs_per_op", self.epochs_per_op), f("optimism", self.optimism), f("confident_only", self.confident_only),
+        f("spare_best_observed", self.spare_best_observed), f("model", self.model);
   }
   /// Throws InvalidArgument naming `where`, the option and its value if one is out of range.
   void check(std::string_view where = "faunae::PosteriorElimination") const {
@@ -75,13 +85,15 @@ class PosteriorElimination {
     return model_.share(mutation.shared_model());
   }
 
-  /// What a checkpoint records; `confident_only` only when set (checkpoints from before it resume as they ran).
+  /// What a checkpoint records; `confident_only` and `spare_best_observed` only when set (checkpoints
+  /// from before them resume as they ran).
   nlohmann::json config() const {
     nlohmann::json c = {{"policy", "PosteriorElimination"},
                         {"epochs_per_op", options_.epochs_per_op},
                         {"optimism", options_.optimism},
                         {"noise_fraction", options_.model.noise_fraction}};
     if (options_.confident_only) c["confident_only"] = true;
+    if (options_.spare_best_observed > 0) c["spare_best_observed"] = options_.spare_best_observed;
     return c;
   }
   std::size_t total_epochs(const BlockSpace& space) const { return schedule_length(space.max_ops(), options_.epochs_per_op); }
@@ -90,7 +102,8 @@ class PosteriorElimination {
     return elimination_due(s, options_.epochs_per_op);
   }
   bool finished(const BlockSpace& space, const SearchState& s) const {
-    return s.stats.max_ops_left() <= 1 || (options_.confident_only && s.epoch >= total_epochs(space));
+    return s.stats.max_ops_left() <= 1 ||
+           ((options_.confident_only || options_.spare_best_observed > 0) && s.epoch >= total_epochs(space));
   }
 
   std::vector<Elimination> select(const BlockSpace& space, const SearchState& s) const {
@@ -103,6 +116,10 @@ class PosteriorElimination {
     model_->update(space, s);
     const Eigen::VectorXd mean = model_->mean();
     std::vector<Elimination> out;
+    const std::vector<const Architecture*> spared = best_observed(s, options_.spare_best_observed);
+    const auto is_spared = [&](std::size_t b, OpIndex k) {
+      return std::any_of(spared.begin(), spared.end(), [&](const Architecture* a) { return (*a)[b] == k; });
+    };
     for (std::size_t b = 0; b < s.stats.num_blocks(); ++b) {
       if (s.stats.ops_left(b) <= 1) continue;
       std::optional<OpIndex> worst;
@@ -113,7 +130,7 @@ class PosteriorElimination {
         const std::size_t c = model_->cell(b, k);
         if (options_.confident_only)
           best_pessimistic = std::min(best_pessimistic, mean(static_cast<Eigen::Index>(c)) + options_.optimism * model_->sd(c));
-        if (!removable(Eigen::Index(b), Eigen::Index(k)) || k == s.current[b]) continue;
+        if (!removable(Eigen::Index(b), Eigen::Index(k)) || k == s.current[b] || is_spared(b, k)) continue;
         double score = mean(static_cast<Eigen::Index>(c));
         if (options_.optimism > 0.0) score -= options_.optimism * model_->sd(c);
         if (!worst || score > worst_score) {  // ties: the lowest op index
@@ -128,6 +145,21 @@ class PosteriorElimination {
   }
 
  private:
+  // The `count` architectures of the history with the lowest observed loss (the earlier record first
+  // among equal losses).
+  static std::vector<const Architecture*> best_observed(const SearchState& s, std::size_t count) {
+    std::vector<const Architecture*> out;
+    if (count == 0 || s.history.empty()) return out;
+    std::vector<std::size_t> order(s.history.size());
+    for (std::size_t i = 0; i < order.size(); ++i) order[i] = i;
+    const std::size_t n = std::min(count, order.size());
+    std::partial_sort(order.begin(), order.begin() + static_cast<std::ptrdiff_t>(n), order.end(), [&](std::size_t x, std::size_t y) {
+      return s.history[x].loss < s.history[y].loss || (s.history[x].loss == s.history[y].loss && x < y);
+    });
+    for (std::size_t i = 0; i < n; ++i) out.push_back(&s.history[order[i]].evaluated);
+    return out;
+  }
+
   PosteriorEliminationOptions options_;
   // The credit model, its own or the mutation policy's, absorbing the history incrementally (the same
   // numbers as a model built at once: records are absorbed one by one in history order either way).
