@@ -79,7 +79,14 @@ done
 echo "3. train/probe/report/export refuse another run's files ($((SECONDS - t0)) s)"
 
 # --- 4. two processes on one folder -----------------------------------------------------------------
-"$faunae" search --run "$work/c" --config "$work/tiny.json" -q > "$work/c.out" 2>&1 &
+# Sections 4 and 5 need a search that outlives four refused starts (about a second each: LibTorch
+# loading) and a kill: the tiny search with 40 steps per epoch instead of 2 (the tiny one alone takes
+# about 3 s on 2 cores since the program keeps freed memory, cpu_memory.hpp).
+python3 - "$work/tiny.json" "$work/slow.json" <<'PY'
+import json, sys
+c = json.load(open(sys.argv[1])); c["search"]["steps"] = 40; json.dump(c, open(sys.argv[2], "w"), indent=1)
+PY
+"$faunae" search --run "$work/c" --config "$work/slow.json" -q > "$work/c.out" 2>&1 &
 pid=$!
 for _ in $(seq 1 300); do grep -q "^pid $pid " "$work/c/.lock" 2> /dev/null && break; sleep 0.05; done
 grep -q "^pid $pid " "$work/c/.lock" || fail "the first process wrote no lock"
@@ -97,7 +104,7 @@ ls -d "$work"/c.replaced-* > /dev/null 2>&1 && fail "the refused --overwrite mov
 echo "4. second processes refused at once, one run in the folder ($((SECONDS - t0)) s)"
 
 # --- 5. kill -9 of the lock holder, then --resume=auto --------------------------------------------------
-"$faunae" search --run "$work/d" --config "$work/tiny.json" -q > "$work/d.out" 2>&1 &
+"$faunae" search --run "$work/d" --config "$work/slow.json" -q > "$work/d.out" 2>&1 &
 pid=$!
 for _ in $(seq 1 600); do
   python3 -c "import json,sys; sys.exit(0 if json.load(open('$work/d/checkpoint.json'))['payload']['state']['epoch'] >= 2 else 1)" 2> /dev/null && break
@@ -106,7 +113,7 @@ done
 kill -9 "$pid" 2> /dev/null || fail "the search ended before it could be killed"
 wait "$pid" 2> /dev/null || true
 grep -q "^pid $pid " "$work/d/.lock" || fail "the lock file should still name the killed process"
-if "$faunae" search --run "$work/d" --config "$work/tiny.json" -q > "$work/d2.out" 2>&1; then fail "a new search over a killed run was accepted"; fi
+if "$faunae" search --run "$work/d" --config "$work/slow.json" -q > "$work/d2.out" 2>&1; then fail "a new search over a killed run was accepted"; fi
 expect "$work/d2.out" "already holds run"
 "$faunae" search --run "$work/d" --resume=auto -q > "$work/d3.out" 2>&1 || { cat "$work/d3.out"; fail "--resume=auto after kill -9"; }
 expect "$work/d3.out" "resumed from"
