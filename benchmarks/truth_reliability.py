@@ -3,7 +3,7 @@
 
     python3 benchmarks/truth_reliability.py RUNS.jsonl [RUNS.jsonl ...] [--keys-from TABLE.provenance.json]
                                             [--within-budget yes|no] [--scores test_acc,plain_test_acc]
-                                            [--resamples 2000] [--json OUT]
+                                            [--seeds 0,1] [--resamples 2000] [--json OUT]
 
 For each runs file (benchmarks/ground_truth.cpp: its first line the recipe, then one JSON object per
 finished (architecture, seed) run), over the architectures trained under every seed S of the file:
@@ -86,7 +86,7 @@ def read_runs(path):
     return recipe, runs
 
 
-def analyse(path, keys=None, resamples=2000, score="test_acc"):
+def analyse(path, keys=None, resamples=2000, score="test_acc", only_seeds=None):
     recipe, runs = read_runs(path)
     if any(score not in r for r in runs):
         return None
@@ -94,6 +94,8 @@ def analyse(path, keys=None, resamples=2000, score="test_acc"):
     seconds = []
     for r in runs:
         if keys is not None and r["key"] not in keys:
+            continue
+        if only_seeds is not None and r["seed"] not in only_seeds:
             continue
         by_key.setdefault(r["key"], {})[r["seed"]] = r[score]
         seconds.append(r["seconds"])
@@ -133,6 +135,7 @@ def main():
     parser.add_argument("--within-budget", choices=["yes", "no"], help="with --keys-from: only those within (yes) or above (no) the budget")
     parser.add_argument("--scores", default="test_acc",
                         help="comma-separated fields of the runs to analyse (test_acc, plain_test_acc, recalibrated_final_test_acc)")
+    parser.add_argument("--seeds", help="only these training seeds (comma-separated): a file still growing in seed rounds")
     parser.add_argument("--resamples", type=int, default=2000)
     parser.add_argument("--json", help="write the results here")
     args = parser.parse_args()
@@ -143,8 +146,9 @@ def main():
         if within is None:
             sys.exit(f"truth_reliability: {args.keys_from} has no 'within_budget' map (rule: written by ground_truth --table)")
         keys = {k for k, w in within.items() if args.within_budget is None or w == (args.within_budget == "yes")}
+    only_seeds = {int(x) for x in args.seeds.split(",")} if args.seeds else None
     results = [r for p in args.runs for score in args.scores.split(",")
-               if (r := analyse(p, keys, args.resamples, score)) is not None]
+               if (r := analyse(p, keys, args.resamples, score, only_seeds)) is not None]
     print("| runs file | score | recipe | archs | seeds | split-half τ [95%] | noise SD | arch SD | predicted τ for 2/4/8/16 seeds | CPU-s / run |")
     print("|---|---|---|---:|---:|---|---:|---:|---|---:|")
     for r in results:
