@@ -18,7 +18,6 @@
 
 #include <faunae/torch.hpp>
 #include <faunae/torch/evaluation.hpp>
-#include <faunae/torch/cpu_memory.hpp>
 
 namespace ft = faunae::torch_backend;
 

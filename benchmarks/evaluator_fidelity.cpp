@@ -44,7 +44,6 @@
 #include <faunae/torch.hpp>
 #include <faunae/torch/evaluation.hpp>
 #include <faunae/torch/zero_cost.hpp>
-#include <faunae/torch/cpu_memory.hpp>
 
 namespace ft = faunae::torch_backend;
 namespace fs = std::filesystem;

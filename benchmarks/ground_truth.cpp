@@ -32,7 +32,6 @@
 
 #include <faunae/faunae.hpp>
 #include <faunae/torch.hpp>
-#include <faunae/torch/cpu_memory.hpp>
 #include <faunae/torch/standalone.hpp>
 
 namespace ft = faunae::torch_backend;

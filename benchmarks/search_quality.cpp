@@ -105,11 +105,13 @@ faunae::ThompsonMutation ts_mutation(std::optional<std::size_t> max_changes = {}
   if (scan_alpha0_neighbourhood) o.scan_alpha0_neighbourhood = *scan_alpha0_neighbourhood;
   return faunae::ThompsonMutation(o);
 }
-faunae::PosteriorElimination ts_elimination(std::size_t e, std::optional<double> optimism = {}, bool confident_only = false) {
+faunae::PosteriorElimination ts_elimination(std::size_t e, std::optional<double> optimism = {}, bool confident_only = false,
+                                            std::size_t spare_best_observed = 0) {
   faunae::PosteriorEliminationOptions o = g_ts_elimination;
   o.epochs_per_op = e;
   if (optimism) o.optimism = *optimism;
   o.confident_only = confident_only;
+  o.spare_best_observed = spare_best_observed;
   return faunae::PosteriorElimination(o);
 }
 faunae::ThompsonMutation lt_mutation() {
@@ -167,18 +169,11 @@ std::vector<Method> all_methods() {
   m.push_back({"faunae-lt", "FaUNAE-LT (every base's neighbourhood scanned while the budget covers it)", [](const Setting& s, const RunInput& in) {
                  return run_search(s, in, lt_mutation(), ts_elimination(s.epochs_per_op), ArchitectureAcceptance());
                }});
-  m.push_back({"lt-spare-2", "FaUNAE-LT, elimination sparing the ops of the 2 best observed", [](const Setting& s, const RunInput& in) {
-                 auto e = ts_elimination(s.epochs_per_op);
-                 auto o = e.options();
-                 o.spare_best_observed = 2;
-                 return run_search(s, in, lt_mutation(), faunae::PosteriorElimination(o), ArchitectureAcceptance());
-               }});
-  m.push_back({"lt-spare-3", "FaUNAE-LT, elimination sparing the ops of the 3 best observed", [](const Setting& s, const RunInput& in) {
-                 auto e = ts_elimination(s.epochs_per_op);
-                 auto o = e.options();
-                 o.spare_best_observed = 3;
-                 return run_search(s, in, lt_mutation(), faunae::PosteriorElimination(o), ArchitectureAcceptance());
-               }});
+  for (const std::size_t k : {2, 3})
+    m.push_back({fmt::format("lt-spare-{}", k), fmt::format("FaUNAE-LT, elimination sparing the ops of the {} best observed", k),
+                 [k](const Setting& s, const RunInput& in) {
+                   return run_search(s, in, lt_mutation(), ts_elimination(s.epochs_per_op, {}, false, k), ArchitectureAcceptance());
+                 }});
   m.push_back({"lt-confident", "FaUNAE-LT with confident elimination only", [](const Setting& s, const RunInput& in) {
                  return run_search(s, in, lt_mutation(), ts_elimination(s.epochs_per_op, {}, true), ArchitectureAcceptance());
                }});

@@ -16,12 +16,7 @@ fresh_work_dir "$work"
 # 20 steps per epoch instead of 2, so that an epoch outlasts the poll below (a Python start and 0.1 s):
 # since the program keeps freed memory (cpu_memory.hpp), random search's and REA's tiny epochs took
 # under 0.1 s and the search ended before it could be killed.
-python3 - "$work/tiny.json" <<'PY'
-import json, sys
-c = json.load(open(sys.argv[1]))
-c["search"]["steps"] = 20
-json.dump(c, open(sys.argv[1], "w"), indent=1)
-PY
+write_tiny_config "$work/tiny.json" 20
 if [ "$method" != faunae ]; then
   # rea with population 4 and tournaments of 2: 4 random members, then 7 children in the 11 evaluations.
   python3 - "$work/tiny.json" "$method" <<'PY'

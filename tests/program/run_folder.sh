@@ -82,10 +82,7 @@ echo "3. train/probe/report/export refuse another run's files ($((SECONDS - t0))
 # Sections 4 and 5 need a search that outlives four refused starts (about a second each: LibTorch
 # loading) and a kill: the tiny search with 40 steps per epoch instead of 2 (the tiny one alone takes
 # about 3 s on 2 cores since the program keeps freed memory, cpu_memory.hpp).
-python3 - "$work/tiny.json" "$work/slow.json" <<'PY'
-import json, sys
-c = json.load(open(sys.argv[1])); c["search"]["steps"] = 40; json.dump(c, open(sys.argv[2], "w"), indent=1)
-PY
+write_tiny_config "$work/slow.json" 40
 "$faunae" search --run "$work/c" --config "$work/slow.json" -q > "$work/c.out" 2>&1 &
 pid=$!
 for _ in $(seq 1 300); do grep -q "^pid $pid " "$work/c/.lock" 2> /dev/null && break; sleep 0.05; done

@@ -73,6 +73,20 @@ TEST_CASE("train_standalone refuses bad options and data, naming the rule and th
   unlabelled.labels = torch::Tensor();
   CHECK_THROWS_MATCHES(train_standalone(space, a, unlabelled, test, aug, quick(0)), faunae::InvalidArgument, What(Contains("has no labels")));
   CHECK_THROWS_AS(train_standalone(space, faunae::Architecture{0, 0, 9}, train, test, aug, quick(0)), faunae::InvalidArchitecture);
+  // Weight averaging without the BatchNorm recalibration it needs, out of range, a negative recalibration.
+  o = quick(0);
+  o.weight_averaging_fraction = 0.5;
+  CHECK_THROWS_MATCHES(train_standalone(space, a, train, test, aug, o), faunae::InvalidArgument,
+                       What(Contains("weight_averaging_fraction = 0.5 needs bn_recalibration_images > 0")));
+  o = quick(0);
+  o.weight_averaging_fraction = 1.5;
+  o.bn_recalibration_images = 8;
+  CHECK_THROWS_MATCHES(train_standalone(space, a, train, test, aug, o), faunae::InvalidArgument,
+                       What(Contains("weight_averaging_fraction must be in [0, 1], got 1.5")));
+  o = quick(0);
+  o.bn_recalibration_images = -1;
+  CHECK_THROWS_MATCHES(train_standalone(space, a, train, test, aug, o), faunae::InvalidArgument,
+                       What(Contains("bn_recalibration_images must be >= 0 (0 = off), got -1")));
 }
 
 TEST_CASE("recalibrate_batch_norm sets BatchNorm's statistics to exact means over the first N images and restores its momentum", "[standalone]") {
@@ -130,24 +144,4 @@ TEST_CASE("train_standalone's BatchNorm recalibration and weight averaging chang
   o.weight_averaging_fraction = 1e-9;
   const auto last_only = train_standalone(space, a, train, test, aug, o);
   CHECK(last_only.test_loss == recalibrated.test_loss);
-}
-
-TEST_CASE("train_standalone refuses weight averaging without recalibration and a negative recalibration, naming the rule", "[standalone]") {
-  const auto space = tiny_space();
-  const auto train = bright_or_dark(32, 1), test = bright_or_dark(8, 2);
-  const auto aug = default_augment_options(Stem::gray28);
-  const faunae::Architecture a{0, 0, 0};
-  auto o = quick(0);
-  o.weight_averaging_fraction = 0.5;
-  CHECK_THROWS_MATCHES(train_standalone(space, a, train, test, aug, o), faunae::InvalidArgument,
-                       What(Contains("weight_averaging_fraction = 0.5 needs bn_recalibration_images > 0")));
-  o = quick(0);
-  o.weight_averaging_fraction = 1.5;
-  o.bn_recalibration_images = 8;
-  CHECK_THROWS_MATCHES(train_standalone(space, a, train, test, aug, o), faunae::InvalidArgument,
-                       What(Contains("weight_averaging_fraction must be in [0, 1], got 1.5")));
-  o = quick(0);
-  o.bn_recalibration_images = -1;
-  CHECK_THROWS_MATCHES(train_standalone(space, a, train, test, aug, o), faunae::InvalidArgument,
-                       What(Contains("bn_recalibration_images must be >= 0 (0 = off), got -1")));
 }

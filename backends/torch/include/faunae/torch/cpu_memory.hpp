@@ -6,7 +6,7 @@
 // same large activations every step, so every step faults all their pages in again, each zeroed by
 // the kernel. On the 2-core Debian 12 machine the stand-alone training of the ground truth spent 22 of
 // its 59 s in the kernel that way (14×14 images, one thread; docs/benchmarks.md, "Speed"): with the
-// memory kept, the same run took 15 s and gave the same numbers bit for bit.
+// memory kept, the same run took 13.7 s and gave the same numbers bit for bit.
 //
 //   faunae::torch_backend::keep_freed_cpu_memory();   // once, at the start of main()
 //

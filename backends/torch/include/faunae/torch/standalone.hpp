@@ -38,6 +38,7 @@
 #include <vector>
 #include <numbers>
 #include <string_view>
+#include <tuple>
 
 #include <fmt/format.h>
 #include <torch/torch.h>
@@ -217,34 +218,31 @@ inline StandaloneResult train_standalone(const ResNetSpaceOptions& space, const 
     r.train_loss = epoch_loss / static_cast<double>(per_epoch);
   }
   torch::NoGradGuard no_grad;
+  // Top-1 accuracy and mean cross-entropy on `test`, in eval mode.
   const auto score_test = [&] {
     net->eval();
     classifier->eval();
-    return detail::eval::classification_score([&](const torch::Tensor& x) { return classifier->forward(net->forward(x)); }, test,
-                                              augment_options, o.eval_batch, device);
+    const auto score = detail::eval::classification_score([&](const torch::Tensor& x) { return classifier->forward(net->forward(x)); },
+                                                          test, augment_options, o.eval_batch, device);
+    const auto n = static_cast<double>(test.size());
+    return std::pair{static_cast<double>(score.correct) / n, score.loss_sum / n};
   };
   const auto recalibrate = [&] {
     detail::standalone::recalibrate_batch_norm(*net, [&](const torch::Tensor& x) { return net->forward(x); }, train,
                                                o.bn_recalibration_images, o.eval_batch, augment_options, device);
   };
-  if (o.score_plain_too) {
-    const auto plain = score_test();
-    r.plain_test_accuracy = static_cast<double>(plain.correct) / static_cast<double>(test.size());
-    r.plain_test_loss = plain.loss_sum / static_cast<double>(test.size());
-  }
+  if (o.score_plain_too) std::tie(r.plain_test_accuracy, r.plain_test_loss) = score_test();
   if (o.bn_recalibration_images > 0) {
     if (averaged_steps > 0) {
       if (o.score_plain_too) {
         recalibrate();
-        r.recalibrated_final_test_accuracy = static_cast<double>(score_test().correct) / static_cast<double>(test.size());
+        r.recalibrated_final_test_accuracy = score_test().first;
       }
       for (std::size_t k = 0; k < params.size(); ++k) params[k].detach().copy_(averaged[k]);
     }
     recalibrate();
   }
-  const auto score = score_test();
-  r.test_accuracy = static_cast<double>(score.correct) / static_cast<double>(test.size());
-  r.test_loss = score.loss_sum / static_cast<double>(test.size());
+  std::tie(r.test_accuracy, r.test_loss) = score_test();
   r.parameters = net->parameters(a);
   r.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
   return r;
