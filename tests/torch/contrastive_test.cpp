@@ -53,6 +53,27 @@ TEST_CASE("InfoNCE: gradient reaches only the queries; bad arguments throw", "[m
   CHECK_THROWS_MATCHES(info_nce(q.flatten(), k, queue), faunae::InvalidArgument, What(Contains("q must be a 2-d tensor")));
 }
 
+TEST_CASE("Instance discrimination: a hit when the positive key beats every key of the bank", "[moco]") {
+  torch::set_num_threads(1);
+  // query 0: s·t₊ = 0.6 beats 0 and -1 (hit); query 1: s·t₊ = 1 ties the bank's 1 (a tie is a miss);
+  // query 2: s·t₊ = 0 loses to 1 (miss)
+  const auto q = rows({1, 0, 0, 1, 0, 1}, 2);
+  const auto k = rows({0.6f, 0.8f, 0, 1, 1, 0}, 2);
+  const auto queue = rows({0, 1, -1, 0}, 2);
+  const auto hits = instance_discrimination_hits(q, k, queue);
+  REQUIRE(hits.sizes().vec() == std::vector<std::int64_t>{3});
+  CHECK(hits[0].item<bool>());
+  CHECK_FALSE(hits[1].item<bool>());
+  CHECK_FALSE(hits[2].item<bool>());
+  // A hit is a row whose eq. (6) logits have the positive (class 0) as their argmax.
+  const auto logits = torch::cat({(q * k).sum(1, true), q.mm(queue.t())}, 1);
+  CHECK(torch::equal(hits.logical_and(logits.argmax(1) == 0), hits));
+  CHECK_THROWS_MATCHES(instance_discrimination_hits(q, k.narrow(0, 0, 1), queue), faunae::InvalidArgument, What(Contains("same shape")));
+  CHECK_THROWS_MATCHES(instance_discrimination_hits(q, k, torch::zeros({2, 3})), faunae::InvalidArgument,
+                       What(Contains("D = 2") && Contains("got 3")));
+  CHECK_THROWS_MATCHES(instance_discrimination_hits(q, k, torch::zeros({0, 2})), faunae::InvalidArgument, What(Contains("key bank is empty")));
+}
+
 TEST_CASE("EMA: eq. (7) on the parameters, buffers untouched", "[moco]") {
   torch::set_num_threads(1);
   torch::nn::Sequential student(torch::nn::Linear(2, 2), torch::nn::BatchNorm1d(2));

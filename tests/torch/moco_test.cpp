@@ -83,6 +83,12 @@ TEST_CASE("MocoLearner: cosine schedule, k steps move student and teacher, queue
   const double v = learner.validation_loss(data, a, default_augment_options(Stem::gray28), 5, 3);
   CHECK(std::isfinite(v));
   CHECK(v == learner.validation_loss(data, a, default_augment_options(Stem::gray28), 5, 3));  // same views, no training
+  const auto score = learner.validation_score(data, a, default_augment_options(Stem::gray28), 5, 3);
+  CHECK(score.loss == v);  // validation_loss is validation_score's loss, bit for bit
+  // 8 images: the share of hits is a multiple of 1/8
+  CHECK(score.instance_accuracy >= 0.0);
+  CHECK(score.instance_accuracy <= 1.0);
+  CHECK(score.instance_accuracy * 8 == Approx(std::round(score.instance_accuracy * 8)).margin(1e-9));
   CHECK_THROWS_MATCHES(learner.train_step(data.images, a, default_augment_options(Stem::gray28)), faunae::InvalidArgument,
                        What(Contains("batch of 4")));
   CHECK_THROWS_AS(learner.train_step(data.images.narrow(0, 0, 4), faunae::Architecture({0, 0}), default_augment_options(Stem::gray28)),
@@ -197,8 +203,11 @@ TEST_CASE("ContrastiveEvaluator: a finite validation InfoNCE; state and restore 
   const auto first = e.evaluate(a);
   CHECK(std::isfinite(first.loss));
   CHECK(first.loss > 0.0);
-  REQUIRE(first.metrics.size() == 3);
+  REQUIRE(first.metrics.size() == 4);
   CHECK(first.metrics[0].first == "train_loss");
+  CHECK(first.metrics[3].first == "instance_accuracy");
+  CHECK(first.metrics[3].second >= 0.0);
+  CHECK(first.metrics[3].second <= 1.0);
   const auto saved = e.state();
   CHECK(std::filesystem::exists(dir.path / saved["file"].get<std::string>()));
   const double next = e.evaluate(b).loss;

@@ -69,6 +69,27 @@ inline torch::Tensor info_nce(const torch::Tensor& q, const torch::Tensor& k, co
   return torch::nn::functional::cross_entropy(logits, labels);
 }
 
+/// Instance discrimination, the top-1 of eq. (6)'s logits: for each of the N queries q[i], whether its
+/// positive key k[i] scores higher than every key of the bank (q[i]·k[i] > max_n q[i]·queue[n]; a tie
+/// counts as a miss). Returns N booleans. The share of hits over held-out images is the label-free
+/// "instance-discrimination accuracy" of a student–teacher pair (InstDisc, Wu et al. 2018; MoCo's
+/// training monitor), a companion of the held-out InfoNCE. Same layout and checks as info_nce.
+inline torch::Tensor instance_discrimination_hits(const torch::Tensor& q, const torch::Tensor& k, const torch::Tensor& queue) {
+  constexpr std::string_view where = "faunae::torch_backend::instance_discrimination_hits()";
+  detail::check_matrix(q, where, "q");
+  detail::check_matrix(k, where, "k");
+  detail::check_matrix(queue, where, "queue");
+  if (!q.sizes().equals(k.sizes()))
+    throw InvalidArgument(fmt::format("{}: q and k must have the same shape N×D, got {} and {}", where, q.sizes().vec(), k.sizes().vec()));
+  if (queue.size(1) != q.size(1))
+    throw InvalidArgument(fmt::format("{}: the queue's keys must have the queries' dimension D = {}, got {}", where, q.size(1), queue.size(1)));
+  if (queue.size(0) < 1) throw InvalidArgument(fmt::format("{}: the key bank is empty (K = 0)", where));
+  torch::NoGradGuard no_grad;
+  const auto l_pos = (q * k).sum(/*dim=*/1);                                         // N: s·t₊
+  const auto best_negative = std::get<0>(q.mm(queue.t()).max(/*dim=*/1));  // N: max_n s·t_n
+  return l_pos > best_negative;
+}
+
 /// MoCo's dictionary: K negative keys of dimension D in a K×D tensor, filled first-in first-out.
 /// It starts as random unit vectors (MoCo's randn then normalise) and `enqueue` overwrites the oldest
 /// batch. K must be a multiple of the batch size so that a batch never straddles the wrap-around

@@ -97,18 +97,21 @@ class BasicContrastiveEvaluator {
   }
 
   /// k training steps on α, then the validation InfoNCE of α (lower is better). Metrics: the mean
-  /// training loss of the k steps, the learning rate, and the seconds taken.
+  /// training loss of the k steps, the learning rate, the seconds taken, and the held-out
+  /// instance-discrimination accuracy (MocoLearner::validation_score; higher is better).
   Evaluation evaluate(const Architecture& a) {
     const auto start = std::chrono::steady_clock::now();
     learner_.student()->check(a, "faunae::torch_backend::ContrastiveEvaluator::evaluate()");
     auto train_loss = torch::zeros({}, torch::TensorOptions().dtype(torch::kFloat64).device(o_.device));
     for (std::int64_t step = 0; step < o_.steps; ++step) train_loss += train_one_step(a);
-    const double validation = learner_.validation_loss(validation_, a, augment_, stream_seed(o_.seed, "evaluator.validation_views"), o_.validation_batch_size);
+    const auto validation = learner_.validation_score(validation_, a, augment_, stream_seed(o_.seed, "evaluator.validation_views"),
+                                                      o_.validation_batch_size);
     const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
-    return Evaluation{validation,
+    return Evaluation{validation.loss,
                       {{"train_loss", train_loss.item<double>() / static_cast<double>(o_.steps)},
                        {"lr", learner_.learning_rate()},
-                       {"seconds", seconds}}};
+                       {"seconds", seconds},
+                       {"instance_accuracy", validation.instance_accuracy}}};
   }
 
   /// Trains the student `steps` steps on α without scoring it: a warm-up before the search, so that

@@ -213,13 +213,19 @@ class MocoLearner {
     return loss.detach();
   }
 
-  /// The mean InfoNCE of `data` under α (no gradient; both networks in eval mode, so BN uses its
-  /// running statistics; the queue is not changed). The views come from a generator seeded with
-  /// `view_seed`, so every architecture is scored on the same views. With several processes, each
-  /// scores a contiguous share and the sums are added: every process returns the same number.
-  double validation_loss(const ImageDataset& data, const Architecture& a, const AugmentOptions& augment_options, std::uint64_t view_seed,
-                         std::int64_t batch_size = 256) {
-    constexpr std::string_view where = "faunae::torch_backend::MocoLearner::validation_loss()";
+  /// The held-out scores of α on `data` (no gradient; both networks in eval mode, so BN uses its
+  /// running statistics; the queue is not changed): the mean InfoNCE of eq. (6), and the
+  /// instance-discrimination accuracy, the share of queries whose positive key beats every key of the
+  /// queue (instance_discrimination_hits). The views come from a generator seeded with `view_seed`, so
+  /// every architecture is scored on the same views. With several processes, each scores a
+  /// contiguous share and the sums are added: every process returns the same numbers.
+  struct ValidationScore {
+    double loss = 0.0;                 ///< mean InfoNCE, eq. (6); lower is better
+    double instance_accuracy = 0.0;    ///< share of hits in [0, 1]; higher is better
+  };
+  ValidationScore validation_score(const ImageDataset& data, const Architecture& a, const AugmentOptions& augment_options,
+                                   std::uint64_t view_seed, std::int64_t batch_size = 256) {
+    constexpr std::string_view where = "faunae::torch_backend::MocoLearner::validation_score()";
     student_->check(a, where);
     data.check(where);
     if (data.size() < 1) throw InvalidArgument(fmt::format("{}: the data set '{}' is empty", where, data.name));
@@ -229,7 +235,7 @@ class MocoLearner {
     const std::int64_t rank = comm_.rank(), world = comm_.world_size();
     const std::int64_t begin = data.size() * rank / world, end = data.size() * (rank + 1) / world;
     auto views = make_generator(stream_seed(view_seed, "moco.validation_views", static_cast<std::uint64_t>(rank)));
-    auto total = torch::zeros({2}, torch::TensorOptions().dtype(torch::kFloat64).device(o_.device));  // Σ loss, count
+    auto total = torch::zeros({3}, torch::TensorOptions().dtype(torch::kFloat64).device(o_.device));  // Σ loss, count, Σ hits
     for (std::int64_t start = begin; start < end; start += batch_size) {
       const auto n = std::min(batch_size, end - start);
       const auto [x_s, x_t] = two_views(to_device(data.images.narrow(0, start, n), o_.device), augment_options, views);
@@ -239,13 +245,22 @@ class MocoLearner {
         q = student_head_->forward(student_->forward(x_s, a));
         k = teacher_head_->forward(teacher_->forward(x_t, a));
       }
-      const auto loss = info_nce(normalize_rows(q.to(torch::kFloat32)), normalize_rows(k.to(torch::kFloat32)), queue_.keys(), o_.tau);
+      q = normalize_rows(q.to(torch::kFloat32));
+      k = normalize_rows(k.to(torch::kFloat32));
+      const auto loss = info_nce(q, k, queue_.keys(), o_.tau);  // eq. (6)
       total[0] += loss.to(torch::kFloat64) * static_cast<double>(n);
       total[1] += static_cast<double>(n);
+      total[2] += instance_discrimination_hits(q, k, queue_.keys()).sum().to(torch::kFloat64);
     }
     comm_.sum(total);
     const auto t = total.cpu();
-    return t[0].item<double>() / t[1].item<double>();
+    return {t[0].item<double>() / t[1].item<double>(), t[2].item<double>() / t[1].item<double>()};
+  }
+
+  /// The mean InfoNCE of `data` under α: validation_score(...).loss.
+  double validation_loss(const ImageDataset& data, const Architecture& a, const AugmentOptions& augment_options, std::uint64_t view_seed,
+                         std::int64_t batch_size = 256) {
+    return validation_score(data, a, augment_options, view_seed, batch_size).loss;
   }
 
   /// The learning rate of the next step (cosine schedule, MocoOptions::schedule_steps).
