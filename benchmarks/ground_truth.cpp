@@ -49,21 +49,8 @@ std::string key_of(const faunae::BlockSpace& space, const faunae::Architecture& 
   return key;
 }
 
-/// The images at resolution×resolution (area interpolation, rounded back to uint8); `d` itself when
-/// it already has that size or resolution is 0.
-ft::ImageDataset at_resolution(const ft::ImageDataset& d, std::int64_t resolution) {
-  if (resolution == 0 || (d.height() == resolution && d.width() == resolution)) return d;
-  ft::ImageDataset out = d;
-  namespace F = torch::nn::functional;
-  out.images = F::interpolate(d.images.to(torch::kFloat32),
-                              F::InterpolateFuncOptions().size(std::vector<std::int64_t>{resolution, resolution}).mode(torch::kArea))
-                   .round_()
-                   .clamp_(0, 255)
-                   .to(torch::kUInt8)
-                   .contiguous();
-  out.name = fmt::format("{} at {}x{}", d.name, resolution, resolution);
-  return out;
-}
+/// The images at resolution×resolution (resized(): area interpolation); `d` itself when resolution is 0.
+ft::ImageDataset at_resolution(const ft::ImageDataset& d, std::int64_t resolution) { return resolution == 0 ? d : ft::resized(d, resolution); }
 
 /// The op of block b called `name`, if the block offers it.
 std::optional<faunae::OpIndex> op_named(const faunae::BlockSpace& space, std::size_t b, std::string_view name) {

@@ -440,3 +440,49 @@ TEST_CASE("split is seeded, disjoint and complete, and subsets keep labels with 
   CHECK_THROWS_MATCHES(subset(d, torch::tensor({1.0})), faunae::InvalidArgument, What(Contains("1-D int64")));
   CHECK_THROWS_MATCHES(take(d, 101), faunae::InvalidArgument, What(Contains("got 101")));
 }
+
+TEST_CASE("rotation_task: four quarter turns of every image, labelled by the turn", "[data]") {
+  ImageDataset d;
+  // two 1×2×2 images: [[1, 2], [3, 4]] and the same plus 10; labels that the task must not keep
+  d.images = torch::tensor({1, 2, 3, 4, 11, 12, 13, 14}, torch::kUInt8).view({2, 1, 2, 2});
+  d.labels = torch::tensor({7, 9}, torch::kInt64);
+  d.name = "toy";
+  const auto r = rotation_task(d);
+  r.check("test");
+  REQUIRE(r.size() == 8);
+  CHECK(r.name == "toy:rotations");
+  CHECK(torch::equal(r.labels, torch::tensor({0, 1, 2, 3, 0, 1, 2, 3}, torch::kInt64)));
+  CHECK(torch::equal(r.images[0], d.images[0]));
+  // counter-clockwise quarter turn of [[1, 2], [3, 4]] is [[2, 4], [1, 3]]; half turn [[4, 3], [2, 1]]
+  CHECK(torch::equal(r.images[1].flatten(), torch::tensor({2, 4, 1, 3}, torch::kUInt8)));
+  CHECK(torch::equal(r.images[2].flatten(), torch::tensor({4, 3, 2, 1}, torch::kUInt8)));
+  CHECK(torch::equal(r.images[3].flatten(), torch::tensor({3, 1, 4, 2}, torch::kUInt8)));
+  CHECK(torch::equal(r.images[6].flatten(), torch::tensor({14, 13, 12, 11}, torch::kUInt8)));
+  d.labels = torch::Tensor();
+  CHECK(rotation_task(d).labelled());  // unlabelled data gets the turn labels
+
+  ImageDataset wide;
+  wide.images = torch::zeros({1, 1, 2, 3}, torch::kUInt8);
+  wide.name = "wide";
+  CHECK_THROWS_MATCHES(rotation_task(wide), faunae::InvalidArgument, What(Contains("square images") && Contains("2×3")));
+  ImageDataset empty;
+  empty.images = torch::zeros({0, 1, 2, 2}, torch::kUInt8);
+  empty.name = "none";
+  CHECK_THROWS_MATCHES(rotation_task(empty), faunae::InvalidArgument, What(Contains("'none' is empty")));
+}
+
+TEST_CASE("resized: area interpolation to a square size, labels kept", "[data]") {
+  ImageDataset d;
+  // one 1×4×4 image whose 2×2 quarters hold 0, 10, 20, 30 (+1 in one pixel of the last: mean 30.25)
+  d.images = torch::tensor({0, 0, 10, 10, 0, 0, 10, 10, 20, 20, 30, 30, 20, 20, 30, 31}, torch::kUInt8).view({1, 1, 4, 4});
+  d.labels = torch::tensor({3}, torch::kInt64);
+  d.name = "toy";
+  const auto r = resized(d, 2);
+  r.check("test");
+  CHECK(torch::equal(r.images.flatten(), torch::tensor({0, 10, 20, 30}, torch::kUInt8)));
+  CHECK(torch::equal(r.labels, d.labels));
+  CHECK(r.name == "toy at 2x2");
+  CHECK(resized(d, 4).images.data_ptr() == d.images.data_ptr());  // already that size: unchanged
+  CHECK(resized(d, 8).images.sizes().vec() == std::vector<std::int64_t>{1, 1, 8, 8});
+  CHECK_THROWS_MATCHES(resized(d, 0), faunae::InvalidArgument, What(Contains("size must be positive, got 0")));
+}

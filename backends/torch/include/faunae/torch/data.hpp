@@ -134,6 +134,49 @@ inline DatasetSplit split(const ImageDataset& d, double train_fraction, std::uin
           subset(d, torch::tensor(validation, torch::kInt64), d.name + ":validation")};
 }
 
+/// The images of `d` at `size`×`size` pixels by area interpolation (the mean of the pixels each
+/// output pixel covers; exact for an integer factor such as 28 → 14), rounded back to uint8; labels
+/// and name (with " at S×S" added) kept. `d` itself, unchanged, when it already has that size.
+inline ImageDataset resized(const ImageDataset& d, std::int64_t size) {
+  constexpr std::string_view where = "faunae::torch_backend::resized()";
+  d.check(where);
+  if (size < 1) throw InvalidArgument(fmt::format("{}: size must be positive, got {}", where, size));
+  if (d.height() == size && d.width() == size) return d;
+  namespace F = torch::nn::functional;
+  ImageDataset out = d;
+  out.images = F::interpolate(d.images.to(torch::kFloat32), F::InterpolateFuncOptions().size(std::vector<std::int64_t>{size, size}).mode(torch::kArea))
+                   .round_()
+                   .clamp_(0, 255)
+                   .to(torch::kUInt8)
+                   .contiguous();
+  out.name = fmt::format("{} at {}x{}", d.name, size, size);
+  return out;
+}
+
+// --- pretext tasks -------------------------------------------------------------------------------
+
+/// The rotation pretext task (Gidaris et al., ICLR 2018; a label-free proxy of UnNAS, Liu et al.,
+/// ECCV 2020): every image of `d` four times, turned by 0°, 90°, 180° and 270° (counter-clockwise,
+/// torch::rot90 over H×W), labelled 0, 1, 2, 3. Image i's four turns are rows 4i … 4i + 3. The labels
+/// of `d`, if any, are not used: the task needs none, so a SupervisedEvaluator (or train_standalone)
+/// on it is a label-free score of an architecture. The images must be square (a turn keeps H×W).
+inline ImageDataset rotation_task(const ImageDataset& d) {
+  constexpr std::string_view where = "faunae::torch_backend::rotation_task()";
+  d.check(where);
+  if (d.size() < 1) throw InvalidArgument(fmt::format("{}: dataset '{}' is empty", where, d.name));
+  if (d.height() != d.width())
+    throw InvalidArgument(fmt::format("{}: dataset '{}': a quarter turn needs square images, got {}×{} (H×W)", where, d.name, d.height(),
+                                      d.width()));
+  std::vector<torch::Tensor> turns;
+  for (std::int64_t k = 0; k < 4; ++k) turns.push_back(torch::rot90(d.images, k, {2, 3}));
+  // N×4×C×H×W → 4N×C×H×W: the four turns of an image next to each other
+  ImageDataset out;
+  out.images = torch::stack(turns, 1).reshape({4 * d.size(), d.channels(), d.height(), d.width()}).contiguous();
+  out.labels = torch::arange(4, torch::kInt64).repeat({d.size()});
+  out.name = d.name + ":rotations";
+  return out;
+}
+
 // --- IDX (MNIST, Fashion-MNIST) ---------------------------------------------------------------
 
 namespace detail {
