@@ -5,6 +5,7 @@
 #include <limits>
 #include <map>
 #include <set>
+#include <sstream>
 #include <string>
 #include <vector>
 
@@ -627,4 +628,64 @@ TEST_CASE("the Fashion-MNIST ground truth loads, every number in range", "[tabul
     CHECK(e.flops > 0.0);
     for (std::size_t b = 0; b < 8; ++b) CHECK(table.op_name(b, a[b]) != "");
   });
+}
+
+TEST_CASE("truth v2 of Fashion-MNIST: each table loads and equals the runs file it was written from", "[tabular][ground_truth]") {
+  // benchmarks/data/fashion-mnist/v2: ground_truth --table-only writes each table (the architectures
+  // with every seed of its provenance) from a runs file (JSON lines: the recipe, then one run each).
+  const std::string dir = FAUNAE_FASHION_MNIST_V2;
+  for (const std::string sample : {"whole", "budget"}) {
+    INFO(sample);
+    const std::string table_path = dir + "/truth-v2-" + sample + ".json";
+    const auto table = BenchmarkTable::load(table_path, faunae::tabular::fashion_mnist_ground_truth_format());
+    const auto provenance = nlohmann::json::parse(read_text(table_path + ".provenance.json"));
+    const auto seeds = provenance.at("seeds").get<std::vector<int>>();
+    REQUIRE(seeds.size() >= 2);
+    REQUIRE(table.num_blocks() == 8);
+    CHECK(table.size() + provenance.at("architectures_not_yet_trained").get<std::size_t>() ==
+          provenance.at("architectures_planned").get<std::size_t>());
+    CHECK(table.size() >= (sample == "whole" ? 100U : 20U));
+
+    // The runs file: its recipe is the provenance's, each (architecture, seed) once.
+    std::istringstream lines(read_text(dir + "/truth-v2-" + sample + "-runs.jsonl"));
+    std::string line;
+    REQUIRE(std::getline(lines, line));
+    const auto recipe = nlohmann::json::parse(line).at("recipe");
+    CHECK(recipe == provenance.at("recipe"));
+    CHECK(recipe.at("sample") == sample);
+    CHECK(recipe.at("resolution") == 14);
+    std::map<std::pair<std::string, int>, double> runs;
+    while (std::getline(lines, line)) {
+      const auto run = nlohmann::json::parse(line);
+      const auto key = run.at("key").get<std::string>();
+      INFO(key);
+      CHECK(key.size() == 8);
+      CHECK(key.find_first_not_of("0123") == std::string::npos);
+      const double acc = run.at("test_acc").get<double>();
+      CHECK(acc > 10.0);  // better than chance on 10 classes
+      CHECK(acc <= 100.0);
+      CHECK(runs.emplace(std::pair{key, run.at("seed").get<int>()}, acc).second);
+    }
+
+    // Every table entry holds exactly the runs of its seeds, in the provenance's order.
+    const double budget = provenance.at("budget_parameters").get<double>();
+    table.for_each([&](const faunae::Architecture& a, const faunae::tabular::Entry& e) {
+      const std::string key = table.key(a);
+      INFO(key);
+      REQUIRE(e.runs.size() == seeds.size());
+      double sum = 0.0;
+      for (std::size_t i = 0; i < seeds.size(); ++i) {
+        const auto it = runs.find({key, seeds[i]});
+        REQUIRE(it != runs.end());
+        CHECK(e.runs[i] == it->second);
+        sum += e.runs[i];
+      }
+      CHECK(e.mean == Approx(sum / static_cast<double>(seeds.size())));
+      CHECK(e.size > 0.0);
+      CHECK(e.flops >= 0.0);
+      CHECK(provenance.at("within_budget").at(key).get<bool>() == (e.size <= budget));
+      if (sample == "budget") CHECK(e.size <= budget);
+    });
+    if (sample == "budget") CHECK(table.at(table.architecture("00000000")).size == budget);  // α0 is the budget
+  }
 }
