@@ -17,10 +17,22 @@
 //                         after the schedule is restored before each): paired scoring, no drift
 //   contrastive-standalone  a fresh evaluator per architecture, trained --standalone-steps steps on it,
 //                         then evaluate(α): the same loss for the stand-alone network after a short training
+//   Each contrastive-* evaluator gives a second row, "<name>:instance-accuracy": the same evaluation
+//   scored by its held-out instance-discrimination accuracy (the share of queries whose positive key
+//   beats every key of the queue; MocoLearner::validation_score) instead of the InfoNCE.
+//   rotation-short        label-free, the rotation pretext task (UnNAS): SupervisedEvaluator on
+//                         rotation_task(images) (four quarter turns, the turn as label), trained
+//                         --rotation-steps steps from scratch on α, scored by the held-out rotation
+//                         cross-entropy; a second row "rotation-short:accuracy" by its top-1
 //   synflow, naswot, snip, params, flops   the zero-cost proxies (zero_cost.hpp)
 //   supervised-short      for reference, with labels: SupervisedEvaluator trained --supervised-steps
 //                         steps on α from scratch, scored by the cross-entropy on held-out training images
-// Besides, the ceiling: τ and ρ between the table's first two training seeds.
+//                         (and "supervised-short:accuracy" by their top-1)
+// Besides, the ceiling: τ and ρ between the table's first two training seeds, and the split-half τ
+// of the table's seeds (even against odd positions) when it has four or more.
+//
+// The images are at the table's resolution (its recipe's "resolution": ground_truth --resolution), or
+// --resolution's, except for the zero-cost proxies, which score at the network's nominal 28×28. --budget-only keeps the architectures the provenance marks within α0's budget.
 #include <algorithm>
 #include <chrono>
 #include <cstdint>
@@ -61,6 +73,8 @@ struct Result {
   std::string evaluator;
   std::vector<double> scores;  // per row, higher = better
   double seconds_per_arch = 0.0;
+  std::string second_name;             // a second score of the same evaluations ("<evaluator>:instance-accuracy"), if any
+  std::vector<double> second_scores;  // per row, higher = better
 };
 
 double seconds_since(std::chrono::steady_clock::time_point t) {
@@ -72,11 +86,12 @@ double seconds_since(std::chrono::steady_clock::time_point t) {
 int main(int argc, char** argv) {
   CLI::App app("Evaluator fidelity: Kendall τ and Spearman ρ of each label-free evaluator against a ground-truth table");
   std::string table_path, data_dir = "/usr/share/datasets/fashion-mnist";
-  std::vector<std::string> evaluators{"contrastive-search", "contrastive-snapshot", "contrastive-standalone", "synflow", "naswot",
-                                      "snip", "params", "flops", "supervised-short"};
+  std::vector<std::string> evaluators{"contrastive-search", "contrastive-snapshot", "contrastive-standalone", "rotation-short", "synflow",
+                                      "naswot", "snip", "params", "flops", "supervised-short"};
   std::string json_path, provenance_path;
-  std::int64_t images = 10000, validation_images = 512, schedule = 20, standalone_steps = 40, supervised_steps = 30, threads = 2,
-               resamples = 2000;
+  std::int64_t images = 10000, validation_images = 512, schedule = 20, standalone_steps = 40, supervised_steps = 30, rotation_steps = 30,
+               threads = 2, resamples = 2000, resolution = -1;
+  bool budget_only = false;
   std::uint64_t seed = 0;
   app.add_option("--table", table_path, "ground-truth table (ground_truth.cpp); its .provenance.json gives the space")->required();
   app.add_option("--data", data_dir, "Fashion-MNIST folder");
@@ -86,6 +101,9 @@ int main(int argc, char** argv) {
   app.add_option("--schedule", schedule, "contrastive-*: evaluations of random architectures after the warm-up, before scoring");
   app.add_option("--standalone-steps", standalone_steps, "contrastive-standalone: training steps before evaluate()");
   app.add_option("--supervised-steps", supervised_steps, "supervised-short: training steps");
+  app.add_option("--rotation-steps", rotation_steps, "rotation-short: training steps (batch 128 of rotated images)");
+  app.add_option("--resolution", resolution, "images at R×R pixels (area interpolation); -1: the table's recipe's; 0: as they are");
+  app.add_flag("--budget-only", budget_only, "only the architectures the provenance marks within alpha0's budget");
   app.add_option("--seed", seed, "seed of every evaluator (the program's seed)");
   app.add_option("--resamples", resamples, "bootstrap resamples for the 95% intervals");
   app.add_option("--threads", threads, "torch threads");
@@ -99,6 +117,8 @@ int main(int argc, char** argv) {
     provenance_path = table_path + ".provenance.json";
     const auto provenance = nlohmann::json::parse(faunae::read_file(provenance_path, provenance_path));
     const auto& recipe = provenance.at("recipe");
+    if (resolution < -1) throw faunae::InvalidArgument(fmt::format("evaluator_fidelity: --resolution must be -1, 0 or positive, got {}", resolution));
+    if (resolution == -1) resolution = recipe.value("resolution", std::int64_t{0});
     ft::ResNetSpaceOptions so;
     so.stem = ft::Stem::gray28;
     so.blocks_per_stage = recipe.at("blocks_per_stage").get<std::vector<std::int64_t>>();
@@ -123,6 +143,12 @@ int main(int argc, char** argv) {
           throw faunae::InvalidArgument(fmt::format("evaluator_fidelity: key '{}' block {}: op '{}' is not offered there", key, b, key[b]));
         a[b] = static_cast<faunae::OpIndex>(it - ops.begin());
       }
+      if (budget_only) {
+        const auto& within = provenance.at("within_budget");
+        if (!within.contains(key))
+          throw faunae::InvalidArgument(fmt::format("evaluator_fidelity: --budget-only: the provenance's within_budget map lacks '{}'", key));
+        if (!within.at(key).get<bool>()) continue;
+      }
       rows.push_back({key, a, entry.at("test_acc").get<std::vector<double>>(), entry.at("mean_acc").get<double>()});
     }
     if (rows.size() < 3) throw faunae::InvalidArgument(fmt::format("evaluator_fidelity: {} holds {} architectures; at least 3 are needed", table_path, rows.size()));
@@ -130,7 +156,15 @@ int main(int argc, char** argv) {
     for (const auto& r : rows) truth.push_back(r.truth);
 
     // The program's data: the first N training images, 90/10, the held-out part cut to validation_images.
-    const auto labelled = ft::take(ft::load_fashion_mnist(data_dir, /*train=*/true), images);
+    // The zero-cost proxies score at the network's nominal input (ZeroCostEvaluator requires it): the
+    // images as they are, 28×28.
+    const auto nominal = ft::take(ft::load_fashion_mnist(data_dir, /*train=*/true), images);
+    const auto nominal_train = [&] {
+      auto t = ft::split(nominal, 0.9, seed).train;
+      t.labels = torch::Tensor();
+      return t;
+    }();
+    const auto labelled = resolution > 0 ? ft::resized(nominal, resolution) : nominal;
     auto [train_l, validation_l] = ft::split(labelled, 0.9, seed);
     if (validation_images > 0 && validation_images < validation_l.size()) validation_l = ft::take(validation_l, validation_images);
     const auto unlabel = [](ft::ImageDataset d) {
@@ -138,7 +172,8 @@ int main(int argc, char** argv) {
       return d;
     };
     const ft::ImageDataset train = unlabel(train_l), validation = unlabel(validation_l);
-    const auto aug = ft::default_augment_options(so.stem);
+    auto aug = ft::default_augment_options(so.stem);
+    if (resolution > 0) aug.output_size = resolution;
     const faunae::Architecture alpha0(std::vector<faunae::OpIndex>(probe->num_blocks(), 0));
 
     // The program's default search options (examples/faunae/config.hpp).
@@ -168,6 +203,15 @@ int main(int argc, char** argv) {
     std::unique_ptr<ft::ContrastiveEvaluator> shared;
     double schedule_seconds = 0.0;
     std::vector<Result> results;
+    // The score of an evaluation (−loss), and its metric `second` (higher = better) as a second row.
+    const auto record = [](Result& res, const faunae::Evaluation& e, std::string_view second) {
+      res.scores.push_back(-e.loss);
+      const auto m = std::find_if(e.metrics.begin(), e.metrics.end(), [&](const auto& kv) { return kv.first == second; });
+      if (m == e.metrics.end())
+        throw faunae::InvalidArgument(fmt::format("evaluator_fidelity: {} reported no '{}' metric", res.evaluator, second));
+      res.second_name = fmt::format("{}:{}", res.evaluator, second == "instance_accuracy" ? "instance-accuracy" : second);
+      res.second_scores.push_back(m->second);
+    };
     for (const auto& name : evaluators) {
       Result res{name, {}, 0.0};
       const auto start = std::chrono::steady_clock::now();
@@ -190,7 +234,7 @@ int main(int argc, char** argv) {
         const auto t = std::chrono::steady_clock::now();
         for (const auto& r : rows) {
           if (name == "contrastive-snapshot") ev.restore(*after_schedule);
-          res.scores.push_back(-ev.evaluate(r.arch).loss);
+          record(res, ev.evaluate(r.arch), "instance_accuracy");
         }
         scoring_seconds = seconds_since(t);
       } else if (name == "contrastive-standalone") {
@@ -201,7 +245,7 @@ int main(int argc, char** argv) {
           o.state_directory.clear();
           ft::ContrastiveEvaluator ev(so, train, validation, aug, o);
           ev.warm_up(r.arch, standalone_steps);
-          res.scores.push_back(-ev.evaluate(r.arch).loss);
+          record(res, ev.evaluate(r.arch), "instance_accuracy");
         }
         scoring_seconds = seconds_since(t);
       } else if (name == "supervised-short") {
@@ -213,7 +257,22 @@ int main(int argc, char** argv) {
           o.seed = seed;
           o.augment = false;
           ft::SupervisedEvaluator ev(so, train_l, validation_l, aug, o);
-          res.scores.push_back(-ev.evaluate(r.arch).loss);
+          record(res, ev.evaluate(r.arch), "accuracy");
+        }
+        scoring_seconds = seconds_since(t);
+      } else if (name == "rotation-short") {
+        // Label-free: the labels are the quarter turns (rotation_task), never the classes.
+        const auto rotated_train = ft::rotation_task(train), rotated_validation = ft::rotation_task(validation);
+        const auto t = std::chrono::steady_clock::now();
+        for (const auto& r : rows) {
+          ft::SupervisedEvaluatorOptions o;
+          o.steps = rotation_steps;
+          o.batch_size = 128;
+          o.seed = seed;
+          o.augment = false;
+          o.classes = 4;
+          ft::SupervisedEvaluator ev(so, rotated_train, rotated_validation, aug, o);
+          record(res, ev.evaluate(r.arch), "accuracy");
         }
         scoring_seconds = seconds_since(t);
       } else {
@@ -223,7 +282,7 @@ int main(int argc, char** argv) {
         zo.batch_size = eo.batch_size;
         zo.tau = eo.tau;
         zo.device = eo.device;
-        ft::ZeroCostEvaluator ev(so, train, aug, zo);
+        ft::ZeroCostEvaluator ev(so, nominal_train, ft::default_augment_options(so.stem), zo);
         const auto t = std::chrono::steady_clock::now();
         for (const auto& r : rows) res.scores.push_back(-ev.evaluate(r.arch).loss);
         scoring_seconds = seconds_since(t);
@@ -239,7 +298,8 @@ int main(int argc, char** argv) {
     // The table: τ and ρ with bootstrap intervals, and the seed-to-seed ceiling.
     nlohmann::json out = {{"table", table_path}, {"architectures", rows.size()}, {"seed", seed}, {"images", images},
                           {"validation_images", validation_images}, {"schedule", schedule}, {"standalone_steps", standalone_steps},
-                          {"supervised_steps", supervised_steps}, {"resamples", resamples}, {"schedule_seconds", schedule_seconds}};
+                          {"supervised_steps", supervised_steps}, {"rotation_steps", rotation_steps}, {"resolution", resolution},
+                          {"budget_only", budget_only}, {"resamples", resamples}, {"schedule_seconds", schedule_seconds}};
     const auto line = [&](const std::string& what, const std::vector<double>& x, const std::vector<double>& y, double seconds) {
       faunae::Rng boot(seed ^ 0xb0075ULL);
       const double tau = faunae::kendall_tau_b(x, y), rho = faunae::spearman_rho(x, y);
@@ -261,7 +321,23 @@ int main(int argc, char** argv) {
       }
       line("ceiling: training seed 0 vs seed 1", s0, s1, -1.0);
     }
-    for (const auto& r : results) line(r.evaluator, r.scores, truth, r.seconds_per_arch);
+    if (std::all_of(rows.begin(), rows.end(), [&](const Row& r) { return r.runs.size() == rows.front().runs.size(); }) &&
+        rows.front().runs.size() >= 4) {
+      // Split-half: the means of the seeds at even positions against those at odd positions.
+      std::vector<double> even, odd;
+      for (const auto& r : rows) {
+        double e = 0.0, o = 0.0;
+        for (std::size_t i = 0; i < r.runs.size(); ++i) (i % 2 == 0 ? e : o) += r.runs[i];
+        even.push_back(e);
+        odd.push_back(o);
+      }
+      line(fmt::format("ceiling: split-half, {} seeds against {}", (rows.front().runs.size() + 1) / 2, rows.front().runs.size() / 2), even, odd,
+           -1.0);
+    }
+    for (const auto& r : results) {
+      line(r.evaluator, r.scores, truth, r.seconds_per_arch);
+      if (!r.second_name.empty()) line(r.second_name, r.second_scores, truth, r.seconds_per_arch);
+    }
     out["keys"] = nlohmann::json::array();
     for (const auto& r : rows) out["keys"].push_back(r.key);
     out["truth"] = truth;
