@@ -106,12 +106,13 @@ faunae::ThompsonMutation ts_mutation(std::optional<std::size_t> max_changes = {}
   return faunae::ThompsonMutation(o);
 }
 faunae::PosteriorElimination ts_elimination(std::size_t e, std::optional<double> optimism = {}, bool confident_only = false,
-                                            std::size_t spare_best_observed = 0) {
+                                            std::size_t spare_best_observed = 0, bool keep_unscanned_neighbours = false) {
   faunae::PosteriorEliminationOptions o = g_ts_elimination;
   o.epochs_per_op = e;
   if (optimism) o.optimism = *optimism;
   o.confident_only = confident_only;
   o.spare_best_observed = spare_best_observed;
+  o.keep_unscanned_neighbours = keep_unscanned_neighbours;
   return faunae::PosteriorElimination(o);
 }
 faunae::ThompsonMutation lt_mutation() {
@@ -174,6 +175,10 @@ std::vector<Method> all_methods() {
                  [k](const Setting& s, const RunInput& in) {
                    return run_search(s, in, lt_mutation(), ts_elimination(s.epochs_per_op, {}, false, k), ArchitectureAcceptance());
                  }});
+  m.push_back({"lt-scan-gated", "FaUNAE-LT, elimination only of ops whose neighbour of the base was evaluated",
+               [](const Setting& s, const RunInput& in) {
+                 return run_search(s, in, lt_mutation(), ts_elimination(s.epochs_per_op, {}, false, 0, true), ArchitectureAcceptance());
+               }});
   m.push_back({"lt-confident", "FaUNAE-LT with confident elimination only", [](const Setting& s, const RunInput& in) {
                  return run_search(s, in, lt_mutation(), ts_elimination(s.epochs_per_op, {}, true), ArchitectureAcceptance());
                }});

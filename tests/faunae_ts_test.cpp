@@ -596,6 +596,54 @@ TEST_CASE("spare_best_observed keeps the ops of the best observed architectures,
   CHECK_FALSE(plain.config().contains("spare_best_observed"));
 }
 
+TEST_CASE("keep_unscanned_neighbours removes only ops whose one-block neighbour of the base was evaluated", "[faunae-lt][elimination]") {
+  const BlockSpace space = synthetic_space(2, 3);
+  // Base {0, 0}. Block 1: op 1 is only in poor architectures, so the model's credit makes it the one
+  // to drop; but neither {0, 1} nor {0, 2}, the base's neighbours through block 1, was evaluated.
+  // Block 0: both neighbours {1, 0} and {2, 0} were.
+  std::vector<std::pair<Architecture, double>> evals = {
+      {Architecture{0, 0}, 1.0}, {Architecture{2, 1}, 3.0}, {Architecture{1, 1}, 3.1}, {Architecture{2, 1}, 2.9},
+      {Architecture{1, 0}, 1.5}, {Architecture{2, 0}, 3.0}, {Architecture{1, 2}, 1.2}, {Architecture{2, 2}, 1.3}};
+  SearchState s = state_with(space, evals);
+  s.current = Architecture{0, 0};
+  const PosteriorElimination plain({.epochs_per_op = 1});
+  const PosteriorElimination gated({.epochs_per_op = 1, .keep_unscanned_neighbours = true});
+  const auto removed = [&](const PosteriorElimination& p, const SearchState& state, std::size_t block) -> std::optional<faunae::OpIndex> {
+    for (const auto& e : p.select(space, state))
+      if (e.block == block) return e.op;
+    return std::nullopt;
+  };
+  REQUIRE(removed(plain, s, 1) == std::optional<faunae::OpIndex>(1));  // the model's worst in block 1
+  CHECK(removed(gated, s, 1) == std::nullopt);                         // both of its candidates unscanned: none goes
+  CHECK(removed(gated, s, 0) == removed(plain, s, 0));                 // block 0 fully scanned: as without the rule
+  CHECK(removed(gated, s, 0).has_value());
+  // Once {0, 1} is evaluated, op 1 may go (op 2's neighbour {0, 2} still unscanned keeps op 2).
+  evals.push_back({Architecture{0, 1}, 2.5});
+  SearchState scanned = state_with(space, evals);
+  scanned.current = Architecture{0, 0};
+  CHECK(removed(gated, scanned, 1) == std::optional<faunae::OpIndex>(1));
+  // A neighbour beyond the size budget counts as scanned: local search would never try it. With a
+  // budget of 20 (ops weigh 0, 10, 20) and the base {1, 0}, {1, 2} weighs 30: out of it, so block 1,
+  // whose other neighbour {1, 1} was evaluated, is fully scanned.
+  const BlockSpace budgeted = space.with_max_size(20.0);
+  SearchState small = state_with(budgeted, {{Architecture{1, 0}, 1.0}, {Architecture{1, 1}, 1.2}, {Architecture{0, 0}, 1.1},
+                                            {Architecture{2, 0}, 1.3}});
+  small.current = Architecture{1, 0};
+  const auto removed_within = [&](const PosteriorElimination& p) -> std::optional<faunae::OpIndex> {
+    for (const auto& e : p.select(budgeted, small))
+      if (e.block == 1) return e.op;
+    return std::nullopt;
+  };
+  CHECK(removed_within(gated).has_value());
+  CHECK(removed_within(gated) == removed_within(plain));  // block 1 counts as fully scanned
+  // The search ends after the planned epochs with ops left; the checkpoint records the rule.
+  s.epoch = gated.total_epochs(space);
+  CHECK(gated.finished(space, s));
+  CHECK_FALSE(plain.finished(space, s));
+  CHECK(gated.config().at("keep_unscanned_neighbours") == true);
+  CHECK_FALSE(plain.config().contains("keep_unscanned_neighbours"));
+}
+
 TEST_CASE("FaUNAE-LT with spare_best_observed runs its planned evaluations and resumes bit for bit", "[faunae-lt][checkpoint]") {
   const BlockSpace space = synthetic_space(4, 4);
   const auto make = [&] {

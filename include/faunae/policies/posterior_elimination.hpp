@@ -9,7 +9,9 @@
 // kept, so the search ends on an architecture it evaluated (with ArchitectureAcceptance), consistent
 // with the surviving ops. With `spare_best_observed` = k, the ops of the k best architectures observed
 // so far are never removed either (the ops local search would keep; the search then ends on its
-// planned budget, total_epochs()).
+// planned budget, total_epochs()). With `keep_unscanned_neighbours`, an op is removed only once the
+// base's one-block neighbour with it has been evaluated (or lies outside the size budget): never the
+// move local search would try next from the base (the search then ends on total_epochs() too).
 //
 // The model is held through a SharedAdditiveModel: a default-constructed PosteriorElimination has its
 // own; share_with(mutation) makes it read the mutation policy's model instead (same prior only). A
@@ -49,12 +51,20 @@ struct PosteriorEliminationOptions {
   /// credit (measured on TransNAS-Bench-101's cells, docs/benchmarks.md). 0 = off. With it the search
   /// also ends after total_epochs() whether or not one op per block is left.
   std::size_t spare_best_observed = 0;
+  /// Remove an op only when the base's one-block neighbour that uses it has been evaluated (or is
+  /// beyond the size budget): elimination never takes away a move local search would still try from
+  /// the base, the best architecture observed. A block whose removable ops are all unscanned keeps its
+  /// ops until a scan (FaUNAE-LT's scan_base_neighbourhood) reaches them; an op whose neighbour the
+  /// space's is_valid() forbids is never removed by this rule. With it the search ends after
+  /// total_epochs() whether or not one op per block is left.
+  bool keep_unscanned_neighbours = false;
   AdditiveModelOptions model;     ///< the credit model's prior (the same as ThompsonMutation's by default)
 
   template <class Self, class F>
   static void for_each_option(Self& self, F&& f) {
     f("epochs_per_op", self.epochs_per_op), f("optimism", self.optimism), f("confident_only", self.confident_only),
-        f("spare_best_observed", self.spare_best_observed), f("model", self.model);
+        f("spare_best_observed", self.spare_best_observed), f("keep_unscanned_neighbours", self.keep_unscanned_neighbours),
+        f("model", self.model);
   }
   /// Throws InvalidArgument naming `where`, the option and its value if one is out of range.
   void check(std::string_view where = "faunae::PosteriorElimination") const {
@@ -85,8 +95,8 @@ class PosteriorElimination {
     return model_.share(mutation.shared_model());
   }
 
-  /// What a checkpoint records; `confident_only` and `spare_best_observed` only when set (checkpoints
-  /// from before them resume as they ran).
+  /// What a checkpoint records; `confident_only`, `spare_best_observed` and
+  /// `keep_unscanned_neighbours` only when set (checkpoints from before them resume as they ran).
   nlohmann::json config() const {
     nlohmann::json c = {{"policy", "PosteriorElimination"},
                         {"epochs_per_op", options_.epochs_per_op},
@@ -94,6 +104,7 @@ class PosteriorElimination {
                         {"noise_fraction", options_.model.noise_fraction}};
     if (options_.confident_only) c["confident_only"] = true;
     if (options_.spare_best_observed > 0) c["spare_best_observed"] = options_.spare_best_observed;
+    if (options_.keep_unscanned_neighbours) c["keep_unscanned_neighbours"] = true;
     return c;
   }
   std::size_t total_epochs(const BlockSpace& space) const { return schedule_length(space.max_ops(), options_.epochs_per_op); }
@@ -103,7 +114,8 @@ class PosteriorElimination {
   }
   bool finished(const BlockSpace& space, const SearchState& s) const {
     return s.stats.max_ops_left() <= 1 ||
-           ((options_.confident_only || options_.spare_best_observed > 0) && s.epoch >= total_epochs(space));
+           ((options_.confident_only || options_.spare_best_observed > 0 || options_.keep_unscanned_neighbours) &&
+            s.epoch >= total_epochs(space));
   }
 
   std::vector<Elimination> select(const BlockSpace& space, const SearchState& s) const {
@@ -117,8 +129,14 @@ class PosteriorElimination {
     const Eigen::VectorXd mean = model_->mean();
     std::vector<Elimination> out;
     const std::vector<const Architecture*> spared = best_observed(s, options_.spare_best_observed);
+    Architecture neighbour = s.current;
     const auto is_spared = [&](std::size_t b, OpIndex k) {
-      return std::any_of(spared.begin(), spared.end(), [&](const Architecture* a) { return (*a)[b] == k; });
+      if (std::any_of(spared.begin(), spared.end(), [&](const Architecture* a) { return (*a)[b] == k; })) return true;
+      if (!options_.keep_unscanned_neighbours) return false;
+      neighbour[b] = k;  // the base's one-block neighbour with op k in block b
+      const bool scanned = !space.within_max_size(neighbour) || s.evaluated().contains(neighbour);
+      neighbour[b] = s.current[b];
+      return !scanned;
     };
     for (std::size_t b = 0; b < s.stats.num_blocks(); ++b) {
       if (s.stats.ops_left(b) <= 1) continue;
