@@ -17,17 +17,19 @@
 //                         after the schedule is restored before each): paired scoring, no drift
 //   contrastive-standalone  a fresh evaluator per architecture, trained --standalone-steps steps on it,
 //                         then evaluate(α): the same loss for the stand-alone network after a short training
-//   Each contrastive-* evaluator gives a second row, "<name>:instance-accuracy": the same evaluation
-//   scored by its held-out instance-discrimination accuracy (the share of queries whose positive key
-//   beats every key of the queue; MocoLearner::validation_score) instead of the InfoNCE.
+//   Each contrastive-* evaluator gives two more rows from the same evaluations: "<name>:instance-accuracy",
+//   the held-out instance-discrimination accuracy (the share of queries whose positive key beats every
+//   key of the queue; MocoLearner::validation_score) instead of the InfoNCE, and "<name>:train-loss",
+//   −(the mean training InfoNCE of the evaluation's k steps): how fast α learns.
 //   rotation-short        label-free, the rotation pretext task (UnNAS): SupervisedEvaluator on
 //                         rotation_task(images) (four quarter turns, the turn as label), trained
 //                         --rotation-steps steps from scratch on α, scored by the held-out rotation
-//                         cross-entropy; a second row "rotation-short:accuracy" by its top-1
+//                         cross-entropy; more rows: "rotation-short:accuracy" by its top-1,
+//                         "rotation-short:train-loss" by −(the mean training cross-entropy)
 //   synflow, naswot, snip, params, flops   the zero-cost proxies (zero_cost.hpp)
 //   supervised-short      for reference, with labels: SupervisedEvaluator trained --supervised-steps
 //                         steps on α from scratch, scored by the cross-entropy on held-out training images
-//                         (and "supervised-short:accuracy" by their top-1)
+//                         (and "supervised-short:accuracy", "supervised-short:train-loss" likewise)
 // Besides, the ceiling: τ and ρ between the table's first two training seeds, and the split-half τ
 // of the table's seeds (even against odd positions) when it has four or more.
 //
@@ -73,8 +75,9 @@ struct Result {
   std::string evaluator;
   std::vector<double> scores;  // per row, higher = better
   double seconds_per_arch = 0.0;
-  std::string second_name;             // a second score of the same evaluations ("<evaluator>:instance-accuracy"), if any
-  std::vector<double> second_scores;  // per row, higher = better
+  // More scores of the same evaluations, from their metrics ("<evaluator>:instance-accuracy", ...):
+  // name and per-architecture scores, higher = better.
+  std::vector<std::pair<std::string, std::vector<double>>> more;
 };
 
 double seconds_since(std::chrono::steady_clock::time_point t) {
@@ -203,14 +206,22 @@ int main(int argc, char** argv) {
     std::unique_ptr<ft::ContrastiveEvaluator> shared;
     double schedule_seconds = 0.0;
     std::vector<Result> results;
-    // The score of an evaluation (−loss), and its metric `second` (higher = better) as a second row.
-    const auto record = [](Result& res, const faunae::Evaluation& e, std::string_view second) {
+    // The score of an evaluation (−loss), and each of its metrics `more` as a row of its own: the
+    // metric's value when higher is better (accuracies), its negative for a loss (names ending in
+    // "loss": the mean training loss of the evaluation's steps, how fast α learns).
+    const auto record = [](Result& res, const faunae::Evaluation& e, std::initializer_list<std::string_view> more) {
       res.scores.push_back(-e.loss);
-      const auto m = std::find_if(e.metrics.begin(), e.metrics.end(), [&](const auto& kv) { return kv.first == second; });
-      if (m == e.metrics.end())
-        throw faunae::InvalidArgument(fmt::format("evaluator_fidelity: {} reported no '{}' metric", res.evaluator, second));
-      res.second_name = fmt::format("{}:{}", res.evaluator, second == "instance_accuracy" ? "instance-accuracy" : second);
-      res.second_scores.push_back(m->second);
+      std::size_t i = 0;
+      for (const std::string_view name : more) {
+        const auto m = std::find_if(e.metrics.begin(), e.metrics.end(), [&](const auto& kv) { return kv.first == name; });
+        if (m == e.metrics.end())
+          throw faunae::InvalidArgument(fmt::format("evaluator_fidelity: {} reported no '{}' metric", res.evaluator, name));
+        std::string row(name);
+        std::replace(row.begin(), row.end(), '_', '-');
+        if (res.more.size() <= i) res.more.push_back({fmt::format("{}:{}", res.evaluator, row), {}});
+        const bool is_loss = name.ends_with("loss");
+        res.more[i++].second.push_back(is_loss ? -m->second : m->second);
+      }
     };
     for (const auto& name : evaluators) {
       Result res{name, {}, 0.0};
@@ -228,13 +239,14 @@ int main(int argc, char** argv) {
           after_schedule = shared->state();
           schedule_seconds = seconds_since(t);
           fmt::print("warm-up ({} steps on alpha0) and schedule ({} evaluations): {:.1f} s\n", warmup_steps, schedule, schedule_seconds);
+          std::fflush(stdout);
         }
         auto& ev = *shared;
         ev.restore(*after_schedule);
         const auto t = std::chrono::steady_clock::now();
         for (const auto& r : rows) {
           if (name == "contrastive-snapshot") ev.restore(*after_schedule);
-          record(res, ev.evaluate(r.arch), "instance_accuracy");
+          record(res, ev.evaluate(r.arch), {"instance_accuracy", "train_loss"});
         }
         scoring_seconds = seconds_since(t);
       } else if (name == "contrastive-standalone") {
@@ -245,7 +257,7 @@ int main(int argc, char** argv) {
           o.state_directory.clear();
           ft::ContrastiveEvaluator ev(so, train, validation, aug, o);
           ev.warm_up(r.arch, standalone_steps);
-          record(res, ev.evaluate(r.arch), "instance_accuracy");
+          record(res, ev.evaluate(r.arch), {"instance_accuracy", "train_loss"});
         }
         scoring_seconds = seconds_since(t);
       } else if (name == "supervised-short") {
@@ -257,7 +269,7 @@ int main(int argc, char** argv) {
           o.seed = seed;
           o.augment = false;
           ft::SupervisedEvaluator ev(so, train_l, validation_l, aug, o);
-          record(res, ev.evaluate(r.arch), "accuracy");
+          record(res, ev.evaluate(r.arch), {"accuracy", "train_loss"});
         }
         scoring_seconds = seconds_since(t);
       } else if (name == "rotation-short") {
@@ -272,7 +284,7 @@ int main(int argc, char** argv) {
           o.augment = false;
           o.classes = 4;
           ft::SupervisedEvaluator ev(so, rotated_train, rotated_validation, aug, o);
-          record(res, ev.evaluate(r.arch), "accuracy");
+          record(res, ev.evaluate(r.arch), {"accuracy", "train_loss"});
         }
         scoring_seconds = seconds_since(t);
       } else {
@@ -336,7 +348,7 @@ int main(int argc, char** argv) {
     }
     for (const auto& r : results) {
       line(r.evaluator, r.scores, truth, r.seconds_per_arch);
-      if (!r.second_name.empty()) line(r.second_name, r.second_scores, truth, r.seconds_per_arch);
+      for (const auto& [what, scores] : r.more) line(what, scores, truth, r.seconds_per_arch);
     }
     out["keys"] = nlohmann::json::array();
     for (const auto& r : rows) out["keys"].push_back(r.key);
