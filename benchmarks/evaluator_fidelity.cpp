@@ -21,11 +21,11 @@
 //   the held-out instance-discrimination accuracy (the share of queries whose positive key beats every
 //   key of the queue; MocoLearner::validation_score) instead of the InfoNCE, and "<name>:train-loss",
 //   −(the mean training InfoNCE of the evaluation's k steps): how fast α learns.
-//   rotation-short        label-free, the rotation pretext task (UnNAS): SupervisedEvaluator on
-//                         rotation_task(images) (four quarter turns, the turn as label), trained
-//                         --rotation-steps steps from scratch on α, scored by the held-out rotation
-//                         cross-entropy; more rows: "rotation-short:accuracy" by its top-1,
-//                         "rotation-short:train-loss" by −(the mean training cross-entropy)
+//   rotation-short        label-free, the rotation pretext task (UnNAS): RotationEvaluator
+//                         (pretext_evaluator.hpp), a fresh network per α trained --rotation-steps
+//                         steps to tell the quarter turns apart, scored by its held-out rotation
+//                         accuracy; more rows: "rotation-short:validation-loss" by −(its held-out
+//                         cross-entropy), "rotation-short:train-loss" by −(the training one)
 //   synflow, naswot, snip, params, flops   the zero-cost proxies (zero_cost.hpp)
 //   supervised-short      for reference, with labels: SupervisedEvaluator trained --supervised-steps
 //                         steps on α from scratch, scored by the cross-entropy on held-out training images
@@ -273,19 +273,10 @@ int main(int argc, char** argv) {
         }
         scoring_seconds = seconds_since(t);
       } else if (name == "rotation-short") {
-        // Label-free: the labels are the quarter turns (rotation_task), never the classes.
-        const auto rotated_train = ft::rotation_task(train), rotated_validation = ft::rotation_task(validation);
+        // Label-free (pretext_evaluator.hpp): the labels are the quarter turns, never the classes.
+        ft::RotationEvaluator ev(so, train, validation, aug, {.steps = rotation_steps, .batch_size = 128, .seed = seed});
         const auto t = std::chrono::steady_clock::now();
-        for (const auto& r : rows) {
-          ft::SupervisedEvaluatorOptions o;
-          o.steps = rotation_steps;
-          o.batch_size = 128;
-          o.seed = seed;
-          o.augment = false;
-          o.classes = 4;
-          ft::SupervisedEvaluator ev(so, rotated_train, rotated_validation, aug, o);
-          record(res, ev.evaluate(r.arch), {"accuracy", "train_loss"});
-        }
+        for (const auto& r : rows) record(res, ev.evaluate(r.arch), {"validation_loss", "train_loss"});
         scoring_seconds = seconds_since(t);
       } else {
         ft::ZeroCostOptions zo;

@@ -9,6 +9,7 @@
 
 #include <faunae/core/options_reader.hpp>
 #include <faunae/torch/export.hpp>
+#include <faunae/torch/pretext_evaluator.hpp>
 
 #include "catch_torch.hpp"
 #include "what_matcher.hpp"
@@ -392,4 +393,61 @@ TEST_CASE("linear evaluation: the options' JSON form reads back every field and 
   CHECK(back.lr == o.lr);
   CHECK_THROWS_WITH(faunae::options_from_json<LinearEvalOptions>({{"epochs", 2}, {"milestones", {1, 1}}}, "test"),
                     Contains("test: LinearEvalOptions::milestones must be increasing epochs >= 0, got [1, 1]"));
+}
+
+namespace {
+/// n 1×28×28 images whose top half is bright and bottom half dark, with noise: a quarter turn is
+/// easy to tell apart. Labelled with random classes that the rotation task must not read.
+ImageDataset top_lit(std::int64_t n, std::uint64_t seed, std::string name) {
+  auto gen = make_generator(seed);
+  ImageDataset d;
+  auto images = torch::randint(0, 60, {n, 1, 28, 28}, gen, torch::TensorOptions().dtype(torch::kInt64));
+  images.narrow(2, 0, 14).add_(180);
+  d.images = images.to(torch::kUInt8);
+  d.labels = torch::randint(0, 10, {n}, gen, torch::TensorOptions().dtype(torch::kInt64));
+  d.name = std::move(name);
+  return d;
+}
+}  // namespace
+
+TEST_CASE("RotationEvaluator: a label-free score, each evaluation independent, options as its state", "[evaluation]") {
+  static_assert(faunae::StatefulEvaluator<RotationEvaluator>);
+  torch::set_num_threads(1);
+  const auto space = tiny_gray_space();
+  const auto train = top_lit(48, 1, "train"), validation = top_lit(16, 2, "validation");
+  const auto augment = default_augment_options(space.stem);
+  const RotationEvaluatorOptions o{.steps = 40, .batch_size = 32, .seed = 3};
+  RotationEvaluator e(space, train, validation, augment, o);
+  const faunae::Architecture a0{0, 0}, a1{1, 1};
+  const faunae::Evaluation first = e.evaluate(a0);
+  REQUIRE(first.metrics.size() == 4);
+  CHECK(first.metrics[0].first == "accuracy");
+  CHECK(first.metrics[1].first == "validation_loss");
+  CHECK(first.metrics[2].first == "train_loss");
+  CHECK(first.loss == 1.0 - first.metrics[0].second);
+  CHECK(first.metrics[0].second > 0.5);  // four turns: chance is 0.25
+  // Independent evaluations: α1 between two evaluations of α0 changes nothing; α1 scores otherwise.
+  const faunae::Evaluation other = e.evaluate(a1);
+  const faunae::Evaluation again = e.evaluate(a0);
+  CHECK(again.loss == first.loss);
+  CHECK(again.metrics[1].second == first.metrics[1].second);
+  CHECK(other.metrics[1].second != first.metrics[1].second);
+  // The class labels are never read: without them, the same numbers.
+  ImageDataset unlabelled_train = train, unlabelled_validation = validation;
+  unlabelled_train.labels = torch::Tensor();
+  unlabelled_validation.labels = torch::Tensor();
+  RotationEvaluator blind(space, unlabelled_train, unlabelled_validation, augment, o);
+  CHECK(blind.evaluate(a0).metrics[1].second == first.metrics[1].second);
+  // Its state is its options: the same ones resume, others are refused with both named.
+  e.restore(blind.state());
+  RotationEvaluator longer(space, train, validation, augment, {.steps = 41, .batch_size = 32, .seed = 3});
+  CHECK_THROWS_MATCHES(longer.restore(e.state()), faunae::IoError, What(Contains("\"steps\":40") && Contains("\"steps\":41")));
+  // Bad options and images.
+  CHECK_THROWS_MATCHES(RotationEvaluator(space, train, validation, augment, {.steps = 0}), faunae::InvalidArgument,
+                       What(Contains("RotationEvaluatorOptions::steps must be positive, got 0")));
+  CHECK_THROWS_MATCHES(RotationEvaluator(space, train, validation, augment, {.batch_size = 1000}), faunae::InvalidArgument,
+                       What(Contains("192 images, fewer than a batch of 1000")));
+  ImageDataset wide = train;
+  wide.images = wide.images.narrow(3, 0, 20).contiguous();
+  CHECK_THROWS_MATCHES(RotationEvaluator(space, wide, validation, augment, o), faunae::InvalidArgument, What(Contains("square images")));
 }

@@ -15,6 +15,7 @@
 #include "faunae/torch/export.hpp"
 #include "faunae/torch/moco.hpp"
 #include "faunae/torch/ops.hpp"
+#include "faunae/torch/pretext_evaluator.hpp"
 #include "faunae/torch/resnet_space.hpp"
 #include "faunae/torch/stem.hpp"
 #include "faunae/torch/seeding.hpp"
