@@ -72,9 +72,11 @@ struct SpaceConfig {
 /// The values of search.method (docs/program.md): the faithful FaUNAE, three variants, three baselines.
 inline constexpr std::array<std::string_view, 7> kSearchMethods = {"faunae", "faunae-ts", "faunae-lt", "faunae-r", "random", "rea", "local"};
 
-/// The values of search.evaluator (docs/program.md): the paper's contrastive loss, or a zero-cost proxy
-/// (faunae::torch_backend::ZeroCostProxy, zero_cost.hpp).
-inline constexpr std::array<std::string_view, 6> kSearchEvaluators = {"contrastive", "synflow", "naswot", "snip", "params", "flops"};
+/// The values of search.evaluator (docs/program.md): the paper's contrastive loss, a zero-cost proxy
+/// (faunae::torch_backend::ZeroCostProxy, zero_cost.hpp), or the rotation pretext task
+/// (faunae::torch_backend::RotationEvaluator, pretext_evaluator.hpp).
+inline constexpr std::array<std::string_view, 7> kSearchEvaluators = {"contrastive", "synflow", "naswot", "snip",
+                                                                      "params",      "flops",   "rotation"};
 
 /// search.max_params, the budget on the evolved network's parameters: "alpha0" (at most α0's, resolved
 /// once α0 is known), "none", or a positive number of parameters. In JSON: "alpha0", "none" or a
@@ -142,7 +144,8 @@ struct SearchConfig {
   /// gets as many evaluations as faunae plans for the same space and epochs_per_op.
   std::string method = "faunae";
   /// contrastive (the paper's: k student steps, then the validation InfoNCE) | synflow | naswot | snip |
-  /// params | flops (zero-cost proxies of the untrained network; loss −ln S)
+  /// params | flops (zero-cost proxies of the untrained network; loss −ln S) | rotation (a fresh network
+  /// per α trained rotation_steps steps on the rotation pretext task; loss = held-out rotation error)
   std::string evaluator = "contrastive";
   std::int64_t epochs_per_op = 2;  ///< E of the K·E elimination schedule
   std::int64_t max_epochs = 0;     ///< 0: until one op per block is left
@@ -156,6 +159,7 @@ struct SearchConfig {
   double epsilon = 0.5, lambda1 = 0.9, lambda2 = 0.3;
   std::int64_t head_hidden = 512, head_out = 128;
   std::int64_t rea_population = 8, rea_sample = 4;  ///< rea: population P and tournament size S
+  std::int64_t rotation_steps = 30, rotation_batch_size = 128;  ///< evaluator rotation: steps and rotated images per step
   MaxParams max_params = MaxParams::alpha0();       ///< budget on the evolved network's parameters
 
   template <class Self, class F>
@@ -165,7 +169,8 @@ struct SearchConfig {
         f("shuffle_groups", s.shuffle_groups), f("validation_images", s.validation_images), f("lr", s.lr), f("momentum", s.momentum),
         f("weight_decay", s.weight_decay), f("tau", s.tau), f("m", s.m), f("epsilon", s.epsilon), f("lambda1", s.lambda1),
         f("lambda2", s.lambda2), f("head_hidden", s.head_hidden), f("head_out", s.head_out), f("rea_population", s.rea_population),
-        f("rea_sample", s.rea_sample), f("max_params", s.max_params);
+        f("rea_sample", s.rea_sample), f("rotation_steps", s.rotation_steps), f("rotation_batch_size", s.rotation_batch_size),
+        f("max_params", s.max_params);
   }
   void check() const;
 };

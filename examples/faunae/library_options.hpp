@@ -107,6 +107,16 @@ inline ft::ZeroCostOptions zero_cost_options(const Config& c) {
   return o;
 }
 
+/// search.evaluator = rotation: a fresh network per α, initialised from the seed, trained
+/// search.rotation_steps steps of search.rotation_batch_size rotated images (RotationEvaluator's SGD).
+inline ft::RotationEvaluatorOptions rotation_evaluator_options(const Config& c) {
+  ft::RotationEvaluatorOptions o;
+  o.steps = c.search.rotation_steps;
+  o.batch_size = c.search.rotation_batch_size;
+  o.seed = faunae::stream_seed(c.seed, "program.rotation");
+  return o;
+}
+
 /// `faunae train`: the recipe of the final unsupervised training.
 inline ft::MocoOptions train_options(const Config& c) {
   ft::MocoOptions o;
@@ -132,8 +142,15 @@ inline ft::LinearEvalOptions linear_probe_options(const Config& c) {
 inline void check_library_options(const Config& c) {
   if (c.space.kind == "darts") darts_options(c).check("config 'space' (DartsSpaceOptions: layers = darts_layers, channels = darts_channels)");
   else resnet_options(c).check("config 'space' (ResNetSpaceOptions)");
-  if (c.search.evaluator == "contrastive") contrastive_evaluator_options(c).check("config 'search' (ContrastiveEvaluatorOptions)");
-  else zero_cost_options(c).check("config 'search' (ZeroCostOptions)");
+  if (c.search.evaluator == "contrastive") {
+    contrastive_evaluator_options(c).check("config 'search' (ContrastiveEvaluatorOptions)");
+  } else if (c.search.evaluator == "rotation") {
+    if (c.space.kind != "resnet")
+      throw faunae::InvalidArgument(fmt::format("config: search.evaluator = 'rotation' needs space.kind = 'resnet', got '{}'", c.space.kind));
+    rotation_evaluator_options(c).check("config 'search' (RotationEvaluatorOptions: steps = rotation_steps, batch_size = rotation_batch_size)");
+  } else {
+    zero_cost_options(c).check("config 'search' (ZeroCostOptions)");
+  }
   train_options(c).check("config 'train' (MocoOptions)");
   linear_probe_options(c).check("config 'probe' (LinearEvalOptions)");
 }

@@ -1,11 +1,12 @@
 // `faunae search` (commands.hpp): Algorithm 1, a variant or a baseline (search.method) scored by the
-// ContrastiveEvaluator or a zero-cost proxy (search.evaluator), all of them faunae::Search objects run
+// ContrastiveEvaluator, a zero-cost proxy or the RotationEvaluator (search.evaluator), all of them faunae::Search objects run
 // by the same run_search: checkpoint (--resume), JSON-lines log, progress line, search.json.
 #include <chrono>
 #include <cstdint>
 #include <filesystem>
 #include <string>
 #include <string_view>
+#include <type_traits>
 
 #include <fmt/format.h>
 #include <fmt/ranges.h>
@@ -89,14 +90,15 @@ std::string method_of_checkpoint(const nlohmann::json& payload) {
   return "";
 }
 
-/// The search.evaluator a checkpoint's evaluator state belongs to (contrastive, or the zero-cost
-/// proxy's name), or "" if none.
+/// The search.evaluator a checkpoint's evaluator state belongs to (contrastive, rotation, or the
+/// zero-cost proxy's name), or "" if none.
 std::string evaluator_of_checkpoint(const nlohmann::json& payload) {
   try {
     const auto& state = payload.at("evaluator");
     const std::string kind = state.value("kind", std::string());
     if (kind == "contrastive") return kind;
     if (kind == "zero_cost") return state.value("proxy", std::string());
+    if (kind == "rotation") return kind;
   } catch (const std::exception&) {
   }
   return "";
@@ -257,6 +259,16 @@ int search(const Config& c, const fs::path& run, bool resume, bool quiet, const 
   const SearchRun r{c, run, resume, quiet, space, alpha0, static_cast<std::size_t>(train.size()),
                     static_cast<std::size_t>(validation.size()), start, run_id};
 
+  if (c.search.evaluator == "rotation") {
+    // The rotation pretext task (pretext_evaluator.hpp): a fresh network per α on the held-out quarter
+    // turns; the labels are never read. ResNet space only (config check).
+    if constexpr (std::is_same_v<Net, ft::ResNetSupernet>) {
+      ft::RotationEvaluator evaluator(net_options, train, validation, ft::default_augment_options(stem_of(c)), rotation_evaluator_options(c));
+      return with_method(c, space, so, [&](auto& search) { return run_search(r, probe, search, evaluator); });
+    } else {
+      throw faunae::InvalidArgument("search.evaluator = 'rotation' needs space.kind = 'resnet'");
+    }
+  }
   if (c.search.evaluator != "contrastive") {
     // A zero-cost proxy (zero_cost.hpp): each α's untrained network, initialised from the seed, scored
     // on a fixed minibatch of search.batch_size training images (naswot, snip); no training state.

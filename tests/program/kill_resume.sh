@@ -5,12 +5,14 @@
 # it; every method makes as many evaluations as the faithful FaUNAE plans. With the default method
 # also: bad configuration keys (and a bad search.method) are refused with a message naming them, and a
 # run cannot be resumed under another search.method.
-#   kill_resume.sh path/to/faunae work_dir [method]     (method: faunae (default), faunae-ts, faunae-r,
-#                                                        random, rea, local)
+#   kill_resume.sh path/to/faunae work_dir [method [evaluator]]   (method: faunae (default), faunae-ts,
+#                                                        faunae-r, random, rea, local; evaluator:
+#                                                        contrastive (default), rotation, ...)
 set -euo pipefail
 faunae=$1
 work=$2
 method=${3:-faunae}
+evaluator=${4:-contrastive}
 source "$(dirname "${BASH_SOURCE[0]}")/tiny_config.sh"
 fresh_work_dir "$work"
 # 20 steps per epoch instead of 2, so that an epoch outlasts the poll below (a Python start and 0.1 s):
@@ -23,6 +25,14 @@ if [ "$method" != faunae ]; then
 import json, sys
 c = json.load(open(sys.argv[1]))
 c["search"].update({"method": sys.argv[2], "rea_population": 4, "rea_sample": 2})
+json.dump(c, open(sys.argv[1], "w"), indent=1)
+PY
+fi
+if [ "$evaluator" != contrastive ]; then
+  python3 - "$work/tiny.json" "$evaluator" <<'PY'
+import json, sys
+c = json.load(open(sys.argv[1]))
+c["search"].update({"evaluator": sys.argv[2], "rotation_steps": 10, "rotation_batch_size": 32})
 json.dump(c, open(sys.argv[1], "w"), indent=1)
 PY
 fi

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # A configuration value that becomes an option of the torch backend (the space options,
-# ContrastiveEvaluatorOptions, ZeroCostOptions, MocoOptions, LinearEvalOptions) is checked by that
+# ContrastiveEvaluatorOptions, ZeroCostOptions, RotationEvaluatorOptions, MocoOptions, LinearEvalOptions) is checked by that
 # option's own check() (examples/faunae/library_options.hpp) before the command touches the run: each
 # bad value below stops `faunae search` at once with exit status 1 and a message that names the
 # section, the options struct, the option and the value, and the run folder gets no config.json.
@@ -31,6 +31,9 @@ refused "config 'search' (ContrastiveEvaluatorOptions): the batch size per proce
   search.shuffle_groups=5
 refused "config 'search' (ContrastiveEvaluatorOptions): ContrastiveEvaluatorOptions::steps must be positive, got 0" search.steps=0
 refused "config 'search' (ZeroCostOptions): ZeroCostOptions::batch_size must be >= 2, got 1" search.evaluator=synflow search.batch_size=1
+refused "config 'search' (RotationEvaluatorOptions: steps = rotation_steps, batch_size = rotation_batch_size): RotationEvaluatorOptions::steps must be positive, got 0" \
+  search.evaluator=rotation search.rotation_steps=0
+refused "config: search.evaluator = 'rotation' needs space.kind = 'resnet', got 'darts'" search.evaluator=rotation space.kind=darts
 refused "config 'train' (MocoOptions): the batch size per process 12 must be a multiple of shuffle_groups, got 8" train.batch_size=12 train.queue_size=1200
 refused "config 'space' (ResNetSpaceOptions): unknown op 'conv9' (known: conv3, conv5, sa_k3r2" 'space.ops=["conv9"]'
 refused "config 'space' (ResNetSpaceOptions): width must be in (0, 8], got 0" space.width=0
