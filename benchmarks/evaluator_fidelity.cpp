@@ -34,7 +34,8 @@
 // of the table's seeds (even against odd positions) when it has four or more.
 //
 // The images are at the table's resolution (its recipe's "resolution": ground_truth --resolution), or
-// --resolution's, except for the zero-cost proxies, which score at the network's nominal 28×28. --budget-only keeps the architectures the provenance marks within α0's budget.
+// --resolution's, except for the zero-cost proxies, which score at the network's nominal 28×28.
+// --budget-only keeps the architectures the provenance marks within α0's budget.
 #include <algorithm>
 #include <chrono>
 #include <cstdint>
@@ -161,20 +162,16 @@ int main(int argc, char** argv) {
     // The program's data: the first N training images, 90/10, the held-out part cut to validation_images.
     // The zero-cost proxies score at the network's nominal input (ZeroCostEvaluator requires it): the
     // images as they are, 28×28.
-    const auto nominal = ft::take(ft::load_fashion_mnist(data_dir, /*train=*/true), images);
-    const auto nominal_train = [&] {
-      auto t = ft::split(nominal, 0.9, seed).train;
-      t.labels = torch::Tensor();
-      return t;
-    }();
-    const auto labelled = resolution > 0 ? ft::resized(nominal, resolution) : nominal;
-    auto [train_l, validation_l] = ft::split(labelled, 0.9, seed);
+    // The split is drawn once; resizing acts image by image, so it commutes with the split.
+    const auto nominal = ft::split(ft::take(ft::load_fashion_mnist(data_dir, /*train=*/true), images), 0.9, seed);
+    const auto at_resolution = [&](const ft::ImageDataset& d) { return resolution > 0 ? ft::resized(d, resolution) : d; };
+    auto train_l = at_resolution(nominal.train), validation_l = at_resolution(nominal.validation);
     if (validation_images > 0 && validation_images < validation_l.size()) validation_l = ft::take(validation_l, validation_images);
     const auto unlabel = [](ft::ImageDataset d) {
       d.labels = torch::Tensor();
       return d;
     };
-    const ft::ImageDataset train = unlabel(train_l), validation = unlabel(validation_l);
+    const ft::ImageDataset train = unlabel(train_l), validation = unlabel(validation_l), nominal_train = unlabel(nominal.train);
     auto aug = ft::default_augment_options(so.stem);
     if (resolution > 0) aug.output_size = resolution;
     const faunae::Architecture alpha0(std::vector<faunae::OpIndex>(probe->num_blocks(), 0));

@@ -44,8 +44,7 @@ inline ft::ResNetSpaceOptions resnet_options(const Config& c) {
   return o;
 }
 
-/// The image channels and side length a stem takes.
-inline std::int64_t input_channels(ft::Stem stem) { return stem == ft::Stem::gray28 ? 1 : 3; }
+/// The image side length a stem takes.
 inline std::int64_t input_size(ft::Stem stem) { return stem == ft::Stem::gray28 ? 28 : stem == ft::Stem::color32 ? 32 : 224; }
 
 inline ft::DartsSpaceOptions darts_options(const Config& c) {
@@ -53,7 +52,7 @@ inline ft::DartsSpaceOptions darts_options(const Config& c) {
   const auto stem = stem_of(c);
   o.layers = c.space.darts_layers;
   o.channels = c.space.darts_channels;
-  o.in_channels = input_channels(stem);
+  o.in_channels = ft::stem_channels(stem);
   o.input_size = input_size(stem);
   return o;
 }

@@ -43,6 +43,17 @@ inline void check_matrix(const torch::Tensor& t, std::string_view where, std::st
     throw InvalidArgument(fmt::format("{}: {} must be a 2-d tensor (rows × D), got {}", where, name,
                                       t.defined() ? fmt::format("shape {}", t.sizes().vec()) : std::string("an undefined tensor")));
 }
+/// The checks of eq. (6)'s layout (info_nce, instance_discrimination_hits): q, k and queue 2-d, q and
+/// k of the same shape N×D, the queue's keys of dimension D.
+inline void check_queries_keys_bank(const torch::Tensor& q, const torch::Tensor& k, const torch::Tensor& queue, std::string_view where) {
+  check_matrix(q, where, "q");
+  check_matrix(k, where, "k");
+  check_matrix(queue, where, "queue");
+  if (!q.sizes().equals(k.sizes()))
+    throw InvalidArgument(fmt::format("{}: q and k must have the same shape N×D, got {} and {}", where, q.sizes().vec(), k.sizes().vec()));
+  if (queue.size(1) != q.size(1))
+    throw InvalidArgument(fmt::format("{}: the queue's keys must have the queries' dimension D = {}, got {}", where, q.size(1), queue.size(1)));
+}
 }  // namespace detail
 
 /// InfoNCE, eq. (6), in MoCo's layout: for each of the N queries s = q[i] (N×D), the positive key
@@ -53,13 +64,7 @@ inline void check_matrix(const torch::Tensor& t, std::string_view where, std::st
 /// are constants, as in MoCo: no gradient flows into them (they come from the teacher).
 inline torch::Tensor info_nce(const torch::Tensor& q, const torch::Tensor& k, const torch::Tensor& queue, double tau = 0.2) {
   constexpr std::string_view where = "faunae::torch_backend::info_nce()";
-  detail::check_matrix(q, where, "q");
-  detail::check_matrix(k, where, "k");
-  detail::check_matrix(queue, where, "queue");
-  if (!q.sizes().equals(k.sizes()))
-    throw InvalidArgument(fmt::format("{}: q and k must have the same shape N×D, got {} and {}", where, q.sizes().vec(), k.sizes().vec()));
-  if (queue.size(1) != q.size(1))
-    throw InvalidArgument(fmt::format("{}: the queue's keys must have the queries' dimension D = {}, got {}", where, q.size(1), queue.size(1)));
+  detail::check_queries_keys_bank(q, k, queue, where);
   if (q.size(0) < 1) throw InvalidArgument(fmt::format("{}: the batch is empty (N = 0)", where));
   if (!(tau > 0.0 && std::isfinite(tau))) throw InvalidArgument(fmt::format("{}: tau must be positive and finite, got {}", where, tau));
   const auto l_pos = (q * k.detach()).sum(/*dim=*/1, /*keepdim=*/true);  // N×1: s·t₊
@@ -76,13 +81,7 @@ inline torch::Tensor info_nce(const torch::Tensor& q, const torch::Tensor& k, co
 /// training monitor), a companion of the held-out InfoNCE. Same layout and checks as info_nce.
 inline torch::Tensor instance_discrimination_hits(const torch::Tensor& q, const torch::Tensor& k, const torch::Tensor& queue) {
   constexpr std::string_view where = "faunae::torch_backend::instance_discrimination_hits()";
-  detail::check_matrix(q, where, "q");
-  detail::check_matrix(k, where, "k");
-  detail::check_matrix(queue, where, "queue");
-  if (!q.sizes().equals(k.sizes()))
-    throw InvalidArgument(fmt::format("{}: q and k must have the same shape N×D, got {} and {}", where, q.sizes().vec(), k.sizes().vec()));
-  if (queue.size(1) != q.size(1))
-    throw InvalidArgument(fmt::format("{}: the queue's keys must have the queries' dimension D = {}, got {}", where, q.size(1), queue.size(1)));
+  detail::check_queries_keys_bank(q, k, queue, where);
   if (queue.size(0) < 1) throw InvalidArgument(fmt::format("{}: the key bank is empty (K = 0)", where));
   torch::NoGradGuard no_grad;
   const auto l_pos = (q * k).sum(/*dim=*/1);                                         // N: s·t₊

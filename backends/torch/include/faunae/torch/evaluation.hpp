@@ -95,6 +95,22 @@ inline std::int64_t count_classes(std::int64_t classes, const torch::Tensor& a, 
 
 using torch_backend::construct_seeded;  // seeding.hpp
 
+/// Throws InvalidArgument "<where>: <owner>::<name> must be positive, got <v>" unless v ≥ 1.
+inline void require_positive(std::string_view where, std::string_view owner, std::string_view name, std::int64_t v) {
+  if (v < 1) throw InvalidArgument(fmt::format("{}: {}::{} must be positive, got {}", where, owner, name, v));
+}
+
+/// The checks of an SGD recipe (SupervisedEvaluatorOptions, StandaloneTrainingOptions,
+/// RotationEvaluatorOptions): lr positive and finite, momentum in [0, 1), weight decay finite and ≥ 0;
+/// the message names `where`, `owner`'s option and its value.
+inline void check_sgd(std::string_view where, std::string_view owner, double lr, double momentum, double weight_decay) {
+  if (!(lr > 0.0 && std::isfinite(lr))) throw InvalidArgument(fmt::format("{}: {}::lr must be positive and finite, got {}", where, owner, lr));
+  if (!(momentum >= 0.0 && momentum < 1.0))
+    throw InvalidArgument(fmt::format("{}: {}::momentum must be in [0, 1), got {}", where, owner, momentum));
+  if (!(weight_decay >= 0.0 && std::isfinite(weight_decay)))
+    throw InvalidArgument(fmt::format("{}: {}::weight_decay must be finite and >= 0, got {}", where, owner, weight_decay));
+}
+
 /// Top-1 accuracy of `linear` on `features` (rows of `batch` at a time).
 inline double top1(torch::nn::Linear& linear, const torch::Tensor& features, const torch::Tensor& labels, std::int64_t batch) {
   torch::NoGradGuard no_grad;
@@ -458,17 +474,10 @@ class SupervisedEvaluator {
         supernet_(construct_seeded(stream_seed(o_.seed, "supervised.network"), [&] { return ResNetSupernet(space); })),
         gen_(make_generator(stream_seed(o_.seed, "supervised.augment"))) {
     constexpr std::string_view where = "faunae::torch_backend::SupervisedEvaluator";
-    const auto positive = [&](std::string_view name, std::int64_t v) {
-      if (v < 1) throw InvalidArgument(fmt::format("{}: SupervisedEvaluatorOptions::{} must be positive, got {}", where, name, v));
-    };
-    positive("steps", o_.steps);
-    positive("batch_size", o_.batch_size);
-    if (!(o_.lr > 0.0 && std::isfinite(o_.lr)))
-      throw InvalidArgument(fmt::format("{}: SupervisedEvaluatorOptions::lr must be positive and finite, got {}", where, o_.lr));
-    if (!(o_.momentum >= 0.0 && o_.momentum < 1.0))
-      throw InvalidArgument(fmt::format("{}: SupervisedEvaluatorOptions::momentum must be in [0, 1), got {}", where, o_.momentum));
-    if (!(o_.weight_decay >= 0.0 && std::isfinite(o_.weight_decay)))
-      throw InvalidArgument(fmt::format("{}: SupervisedEvaluatorOptions::weight_decay must be finite and >= 0, got {}", where, o_.weight_decay));
+    constexpr std::string_view owner = "SupervisedEvaluatorOptions";
+    detail::eval::require_positive(where, owner, "steps", o_.steps);
+    detail::eval::require_positive(where, owner, "batch_size", o_.batch_size);
+    detail::eval::check_sgd(where, owner, o_.lr, o_.momentum, o_.weight_decay);
     augment_.check(where);
     classes_ = detail::eval::check_supervised_sets(train_, validation_, "validation", supernet_->in_channels(), augment_, o_.batch_size,
                                                    o_.classes, where, "supervised evaluation");

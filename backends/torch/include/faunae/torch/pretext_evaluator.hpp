@@ -17,7 +17,6 @@
 #pragma once
 
 #include <chrono>
-#include <cmath>
 #include <cstdint>
 #include <stdexcept>
 #include <string_view>
@@ -34,6 +33,7 @@
 #include "faunae/torch/data.hpp"
 #include "faunae/torch/evaluation.hpp"
 #include "faunae/torch/resnet_space.hpp"
+#include "faunae/torch/stem.hpp"
 
 namespace faunae::torch_backend {
 
@@ -52,15 +52,10 @@ struct RotationEvaluatorOptions {
 
   /// Throws InvalidArgument naming `where`, the option and its value if one is out of range.
   void check(std::string_view where) const {
-    if (steps < 1) throw InvalidArgument(fmt::format("{}: RotationEvaluatorOptions::steps must be positive, got {}", where, steps));
-    if (batch_size < 1)
-      throw InvalidArgument(fmt::format("{}: RotationEvaluatorOptions::batch_size must be positive, got {}", where, batch_size));
-    if (!(lr > 0.0 && std::isfinite(lr)))
-      throw InvalidArgument(fmt::format("{}: RotationEvaluatorOptions::lr must be positive and finite, got {}", where, lr));
-    if (!(momentum >= 0.0 && momentum < 1.0))
-      throw InvalidArgument(fmt::format("{}: RotationEvaluatorOptions::momentum must be in [0, 1), got {}", where, momentum));
-    if (!(weight_decay >= 0.0 && std::isfinite(weight_decay)))
-      throw InvalidArgument(fmt::format("{}: RotationEvaluatorOptions::weight_decay must be finite and >= 0, got {}", where, weight_decay));
+    constexpr std::string_view owner = "RotationEvaluatorOptions";
+    detail::eval::require_positive(where, owner, "steps", steps);
+    detail::eval::require_positive(where, owner, "batch_size", batch_size);
+    detail::eval::check_sgd(where, owner, lr, momentum, weight_decay);
   }
 };
 
@@ -77,8 +72,8 @@ class RotationEvaluator {
     constexpr std::string_view where = "faunae::torch_backend::RotationEvaluator";
     o_.check(where);
     augment_.check(where);
-    const std::int64_t in_channels = space_.stem == Stem::gray28 ? 1 : 3;  // ResNetSupernet::in_channels()
-    detail::eval::check_supervised_sets(train_, validation_, "validation", in_channels, augment_, o_.batch_size, 4, where, "rotation prediction");
+    detail::eval::check_supervised_sets(train_, validation_, "validation", stem_channels(space_.stem), augment_, o_.batch_size, 4, where,
+                                        "rotation prediction");
   }
 
   Evaluation evaluate(const Architecture& a) {

@@ -289,7 +289,7 @@ class ResNetSupernetImpl : public torch::nn::Module {
   }
 
   std::int64_t input_size() const { return options_.stem == Stem::gray28 ? 28 : options_.stem == Stem::color32 ? 32 : 224; }
-  std::int64_t in_channels() const { return options_.stem == Stem::gray28 ? 1 : 3; }
+  std::int64_t in_channels() const { return stem_channels(options_.stem); }
 
   torch::nn::Conv2d stem_conv{nullptr};
   torch::nn::BatchNorm2d stem_bn{nullptr};

@@ -84,18 +84,11 @@ struct StandaloneTrainingOptions {
 
   /// Throws InvalidArgument naming `where`, the option and its value if one is out of range.
   void check(std::string_view where) const {
-    const auto positive = [&](std::string_view name, std::int64_t v) {
-      if (v < 1) throw InvalidArgument(fmt::format("{}: StandaloneTrainingOptions::{} must be positive, got {}", where, name, v));
-    };
-    positive("epochs", epochs);
-    positive("batch_size", batch_size);
-    positive("eval_batch", eval_batch);
-    if (!(lr > 0.0 && std::isfinite(lr)))
-      throw InvalidArgument(fmt::format("{}: StandaloneTrainingOptions::lr must be positive and finite, got {}", where, lr));
-    if (!(momentum >= 0.0 && momentum < 1.0))
-      throw InvalidArgument(fmt::format("{}: StandaloneTrainingOptions::momentum must be in [0, 1), got {}", where, momentum));
-    if (!(weight_decay >= 0.0 && std::isfinite(weight_decay)))
-      throw InvalidArgument(fmt::format("{}: StandaloneTrainingOptions::weight_decay must be finite and >= 0, got {}", where, weight_decay));
+    constexpr std::string_view owner = "StandaloneTrainingOptions";
+    detail::eval::require_positive(where, owner, "epochs", epochs);
+    detail::eval::require_positive(where, owner, "batch_size", batch_size);
+    detail::eval::require_positive(where, owner, "eval_batch", eval_batch);
+    detail::eval::check_sgd(where, owner, lr, momentum, weight_decay);
     if (bn_recalibration_images < 0)
       throw InvalidArgument(fmt::format("{}: StandaloneTrainingOptions::bn_recalibration_images must be >= 0 (0 = off), got {}", where,
                                         bn_recalibration_images));

@@ -3,6 +3,7 @@
 #pragma once
 
 #include <array>
+#include <cstdint>
 #include <string>
 #include <string_view>
 
@@ -21,6 +22,9 @@ enum class Stem {
   color32,     ///< 3×32×32 (CIFAR-10): 3×3 conv, stride 1
   imagenet224  ///< 3×224×224: 7×7 conv stride 2, 3×3 max pool stride 2 (ResNet's)
 };
+
+/// The channels of a stem's input images: 1 for gray28, 3 for the colour stems.
+constexpr std::int64_t stem_channels(Stem stem) noexcept { return stem == Stem::gray28 ? 1 : 3; }
 
 /// The stems' names, in the enum's order.
 inline constexpr std::array<std::string_view, 3> kStems = {"gray28", "color32", "imagenet224"};
