@@ -161,7 +161,7 @@ void write_case(const fs::path& out, const std::string& name, const Config& c, c
   }();
   const Architecture a = op_indices<Net>(options, names, name);
   Net net(options, a);
-  const std::vector<std::int64_t> shape{batch, input_channels(stem), input_size(stem), input_size(stem)};
+  const std::vector<std::int64_t> shape{batch, ft::stem_channels(stem), input_size(stem), input_size(stem)};
   perturb_batch_norms(*net);
   warm_up(net, shape);
 
