@@ -41,7 +41,6 @@ namespace fs = std::filesystem;
 using faunae::Architecture;
 using faunae::program::Config;
 using faunae::program::darts_options;
-using faunae::program::input_channels;
 using faunae::program::input_size;
 using faunae::program::resnet_options;
 using faunae::program::stem_of;
