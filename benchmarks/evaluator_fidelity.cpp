@@ -106,6 +106,8 @@ int main(int argc, char** argv) {
   app.add_option("--standalone-steps", standalone_steps, "contrastive-standalone: training steps before evaluate()");
   app.add_option("--supervised-steps", supervised_steps, "supervised-short: training steps");
   app.add_option("--rotation-steps", rotation_steps, "rotation-short: training steps (batch 128 of rotated images)");
+  double rotation_lr = ft::RotationEvaluatorOptions{}.lr;
+  app.add_option("--rotation-lr", rotation_lr, "rotation-short: SGD learning rate (RotationEvaluatorOptions::lr)");
   app.add_option("--resolution", resolution, "images at R×R pixels (area interpolation); -1: the table's recipe's; 0: as they are");
   app.add_flag("--budget-only", budget_only, "only the architectures the provenance marks within alpha0's budget");
   app.add_option("--seed", seed, "seed of every evaluator (the program's seed)");
@@ -271,7 +273,7 @@ int main(int argc, char** argv) {
         scoring_seconds = seconds_since(t);
       } else if (name == "rotation-short") {
         // Label-free (pretext_evaluator.hpp): the labels are the quarter turns, never the classes.
-        ft::RotationEvaluator ev(so, train, validation, aug, {.steps = rotation_steps, .batch_size = 128, .seed = seed});
+        ft::RotationEvaluator ev(so, train, validation, aug, {.steps = rotation_steps, .batch_size = 128, .lr = rotation_lr, .seed = seed});
         const auto t = std::chrono::steady_clock::now();
         for (const auto& r : rows) record(res, ev.evaluate(r.arch), {"validation_loss", "train_loss"});
         scoring_seconds = seconds_since(t);
@@ -298,7 +300,7 @@ int main(int argc, char** argv) {
     // The table: τ and ρ with bootstrap intervals, and the seed-to-seed ceiling.
     nlohmann::json out = {{"table", table_path}, {"architectures", rows.size()}, {"seed", seed}, {"images", images},
                           {"validation_images", validation_images}, {"schedule", schedule}, {"standalone_steps", standalone_steps},
-                          {"supervised_steps", supervised_steps}, {"rotation_steps", rotation_steps}, {"resolution", resolution},
+                          {"supervised_steps", supervised_steps}, {"rotation_steps", rotation_steps}, {"rotation_lr", rotation_lr}, {"resolution", resolution},
                           {"budget_only", budget_only}, {"resamples", resamples}, {"schedule_seconds", schedule_seconds}};
     const auto line = [&](const std::string& what, const std::vector<double>& x, const std::vector<double>& y, double seconds) {
       faunae::Rng boot(seed ^ 0xb0075ULL);

@@ -81,6 +81,11 @@ int main(int argc, char** argv) {
   app.add_option("--sample", sample,
                  "budget: α0, the extremes and uniform draws within α0's parameters; whole: uniform draws from the whole space")
       ->check(CLI::IsMember({"budget", "whole"}));
+  std::vector<std::string> keys;
+  app.add_option("--keys", keys,
+                 "train exactly these architectures instead of a sample (comma-separated keys, one character per block, the op's index "
+                 "in --ops): the truth of architectures a search found; the runs file records sample = keys")
+      ->delimiter(',');
   app.add_option("--resolution", resolution, "train and test at R×R pixels (area interpolation of the 28×28 images; 0 = as they are)")
       ->check(CLI::NonNegativeNumber);
   app.add_option("--sample-seed", sample_seed, "seed of the architecture draw");
@@ -132,7 +137,8 @@ int main(int argc, char** argv) {
     }
     const double fixed = static_cast<double>(probe->parameters(alpha0)) - unbounded.size_of(alpha0);
     const faunae::BlockSpace budgeted = probe->space(alpha0).with_max_size(unbounded.size_of(alpha0));
-    const faunae::BlockSpace& space = sample == "whole" ? unbounded : budgeted;
+    if (!keys.empty()) sample = "keys";
+    const faunae::BlockSpace& space = sample == "budget" ? budgeted : unbounded;
 
     // The architectures: α0, the extremes, then uniform draws within the budget (distinct).
     std::vector<std::pair<faunae::Architecture, std::string>> list;
@@ -164,8 +170,24 @@ int main(int argc, char** argv) {
       }
       add(largest, "largest-of-20000-draws");
     }
+    for (const auto& key : keys) {  // --keys: the architectures named, in the order given (whatever their size)
+      if (key.size() != space.num_blocks())
+        throw faunae::InvalidArgument(fmt::format("ground_truth: --keys '{}' has {} characters, the space has {} blocks (one character per block)",
+                                                  key, key.size(), space.num_blocks()));
+      faunae::Architecture a = alpha0;
+      for (std::size_t b = 0; b < space.num_blocks(); ++b) {
+        const auto index = static_cast<std::size_t>(key[b] - '0');
+        const auto k = key[b] >= '0' && index < ops.size() ? op_named(space, b, ops[index]) : std::nullopt;
+        if (!k)
+          throw faunae::InvalidArgument(fmt::format("ground_truth: --keys '{}': character {} ('{}') is not the index in --ops '{}' of an op "
+                                                    "block {} offers",
+                                                    key, b, key[b], fmt::join(ops, ","), b));
+        a[b] = *k;
+      }
+      add(a, "given");
+    }
     const std::size_t hand_picked = list.size();
-    for (int guard = 0; list.size() < hand_picked + static_cast<std::size_t>(archs) && guard < 1000000; ++guard)
+    for (int guard = 0; keys.empty() && list.size() < hand_picked + static_cast<std::size_t>(archs) && guard < 1000000; ++guard)
       add(faunae::random_architecture(space, rng), sample == "budget" ? "uniform" : "uniform-whole-space");
 
     // The recipe, as the runs file's first line records it.
