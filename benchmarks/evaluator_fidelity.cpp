@@ -23,9 +23,11 @@
 //   −(the mean training InfoNCE of the evaluation's k steps): how fast α learns.
 //   rotation-short        label-free, the rotation pretext task (UnNAS): RotationEvaluator
 //                         (pretext_evaluator.hpp), a fresh network per α trained --rotation-steps
-//                         steps to tell the quarter turns apart, scored by its held-out rotation
-//                         accuracy; more rows: "rotation-short:validation-loss" by −(its held-out
-//                         cross-entropy), "rotation-short:train-loss" by −(the training one)
+//                         steps at --rotation-lr to tell the quarter turns apart, scored by
+//                         --rotation-score: −(the mean training cross-entropy of the steps; the
+//                         default) or its held-out rotation accuracy; the other numbers as more rows
+//                         ("rotation-short:accuracy", ":validation-loss" by −(held-out cross-entropy),
+//                         ":train-loss")
 //   synflow, naswot, snip, params, flops   the zero-cost proxies (zero_cost.hpp)
 //   supervised-short      for reference, with labels: SupervisedEvaluator trained --supervised-steps
 //                         steps on α from scratch, scored by the cross-entropy on held-out training images
@@ -108,6 +110,12 @@ int main(int argc, char** argv) {
   app.add_option("--rotation-steps", rotation_steps, "rotation-short: training steps (batch 128 of rotated images)");
   double rotation_lr = ft::RotationEvaluatorOptions{}.lr;
   app.add_option("--rotation-lr", rotation_lr, "rotation-short: SGD learning rate (RotationEvaluatorOptions::lr)");
+  std::int64_t rotation_downsample = 1;
+  app.add_option("--rotation-downsample", rotation_downsample,
+                 "rotation-short: shrink the images by this factor first (RotationEvaluatorOptions::downsample; 1: the table's resolution)");
+  std::string rotation_score(ft::to_string(ft::RotationEvaluatorOptions{}.score));
+  app.add_option("--rotation-score", rotation_score, "rotation-short: training-loss or held-out-error (RotationEvaluatorOptions::score)")
+      ->check(CLI::IsMember({"training-loss", "held-out-error"}));
   app.add_option("--resolution", resolution, "images at R×R pixels (area interpolation); -1: the table's recipe's; 0: as they are");
   app.add_flag("--budget-only", budget_only, "only the architectures the provenance marks within alpha0's budget");
   app.add_option("--seed", seed, "seed of every evaluator (the program's seed)");
@@ -273,9 +281,14 @@ int main(int argc, char** argv) {
         scoring_seconds = seconds_since(t);
       } else if (name == "rotation-short") {
         // Label-free (pretext_evaluator.hpp): the labels are the quarter turns, never the classes.
-        ft::RotationEvaluator ev(so, train, validation, aug, {.steps = rotation_steps, .batch_size = 128, .lr = rotation_lr, .seed = seed});
+        const auto score = ft::parse_rotation_score(rotation_score);
+        ft::RotationEvaluator ev(so, train, validation, aug, {.steps = rotation_steps, .batch_size = 128, .lr = rotation_lr, .seed = seed, .score = score,
+                                                           .downsample = rotation_downsample});
         const auto t = std::chrono::steady_clock::now();
-        for (const auto& r : rows) record(res, ev.evaluate(r.arch), {"validation_loss", "train_loss"});
+        for (const auto& r : rows)  // the other scores as rows of their own
+          record(res, ev.evaluate(r.arch),
+                 score == ft::RotationScore::training_loss ? std::initializer_list<std::string_view>{"accuracy", "validation_loss"}
+                                                           : std::initializer_list<std::string_view>{"validation_loss", "train_loss"});
         scoring_seconds = seconds_since(t);
       } else {
         ft::ZeroCostOptions zo;
@@ -300,7 +313,7 @@ int main(int argc, char** argv) {
     // The table: τ and ρ with bootstrap intervals, and the seed-to-seed ceiling.
     nlohmann::json out = {{"table", table_path}, {"architectures", rows.size()}, {"seed", seed}, {"images", images},
                           {"validation_images", validation_images}, {"schedule", schedule}, {"standalone_steps", standalone_steps},
-                          {"supervised_steps", supervised_steps}, {"rotation_steps", rotation_steps}, {"rotation_lr", rotation_lr}, {"resolution", resolution},
+                          {"supervised_steps", supervised_steps}, {"rotation_steps", rotation_steps}, {"rotation_lr", rotation_lr}, {"rotation_score", rotation_score}, {"rotation_downsample", rotation_downsample}, {"resolution", resolution},
                           {"budget_only", budget_only}, {"resamples", resamples}, {"schedule_seconds", schedule_seconds}};
     const auto line = [&](const std::string& what, const std::vector<double>& x, const std::vector<double>& y, double seconds) {
       faunae::Rng boot(seed ^ 0xb0075ULL);

@@ -56,6 +56,7 @@ void SpaceConfig::check() const { one_of("space.kind", kind, {"resnet", "darts"}
 void SearchConfig::check() const {
   one_of("search.method", method, kSearchMethods);
   one_of("search.evaluator", evaluator, kSearchEvaluators);
+  one_of("search.rotation_score", rotation_score, kRotationScores);
   require(epochs_per_op >= 1 && epochs_per_op <= 1000, "search.epochs_per_op", "in [1, 1000]", epochs_per_op);
   require(max_epochs >= 0, "search.max_epochs", ">= 0 (0 = until one op per block is left)", max_epochs);
   require(warmup_steps >= 0, "search.warmup_steps", ">= 0", warmup_steps);

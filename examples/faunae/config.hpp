@@ -78,6 +78,10 @@ inline constexpr std::array<std::string_view, 7> kSearchMethods = {"faunae", "fa
 inline constexpr std::array<std::string_view, 7> kSearchEvaluators = {"contrastive", "synflow", "naswot", "snip",
                                                                       "params",      "flops",   "rotation"};
 
+/// The values of search.rotation_score: faunae::torch_backend::kRotationScores (library_options.hpp
+/// checks that they agree).
+inline constexpr std::array<std::string_view, 2> kRotationScores = {"training-loss", "held-out-error"};
+
 /// search.max_params, the budget on the evolved network's parameters: "alpha0" (at most α0's, resolved
 /// once α0 is known), "none", or a positive number of parameters. In JSON: "alpha0", "none" or a
 /// number (a number written as a string, as earlier runs' config.json did, is read too).
@@ -145,7 +149,7 @@ struct SearchConfig {
   std::string method = "faunae";
   /// contrastive (the paper's: k student steps, then the validation InfoNCE) | synflow | naswot | snip |
   /// params | flops (zero-cost proxies of the untrained network; loss −ln S) | rotation (a fresh network
-  /// per α trained rotation_steps steps on the rotation pretext task; loss = held-out rotation error)
+  /// per α trained rotation_steps steps on the rotation pretext task; loss = rotation_score)
   std::string evaluator = "contrastive";
   std::int64_t epochs_per_op = 2;  ///< E of the K·E elimination schedule
   std::int64_t max_epochs = 0;     ///< 0: until one op per block is left
@@ -160,6 +164,10 @@ struct SearchConfig {
   std::int64_t head_hidden = 512, head_out = 128;
   std::int64_t rea_population = 8, rea_sample = 4;  ///< rea: population P and tournament size S
   std::int64_t rotation_steps = 30, rotation_batch_size = 128;  ///< evaluator rotation: steps and rotated images per step
+  double rotation_lr = 0.03;                                     ///< evaluator rotation: SGD learning rate
+  std::int64_t rotation_downsample = 2;  ///< evaluator rotation: images shrunk by this factor (28 → 14), 1 = as they are
+  /// evaluator rotation: training-loss (mean cross-entropy of the steps: training speed) | held-out-error
+  std::string rotation_score = "training-loss";
   MaxParams max_params = MaxParams::alpha0();       ///< budget on the evolved network's parameters
 
   template <class Self, class F>
@@ -170,7 +178,8 @@ struct SearchConfig {
         f("weight_decay", s.weight_decay), f("tau", s.tau), f("m", s.m), f("epsilon", s.epsilon), f("lambda1", s.lambda1),
         f("lambda2", s.lambda2), f("head_hidden", s.head_hidden), f("head_out", s.head_out), f("rea_population", s.rea_population),
         f("rea_sample", s.rea_sample), f("rotation_steps", s.rotation_steps), f("rotation_batch_size", s.rotation_batch_size),
-        f("max_params", s.max_params);
+        f("rotation_lr", s.rotation_lr), f("rotation_score", s.rotation_score),
+        f("rotation_downsample", s.rotation_downsample), f("max_params", s.max_params);
   }
   void check() const;
 };

@@ -106,12 +106,18 @@ inline ft::ZeroCostOptions zero_cost_options(const Config& c) {
   return o;
 }
 
+static_assert(kRotationScores == ft::kRotationScores, "search.rotation_score takes RotationScore's names");
+
 /// search.evaluator = rotation: a fresh network per α, initialised from the seed, trained
-/// search.rotation_steps steps of search.rotation_batch_size rotated images (RotationEvaluator's SGD).
+/// search.rotation_steps steps of search.rotation_batch_size rotated images at search.rotation_lr
+/// (RotationEvaluator's SGD), shrunk by search.rotation_downsample, scored by search.rotation_score.
 inline ft::RotationEvaluatorOptions rotation_evaluator_options(const Config& c) {
   ft::RotationEvaluatorOptions o;
   o.steps = c.search.rotation_steps;
   o.batch_size = c.search.rotation_batch_size;
+  o.lr = c.search.rotation_lr;
+  o.downsample = c.search.rotation_downsample;
+  o.score = ft::parse_rotation_score(c.search.rotation_score);  // one of kRotationScores (SearchConfig::check)
   o.seed = faunae::stream_seed(c.seed, "program.rotation");
   return o;
 }
@@ -146,7 +152,7 @@ inline void check_library_options(const Config& c) {
   } else if (c.search.evaluator == "rotation") {
     if (c.space.kind != "resnet")
       throw faunae::InvalidArgument(fmt::format("config: search.evaluator = 'rotation' needs space.kind = 'resnet', got '{}'", c.space.kind));
-    rotation_evaluator_options(c).check("config 'search' (RotationEvaluatorOptions: steps = rotation_steps, batch_size = rotation_batch_size)");
+    rotation_evaluator_options(c).check("config 'search' (RotationEvaluatorOptions: steps = rotation_steps, batch_size = rotation_batch_size, lr = rotation_lr, downsample = rotation_downsample)");
   } else {
     zero_cost_options(c).check("config 'search' (ZeroCostOptions)");
   }

@@ -31,8 +31,13 @@ refused "config 'search' (ContrastiveEvaluatorOptions): the batch size per proce
   search.shuffle_groups=5
 refused "config 'search' (ContrastiveEvaluatorOptions): ContrastiveEvaluatorOptions::steps must be positive, got 0" search.steps=0
 refused "config 'search' (ZeroCostOptions): ZeroCostOptions::batch_size must be >= 2, got 1" search.evaluator=synflow search.batch_size=1
-refused "config 'search' (RotationEvaluatorOptions: steps = rotation_steps, batch_size = rotation_batch_size): RotationEvaluatorOptions::steps must be positive, got 0" \
+refused "config 'search' (RotationEvaluatorOptions: steps = rotation_steps, batch_size = rotation_batch_size, lr = rotation_lr, downsample = rotation_downsample): RotationEvaluatorOptions::steps must be positive, got 0" \
   search.evaluator=rotation search.rotation_steps=0
+refused "config 'search' (RotationEvaluatorOptions: steps = rotation_steps, batch_size = rotation_batch_size, lr = rotation_lr, downsample = rotation_downsample): RotationEvaluatorOptions::lr must be positive and finite, got -0.5" \
+  search.evaluator=rotation search.rotation_lr=-0.5
+refused "config 'search' (RotationEvaluatorOptions: steps = rotation_steps, batch_size = rotation_batch_size, lr = rotation_lr, downsample = rotation_downsample): RotationEvaluatorOptions::downsample must be positive, got 0" \
+  search.evaluator=rotation search.rotation_downsample=0
+refused "config: 'search.rotation_score' must be one of training-loss, held-out-error, got 'accuracy'" search.rotation_score=accuracy
 refused "config: search.evaluator = 'rotation' needs space.kind = 'resnet', got 'darts'" search.evaluator=rotation space.kind=darts
 refused "config 'train' (MocoOptions): the batch size per process 12 must be a multiple of shuffle_groups, got 8" train.batch_size=12 train.queue_size=1200
 refused "config 'space' (ResNetSpaceOptions): unknown op 'conv9' (known: conv3, conv5, sa_k3r2" 'space.ops=["conv9"]'

@@ -416,7 +416,7 @@ TEST_CASE("RotationEvaluator: a label-free score, each evaluation independent, o
   const auto space = tiny_gray_space();
   const auto train = top_lit(48, 1, "train"), validation = top_lit(16, 2, "validation");
   const auto augment = default_augment_options(space.stem);
-  const RotationEvaluatorOptions o{.steps = 40, .batch_size = 32, .seed = 3};
+  const RotationEvaluatorOptions o{.steps = 40, .batch_size = 32, .lr = 0.1, .seed = 3, .score = RotationScore::held_out_error};
   RotationEvaluator e(space, train, validation, augment, o);
   const faunae::Architecture a0{0, 0}, a1{1, 1};
   const faunae::Evaluation first = e.evaluate(a0);
@@ -440,8 +440,37 @@ TEST_CASE("RotationEvaluator: a label-free score, each evaluation independent, o
   CHECK(blind.evaluate(a0).metrics[1].second == first.metrics[1].second);
   // Its state is its options: the same ones resume, others are refused with both named.
   e.restore(blind.state());
-  RotationEvaluator longer(space, train, validation, augment, {.steps = 41, .batch_size = 32, .seed = 3});
+  RotationEvaluator longer(space, train, validation, augment, {.steps = 41, .batch_size = 32, .lr = 0.1, .seed = 3, .score = RotationScore::held_out_error});
   CHECK_THROWS_MATCHES(longer.restore(e.state()), faunae::IoError, What(Contains("\"steps\":40") && Contains("\"steps\":41")));
+  // The default score is the training loss (training speed): the same run, another number as the loss.
+  RotationEvaluatorOptions by_speed = o;
+  by_speed.score = RotationScore::training_loss;
+  RotationEvaluator speed(space, train, validation, augment, by_speed);
+  const faunae::Evaluation fast = speed.evaluate(a0);
+  CHECK(fast.loss == fast.metrics[2].second);
+  CHECK(fast.metrics[0].second == first.metrics[0].second);  // the same training, so the same held-out numbers
+  CHECK(fast.metrics[2].second == first.metrics[2].second);
+  CHECK(RotationEvaluatorOptions{}.score == RotationScore::training_loss);
+  CHECK_THROWS_MATCHES(speed.restore(e.state()), faunae::IoError, What(Contains("held-out-error") && Contains("training-loss")));
+  // Downsampled images (28 → 14): the oriented pattern is still learnt; a factor that does not
+  // divide the side is refused, and the checkpoint tells the factors apart.
+  RotationEvaluatorOptions half = o;
+  half.downsample = 2;
+  RotationEvaluator small(space, train, validation, augment, half);
+  CHECK(small.evaluate(a0).metrics[0].second > 0.5);
+  CHECK_THROWS_MATCHES(small.restore(e.state()), faunae::IoError, What(Contains("\"downsample\":1") && Contains("\"downsample\":2")));
+  half.downsample = 3;
+  CHECK_THROWS_MATCHES(RotationEvaluator(space, train, validation, augment, half), faunae::InvalidArgument,
+                       What(Contains("RotationEvaluatorOptions::downsample = 3 needs square images whose side it divides, got 28×28")));
+  half.downsample = 0;
+  CHECK_THROWS_MATCHES(RotationEvaluator(space, train, validation, augment, half), faunae::InvalidArgument,
+                       What(Contains("RotationEvaluatorOptions::downsample must be positive, got 0")));
+  // The score in options' JSON, by name.
+  CHECK(faunae::options_to_json(by_speed).at("score") == "training-loss");
+  CHECK(faunae::options_from_json<RotationEvaluatorOptions>({{"score", "held-out-error"}}, "test").score == RotationScore::held_out_error);
+  CHECK_THROWS_MATCHES(faunae::options_from_json<RotationEvaluatorOptions>({{"score", "accuracy"}}, "test"), faunae::InvalidArgument,
+                       What(Contains("'score': faunae::torch_backend::parse_rotation_score(): 'accuracy' is not a rotation score; use one of "
+                                     "training-loss, held-out-error")));
   // Bad options and images.
   CHECK_THROWS_MATCHES(RotationEvaluator(space, train, validation, augment, {.steps = 0}), faunae::InvalidArgument,
                        What(Contains("RotationEvaluatorOptions::steps must be positive, got 0")));
