@@ -147,10 +147,11 @@ struct SearchConfig {
   /// faunae (the paper's) | faunae-ts (recommended) | faunae-lt | faunae-r | random | rea | local; every method
   /// gets as many evaluations as faunae plans for the same space and epochs_per_op.
   std::string method = "faunae";
+  /// rotation (the default: a fresh network per α trained rotation_steps steps on the rotation pretext
+  /// task; loss = rotation_score; the label-free score that ranks best, docs/benchmarks.md) |
   /// contrastive (the paper's: k student steps, then the validation InfoNCE) | synflow | naswot | snip |
-  /// params | flops (zero-cost proxies of the untrained network; loss −ln S) | rotation (a fresh network
-  /// per α trained rotation_steps steps on the rotation pretext task; loss = rotation_score)
-  std::string evaluator = "contrastive";
+  /// params | flops (zero-cost proxies of the untrained network; loss −ln S)
+  std::string evaluator = "rotation";
   std::int64_t epochs_per_op = 2;  ///< E of the K·E elimination schedule
   std::int64_t max_epochs = 0;     ///< 0: until one op per block is left
   std::int64_t steps = 5;          ///< k: student steps per evaluation

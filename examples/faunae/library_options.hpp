@@ -152,6 +152,10 @@ inline void check_library_options(const Config& c) {
   } else if (c.search.evaluator == "rotation") {
     if (c.space.kind != "resnet")
       throw faunae::InvalidArgument(fmt::format("config: search.evaluator = 'rotation' needs space.kind = 'resnet', got '{}'", c.space.kind));
+    if (c.device.starts_with("cuda"))  // RotationEvaluator trains on the CPU: no silent fallback
+      throw faunae::InvalidArgument(fmt::format("config: search.evaluator = 'rotation' runs on the CPU, got device = '{}'; use device = "
+                                                "'cpu', or search.evaluator = 'contrastive' on the GPU",
+                                                c.device));
     rotation_evaluator_options(c).check("config 'search' (RotationEvaluatorOptions: steps = rotation_steps, batch_size = rotation_batch_size, lr = rotation_lr, downsample = rotation_downsample)");
   } else {
     zero_cost_options(c).check("config 'search' (ZeroCostOptions)");

@@ -39,6 +39,8 @@ refused "config 'search' (RotationEvaluatorOptions: steps = rotation_steps, batc
   search.evaluator=rotation search.rotation_downsample=0
 refused "config: 'search.rotation_score' must be one of training-loss, held-out-error, got 'accuracy'" search.rotation_score=accuracy
 refused "config: search.evaluator = 'rotation' needs space.kind = 'resnet', got 'darts'" search.evaluator=rotation space.kind=darts
+refused "config: search.evaluator = 'rotation' runs on the CPU, got device = 'cuda'; use device = 'cpu', or search.evaluator = 'contrastive' on the GPU" \
+  search.evaluator=rotation device=cuda
 refused "config 'train' (MocoOptions): the batch size per process 12 must be a multiple of shuffle_groups, got 8" train.batch_size=12 train.queue_size=1200
 refused "config 'space' (ResNetSpaceOptions): unknown op 'conv9' (known: conv3, conv5, sa_k3r2" 'space.ops=["conv9"]'
 refused "config 'space' (ResNetSpaceOptions): width must be in (0, 8], got 0" space.width=0
