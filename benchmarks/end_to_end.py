@@ -63,6 +63,9 @@ def summary(label, first, last, seeds):
     provenance = json.loads((TRUTH / "truth-v2-budget.json.provenance.json").read_text())
     uniform = [a["key"] for a in provenance["architectures"] if a["why"] == "uniform"]
     alpha0 = next(a["key"] for a in provenance["architectures"] if a["why"] == "alpha0")
+    # The smallest architecture within the budget (hand-picked by ground_truth): the trivial answer to
+    # a truth that rewards networks that learn fast.
+    smallest = next((a["key"] for a in provenance["architectures"] if a["why"] == "smallest"), None)
     budget = provenance["budget_parameters"]
 
     def truth(runs, key):
@@ -83,18 +86,22 @@ def summary(label, first, last, seeds):
                      "within_budget": record["found"].get("params", 0) <= budget,
                      "found_acc": truth(found_runs, key), "alpha0_acc": truth(budget_runs, alpha0),
                      "random": uniform[s], "random_acc": truth(budget_runs, uniform[s]),
+                     "smallest_acc": truth(budget_runs, smallest) if smallest else None,
                      "evaluations": record.get("evaluations"), "seconds": record.get("seconds")})
     out = {"label": label, "truth_seeds": seeds, "rows": rows, "uniform_mean_acc": uniform_mean,
            "config": json.loads(run.read_text()).get("config")}
     diffs = {}
-    for name, other in (("alpha0", "alpha0_acc"), ("random", "random_acc")):
+    for name, other in (("alpha0", "alpha0_acc"), ("random", "random_acc")) + ((("smallest", "smallest_acc"),) if smallest else ()):
         d = [r["found_acc"] - r[other] for r in rows]
         m, se = mean_se(d)
         diffs[name] = {"mean": m, "se": se, "ahead": sum(x > 0 for x in d), "behind": sum(x < 0 for x in d)}
     m, se = mean_se([r["found_acc"] - uniform_mean for r in rows])
     diffs["uniform_mean"] = {"mean": m, "se": se}
+    out["found_mean_acc"] = statistics.mean(r["found_acc"] for r in rows)
+    out["smallest"] = smallest
     out["paired_differences"] = diffs
-    print(f"{label}: {len(rows)} search seeds, truth seeds {seeds}")
+    print(f"{label}: {len(rows)} search seeds, truth seeds {seeds}; mean truth of the found architectures {out['found_mean_acc']:.3f}, "
+          f"of the budget's uniform draws {uniform_mean:.3f}")
     print("| seed | found | params | truth acc | α0 | random (draw) | random acc |")
     print("|---:|---|---:|---:|---:|---|---:|")
     for r in rows:
