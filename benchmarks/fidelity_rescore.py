@@ -72,6 +72,10 @@ def main():
     for path, d in files[1:]:
         if d["keys"] != keys:
             sys.exit(f"fidelity_rescore: {path}: its keys differ from {files[0][0]}'s (rule: every file scores the same architectures in the same order)")
+    absent = [k for k in keys if k not in by_key]
+    if absent:
+        sys.exit(f"fidelity_rescore: {args.runs}: no run of architecture(s) {absent[:5]}{' ...' if len(absent) > 5 else ''} "
+                 f"(rule: the runs file trains every key of the fidelity files)")
     if args.seeds:
         seeds = sorted(int(s) for s in args.seeds.split(","))
     else:
