@@ -113,6 +113,8 @@ int main(int argc, char** argv) {
   std::int64_t rotation_downsample = 1;
   app.add_option("--rotation-downsample", rotation_downsample,
                  "rotation-short: shrink the images by this factor first (RotationEvaluatorOptions::downsample; 1: the table's resolution)");
+  std::int64_t rotation_repeats = 1;
+  app.add_option("--rotation-repeats", rotation_repeats, "rotation-short: fresh networks per architecture, their mean (RotationEvaluatorOptions::repeats)");
   std::string rotation_score(ft::to_string(ft::RotationEvaluatorOptions{}.score));
   app.add_option("--rotation-score", rotation_score, "rotation-short: training-loss or held-out-error (RotationEvaluatorOptions::score)")
       ->check(CLI::IsMember({"training-loss", "held-out-error"}));
@@ -283,7 +285,7 @@ int main(int argc, char** argv) {
         // Label-free (pretext_evaluator.hpp): the labels are the quarter turns, never the classes.
         const auto score = ft::parse_rotation_score(rotation_score);
         ft::RotationEvaluator ev(so, train, validation, aug, {.steps = rotation_steps, .batch_size = 128, .lr = rotation_lr, .seed = seed, .score = score,
-                                                           .downsample = rotation_downsample});
+                                                           .downsample = rotation_downsample, .repeats = rotation_repeats});
         const auto t = std::chrono::steady_clock::now();
         for (const auto& r : rows)  // the other scores as rows of their own
           record(res, ev.evaluate(r.arch),
@@ -313,7 +315,7 @@ int main(int argc, char** argv) {
     // The table: τ and ρ with bootstrap intervals, and the seed-to-seed ceiling.
     nlohmann::json out = {{"table", table_path}, {"architectures", rows.size()}, {"seed", seed}, {"images", images},
                           {"validation_images", validation_images}, {"schedule", schedule}, {"standalone_steps", standalone_steps},
-                          {"supervised_steps", supervised_steps}, {"rotation_steps", rotation_steps}, {"rotation_lr", rotation_lr}, {"rotation_score", rotation_score}, {"rotation_downsample", rotation_downsample}, {"resolution", resolution},
+                          {"supervised_steps", supervised_steps}, {"rotation_steps", rotation_steps}, {"rotation_lr", rotation_lr}, {"rotation_score", rotation_score}, {"rotation_downsample", rotation_downsample}, {"rotation_repeats", rotation_repeats}, {"resolution", resolution},
                           {"budget_only", budget_only}, {"resamples", resamples}, {"schedule_seconds", schedule_seconds}};
     const auto line = [&](const std::string& what, const std::vector<double>& x, const std::vector<double>& y, double seconds) {
       faunae::Rng boot(seed ^ 0xb0075ULL);

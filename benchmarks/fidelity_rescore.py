@@ -3,6 +3,7 @@
 
     python3 benchmarks/fidelity_rescore.py RUNS.jsonl FIDELITY.json [FIDELITY.json ...]
                                            [--seeds 0,1,2,3] [--resamples 2000] [--markdown] [--json OUT]
+                                           [--mean FILE=ROW,FILE=ROW ...]
 
 `evaluator_fidelity --json` stores, for every evaluator row, its score of each architecture (in the
 order of the file's `keys`), judged against the table it ran on: the mean of the seeds that table
@@ -14,6 +15,8 @@ Spearman's rho with 95 % percentile-bootstrap intervals over architectures (seed
 own split-half tau (seeds dealt even / odd) as the ceiling. A key of a fidelity file that the runs
 file lacks at those seeds is an error naming it. Rows are printed as stored: the sign of a score
 is its evaluator's (higher = predicted better), so a negative tau ranks backwards.
+--mean adds a row whose scores are the mean of the named rows (FILE: a fidelity file's name as given,
+ROW: an evaluator row in it), e.g. one evaluator run under two seeds: what averaging would give.
 Standard library only (shares truth_reliability.py's tau and bootstrap).
 """
 import argparse
@@ -58,6 +61,7 @@ def main():
     p.add_argument("--resamples", type=int, default=2000)
     p.add_argument("--markdown", action="store_true")
     p.add_argument("--json")
+    p.add_argument("--mean", action="append", default=[], help="FILE=ROW,FILE=ROW: a row of the mean of these rows' scores")
     args = p.parse_args()
 
     _, runs = read_runs(args.runs)
@@ -87,11 +91,13 @@ def main():
     if len(seeds) < 2:
         sys.exit(f"fidelity_rescore: {args.runs}: seeds {seeds} (rule: at least 2 shared seeds)")
     truth = [statistics.mean(by_key[k][s] for s in seeds) for k in keys]
-    rng = random.Random(2029)
+    def rng():  # the same resamples for every row, whatever files and rows are given
+        return random.Random(2029)
+
     half_a = [statistics.mean(by_key[k][s] for s in seeds[0::2]) for k in keys]
     half_b = [statistics.mean(by_key[k][s] for s in seeds[1::2]) for k in keys]
     rows = [{"evaluator": f"ceiling: split half, seeds {seeds[0::2]} vs {seeds[1::2]}", "file": "",
-             "tau": kendall_tau_b(half_a, half_b), "tau_ci": bootstrap(half_a, half_b, kendall_tau_b, args.resamples, rng),
+             "tau": kendall_tau_b(half_a, half_b), "tau_ci": bootstrap(half_a, half_b, kendall_tau_b, args.resamples, rng()),
              "rho": spearman(half_a, half_b), "seconds_per_arch": None}]
     for path, d in files:
         for row in d["rows"]:
@@ -99,8 +105,21 @@ def main():
                 continue
             x = row["scores"]
             rows.append({"evaluator": row["evaluator"], "file": os.path.basename(path), "tau": kendall_tau_b(x, truth),
-                         "tau_ci": bootstrap(x, truth, kendall_tau_b, args.resamples, rng), "rho": spearman(x, truth),
+                         "tau_ci": bootstrap(x, truth, kendall_tau_b, args.resamples, rng()), "rho": spearman(x, truth),
                          "tau_stored": row.get("tau"), "seconds_per_arch": row.get("seconds_per_arch")})
+    for spec in args.mean:
+        parts = []
+        for item in spec.split(","):
+            path, _, name = item.partition("=")
+            found = [row for fpath, d in files if fpath == path for row in d["rows"] if row["evaluator"] == name]
+            if not found:
+                sys.exit(f"fidelity_rescore: --mean {spec}: no row '{name}' in a fidelity file given as '{path}' "
+                         f"(rule: FILE as on the command line, ROW an evaluator of it)")
+            parts.append(found[0]["scores"])
+        x = [statistics.mean(v) for v in zip(*parts)]
+        rows.append({"evaluator": f"mean of {spec}", "file": "", "tau": kendall_tau_b(x, truth),
+                     "tau_ci": bootstrap(x, truth, kendall_tau_b, args.resamples, rng()), "rho": spearman(x, truth),
+                     "tau_stored": None, "seconds_per_arch": None})
     print(f"truth: mean test accuracy of seeds {seeds} in {args.runs}, {len(keys)} architectures, {args.resamples} resamples")
     if args.markdown:
         print("| evaluator | file | Kendall τ_b [95 %] | Spearman ρ | τ_b against the table it ran on | s / arch |")

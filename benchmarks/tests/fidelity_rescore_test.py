@@ -47,6 +47,17 @@ def main():
         truth012 = [sum(v) / 3 for v in zip(acc[0], acc[1], acc[2])]
         toy = [x for x in doc["rows"] if x["evaluator"] == "toy"][0]
         assert abs(toy["tau"] - kendall_tau_b(score, truth012)) < 1e-12, toy
+        # --mean: the mean of two rows' scores, as a row of its own; a row that is not there is refused.
+        with open(fid, "w") as f:
+            json.dump({"keys": keys, "rows": [{"evaluator": "toy", "scores": score},
+                                              {"evaluator": "other", "scores": list(reversed(score))}]}, f)
+        r = run(runs, fid, "--seeds", "0,1", "--mean", f"{fid}=toy,{fid}=other", "--json", out_json)
+        assert r.returncode == 0, r.stderr
+        mean_row = [x for x in json.load(open(out_json))["rows"] if x["evaluator"].startswith("mean of")][0]
+        mean = [(a + b) / 2 for a, b in zip(score, reversed(score))]
+        assert abs(mean_row["tau"] - kendall_tau_b(mean, truth01)) < 1e-12, mean_row
+        r = run(runs, fid, "--mean", f"{fid}=toy,{fid}=absent")
+        assert r.returncode != 0 and "no row 'absent'" in r.stderr, r.stderr
         # Refusals: a seed the runs file lacks, a key it lacks.
         r = run(runs, fid, "--seeds", "0,3")
         assert r.returncode != 0 and "no run with seed(s) [3]" in r.stderr, r.stderr

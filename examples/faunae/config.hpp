@@ -169,6 +169,7 @@ struct SearchConfig {
   std::int64_t rotation_downsample = 2;  ///< evaluator rotation: images shrunk by this factor (28 → 14), 1 = as they are
   /// evaluator rotation: training-loss (mean cross-entropy of the steps: training speed) | held-out-error
   std::string rotation_score = "training-loss";
+  std::int64_t rotation_repeats = 1;  ///< evaluator rotation: fresh networks per α, their mean (2: +0.06 τ at 2× the time)
   MaxParams max_params = MaxParams::alpha0();       ///< budget on the evolved network's parameters
 
   template <class Self, class F>
@@ -180,7 +181,7 @@ struct SearchConfig {
         f("lambda2", s.lambda2), f("head_hidden", s.head_hidden), f("head_out", s.head_out), f("rea_population", s.rea_population),
         f("rea_sample", s.rea_sample), f("rotation_steps", s.rotation_steps), f("rotation_batch_size", s.rotation_batch_size),
         f("rotation_lr", s.rotation_lr), f("rotation_score", s.rotation_score),
-        f("rotation_downsample", s.rotation_downsample), f("max_params", s.max_params);
+        f("rotation_downsample", s.rotation_downsample), f("rotation_repeats", s.rotation_repeats), f("max_params", s.max_params);
   }
   void check() const;
 };

@@ -110,13 +110,15 @@ static_assert(kRotationScores == ft::kRotationScores, "search.rotation_score tak
 
 /// search.evaluator = rotation: a fresh network per α, initialised from the seed, trained
 /// search.rotation_steps steps of search.rotation_batch_size rotated images at search.rotation_lr
-/// (RotationEvaluator's SGD), shrunk by search.rotation_downsample, scored by search.rotation_score.
+/// (RotationEvaluator's SGD), shrunk by search.rotation_downsample, scored by search.rotation_score,
+/// averaged over search.rotation_repeats fresh networks.
 inline ft::RotationEvaluatorOptions rotation_evaluator_options(const Config& c) {
   ft::RotationEvaluatorOptions o;
   o.steps = c.search.rotation_steps;
   o.batch_size = c.search.rotation_batch_size;
   o.lr = c.search.rotation_lr;
   o.downsample = c.search.rotation_downsample;
+  o.repeats = c.search.rotation_repeats;
   o.score = ft::parse_rotation_score(c.search.rotation_score);  // one of kRotationScores (SearchConfig::check)
   o.seed = faunae::stream_seed(c.seed, "program.rotation");
   return o;
@@ -156,7 +158,7 @@ inline void check_library_options(const Config& c) {
       throw faunae::InvalidArgument(fmt::format("config: search.evaluator = 'rotation' runs on the CPU, got device = '{}'; use device = "
                                                 "'cpu', or search.evaluator = 'contrastive' on the GPU",
                                                 c.device));
-    rotation_evaluator_options(c).check("config 'search' (RotationEvaluatorOptions: steps = rotation_steps, batch_size = rotation_batch_size, lr = rotation_lr, downsample = rotation_downsample)");
+    rotation_evaluator_options(c).check("config 'search' (RotationEvaluatorOptions: steps = rotation_steps, batch_size = rotation_batch_size, lr = rotation_lr, downsample = rotation_downsample, repeats = rotation_repeats)");
   } else {
     zero_cost_options(c).check("config 'search' (ZeroCostOptions)");
   }

@@ -43,7 +43,7 @@ TEST_CASE("config: every key and its default, and the round trip", "[config]") {
     "probe": {"epochs": 100, "knn_k": 200, "knn_t": 0.1, "lr": 30.0, "standardize": true},
     "search": {"batch_size": 64, "epochs_per_op": 2, "epsilon": 0.5, "evaluator": "rotation", "head_hidden": 512, "head_out": 128,
                "lambda1": 0.9, "lambda2": 0.3, "lr": 0.03, "m": 0.99, "max_epochs": 0, "max_params": "alpha0", "method": "faunae",
-               "momentum": 0.9, "queue_size": 1024, "rea_population": 8, "rea_sample": 4, "rotation_batch_size": 128, "rotation_downsample": 2, "rotation_lr": 0.03,
+               "momentum": 0.9, "queue_size": 1024, "rea_population": 8, "rea_sample": 4, "rotation_batch_size": 128, "rotation_downsample": 2, "rotation_lr": 0.03, "rotation_repeats": 1,
                "rotation_score": "training-loss", "rotation_steps": 30, "shuffle_groups": 8, "steps": 5, "tau": 0.2,
                "validation_images": 512, "warmup_steps": 48, "weight_decay": 0.0001},
     "seed": 0,

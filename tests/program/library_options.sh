@@ -31,12 +31,14 @@ refused "config 'search' (ContrastiveEvaluatorOptions): the batch size per proce
   search.shuffle_groups=5
 refused "config 'search' (ContrastiveEvaluatorOptions): ContrastiveEvaluatorOptions::steps must be positive, got 0" search.steps=0
 refused "config 'search' (ZeroCostOptions): ZeroCostOptions::batch_size must be >= 2, got 1" search.evaluator=synflow search.batch_size=1
-refused "config 'search' (RotationEvaluatorOptions: steps = rotation_steps, batch_size = rotation_batch_size, lr = rotation_lr, downsample = rotation_downsample): RotationEvaluatorOptions::steps must be positive, got 0" \
+refused "config 'search' (RotationEvaluatorOptions: steps = rotation_steps, batch_size = rotation_batch_size, lr = rotation_lr, downsample = rotation_downsample, repeats = rotation_repeats): RotationEvaluatorOptions::steps must be positive, got 0" \
   search.evaluator=rotation search.rotation_steps=0
-refused "config 'search' (RotationEvaluatorOptions: steps = rotation_steps, batch_size = rotation_batch_size, lr = rotation_lr, downsample = rotation_downsample): RotationEvaluatorOptions::lr must be positive and finite, got -0.5" \
+refused "config 'search' (RotationEvaluatorOptions: steps = rotation_steps, batch_size = rotation_batch_size, lr = rotation_lr, downsample = rotation_downsample, repeats = rotation_repeats): RotationEvaluatorOptions::lr must be positive and finite, got -0.5" \
   search.evaluator=rotation search.rotation_lr=-0.5
-refused "config 'search' (RotationEvaluatorOptions: steps = rotation_steps, batch_size = rotation_batch_size, lr = rotation_lr, downsample = rotation_downsample): RotationEvaluatorOptions::downsample must be positive, got 0" \
+refused "config 'search' (RotationEvaluatorOptions: steps = rotation_steps, batch_size = rotation_batch_size, lr = rotation_lr, downsample = rotation_downsample, repeats = rotation_repeats): RotationEvaluatorOptions::downsample must be positive, got 0" \
   search.evaluator=rotation search.rotation_downsample=0
+refused "config 'search' (RotationEvaluatorOptions: steps = rotation_steps, batch_size = rotation_batch_size, lr = rotation_lr, downsample = rotation_downsample, repeats = rotation_repeats): RotationEvaluatorOptions::repeats must be positive, got 0" \
+  search.evaluator=rotation search.rotation_repeats=0
 refused "config: 'search.rotation_score' must be one of training-loss, held-out-error, got 'accuracy'" search.rotation_score=accuracy
 refused "config: search.evaluator = 'rotation' needs space.kind = 'resnet', got 'darts'" search.evaluator=rotation space.kind=darts
 refused "config: search.evaluator = 'rotation' runs on the CPU, got device = 'cuda'; use device = 'cpu', or search.evaluator = 'contrastive' on the GPU" \

@@ -465,6 +465,21 @@ TEST_CASE("RotationEvaluator: a label-free score, each evaluation independent, o
   half.downsample = 0;
   CHECK_THROWS_MATCHES(RotationEvaluator(space, train, validation, augment, half), faunae::InvalidArgument,
                        What(Contains("RotationEvaluatorOptions::downsample must be positive, got 0")));
+  // Repeats: the mean of fresh networks from seed, seed + 1; the checkpoint names them (only when
+  // not 1, so that older checkpoints resume); 0 is refused.
+  RotationEvaluatorOptions twice = o, next_seed = o;
+  twice.repeats = 2;
+  next_seed.seed = o.seed + 1;
+  RotationEvaluator averaged(space, train, validation, augment, twice), second(space, train, validation, augment, next_seed);
+  const faunae::Evaluation mean = averaged.evaluate(a0), of_second = second.evaluate(a0);
+  CHECK(mean.metrics[2].second == (first.metrics[2].second + of_second.metrics[2].second) / 2);
+  CHECK(mean.metrics[0].second == (first.metrics[0].second + of_second.metrics[0].second) / 2);
+  CHECK(mean.loss == 1.0 - mean.metrics[0].second);
+  CHECK_FALSE(e.state().contains("repeats"));
+  CHECK_THROWS_MATCHES(averaged.restore(e.state()), faunae::IoError, What(Contains("\"repeats\":2")));
+  twice.repeats = 0;
+  CHECK_THROWS_MATCHES(RotationEvaluator(space, train, validation, augment, twice), faunae::InvalidArgument,
+                       What(Contains("RotationEvaluatorOptions::repeats must be positive, got 0")));
   // The score in options' JSON, by name.
   CHECK(faunae::options_to_json(by_speed).at("score") == "training-loss");
   CHECK(faunae::options_from_json<RotationEvaluatorOptions>({{"score", "held-out-error"}}, "test").score == RotationScore::held_out_error);
