@@ -93,8 +93,9 @@ struct RotationEvaluatorOptions {
   std::int64_t downsample = 1;
   /// Fresh networks per α, from seeds seed, seed + 1, …; α's loss and metrics are their means. The
   /// score's own seed-to-seed noise is about as large as the differences it ranks: on the whole-space
-  /// sample of docs/benchmarks.md, 2 raised Kendall τ against the truth from +0.485 / +0.504 (seed 0 /
-  /// seed 1) to +0.543 at twice the time; within α0's budget it gave +0.664 against +0.675 / +0.585.
+  /// sample of docs/benchmarks.md, 2 raised Kendall τ against the mean of six truth seeds from
+  /// +0.508 / +0.518 (seed 0 / seed 1) to +0.570 at twice the time; within α0's budget (four truth
+  /// seeds) it gave +0.664 against +0.675 / +0.585.
   std::int64_t repeats = 1;
 
   template <class Self, class F>
