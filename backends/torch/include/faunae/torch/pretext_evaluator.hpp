@@ -94,8 +94,8 @@ struct RotationEvaluatorOptions {
   /// Fresh networks per α, from seeds seed, seed + 1, …; α's loss and metrics are their means. The
   /// score's own seed-to-seed noise is about as large as the differences it ranks: on the whole-space
   /// sample of docs/benchmarks.md, 2 raised Kendall τ against the mean of six truth seeds from
-  /// +0.508 / +0.518 (seed 0 / seed 1) to +0.570 at twice the time; within α0's budget (four truth
-  /// seeds) it gave +0.664 against +0.675 / +0.585.
+  /// +0.508 / +0.518 (seed 0 / seed 1) to +0.570 at twice the time; within α0's budget, +0.690
+  /// against +0.676 / +0.622.
   std::int64_t repeats = 1;
 
   template <class Self, class F>
