@@ -53,6 +53,12 @@ def spearman(x, y):
     return sxy / (sxx * syy) ** 0.5 if sxx > 0 and syy > 0 else float("nan")
 
 
+def judged(x, y, resamples):
+    """Kendall's tau_b with its interval and Spearman's rho of x against y; every call draws the same
+    resamples (seed 2029), whatever rows came before."""
+    return {"tau": kendall_tau_b(x, y), "tau_ci": bootstrap(x, y, kendall_tau_b, resamples, random.Random(2029)), "rho": spearman(x, y)}
+
+
 def main():
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     p.add_argument("runs")
@@ -83,29 +89,23 @@ def main():
     if args.seeds:
         seeds = sorted(int(s) for s in args.seeds.split(","))
     else:
-        seeds = sorted(set.intersection(*(set(by_key.get(k, {})) for k in keys)))
+        seeds = sorted(set.intersection(*(set(by_key[k]) for k in keys)))
     for k in keys:
-        missing = [s for s in seeds if s not in by_key.get(k, {})]
+        missing = [s for s in seeds if s not in by_key[k]]
         if missing:
             sys.exit(f"fidelity_rescore: {args.runs}: architecture {k} has no run with seed(s) {missing} (rule: every key of the fidelity files, at every seed asked)")
     if len(seeds) < 2:
         sys.exit(f"fidelity_rescore: {args.runs}: seeds {seeds} (rule: at least 2 shared seeds)")
     truth = [statistics.mean(by_key[k][s] for s in seeds) for k in keys]
-    def rng():  # the same resamples for every row, whatever files and rows are given
-        return random.Random(2029)
-
     half_a = [statistics.mean(by_key[k][s] for s in seeds[0::2]) for k in keys]
     half_b = [statistics.mean(by_key[k][s] for s in seeds[1::2]) for k in keys]
     rows = [{"evaluator": f"ceiling: split half, seeds {seeds[0::2]} vs {seeds[1::2]}", "file": "",
-             "tau": kendall_tau_b(half_a, half_b), "tau_ci": bootstrap(half_a, half_b, kendall_tau_b, args.resamples, rng()),
-             "rho": spearman(half_a, half_b), "seconds_per_arch": None}]
+             **judged(half_a, half_b, args.resamples), "seconds_per_arch": None}]
     for path, d in files:
         for row in d["rows"]:
             if row["evaluator"].startswith("ceiling"):
                 continue
-            x = row["scores"]
-            rows.append({"evaluator": row["evaluator"], "file": os.path.basename(path), "tau": kendall_tau_b(x, truth),
-                         "tau_ci": bootstrap(x, truth, kendall_tau_b, args.resamples, rng()), "rho": spearman(x, truth),
+            rows.append({"evaluator": row["evaluator"], "file": os.path.basename(path), **judged(row["scores"], truth, args.resamples),
                          "tau_stored": row.get("tau"), "seconds_per_arch": row.get("seconds_per_arch")})
     for spec in args.mean:
         parts = []
@@ -117,9 +117,7 @@ def main():
                          f"(rule: FILE as on the command line, ROW an evaluator of it)")
             parts.append(found[0]["scores"])
         x = [statistics.mean(v) for v in zip(*parts)]
-        rows.append({"evaluator": f"mean of {spec}", "file": "", "tau": kendall_tau_b(x, truth),
-                     "tau_ci": bootstrap(x, truth, kendall_tau_b, args.resamples, rng()), "rho": spearman(x, truth),
-                     "tau_stored": None, "seconds_per_arch": None})
+        rows.append({"evaluator": f"mean of {spec}", "file": "", **judged(x, truth, args.resamples), "tau_stored": None, "seconds_per_arch": None})
     print(f"truth: mean test accuracy of seeds {seeds} in {args.runs}, {len(keys)} architectures, {args.resamples} resamples")
     if args.markdown:
         print("| evaluator | file | Kendall τ_b [95 %] | Spearman ρ | τ_b against the table it ran on | s / arch |")
