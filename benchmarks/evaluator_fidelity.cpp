@@ -113,7 +113,7 @@ int main(int argc, char** argv) {
   std::int64_t rotation_downsample = 1;
   app.add_option("--rotation-downsample", rotation_downsample,
                  "rotation-short: shrink the images by this factor first (RotationEvaluatorOptions::downsample; 1: the table's resolution)");
-  std::int64_t rotation_repeats = 1;
+  std::int64_t rotation_repeats = ft::RotationEvaluatorOptions{}.repeats;
   app.add_option("--rotation-repeats", rotation_repeats, "rotation-short: fresh networks per architecture, their mean (RotationEvaluatorOptions::repeats)");
   std::string rotation_score(ft::to_string(ft::RotationEvaluatorOptions{}.score));
   app.add_option("--rotation-score", rotation_score, "rotation-short: training-loss or held-out-error (RotationEvaluatorOptions::score)")
