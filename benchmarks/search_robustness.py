@@ -14,6 +14,12 @@ Per-setting JSON (every row's truth per seed) goes to --out; reruns reuse files 
 
 The leave-one-table-out report (--markdown) prints each table family on its own, so that a rule
 chosen on the others can be read on the one held out.
+
+--oracle asks what choosing among the methods run could reach at best: per setting, whether any of
+them is ahead of both baselines or at least not behind (a choice made with hindsight, per setting),
+and per kind of α0, the method with the fewest settings behind (then the most ahead) for existing
+networks and for random α0, with the pair's record (a choice that knows α0's kind). An upper bound
+for rules that pick among these methods; not a method.
 """
 import argparse
 import json
@@ -91,6 +97,7 @@ def main():
     ap.add_argument("--fresh", action="store_true")
     ap.add_argument("--markdown", action="store_true", help="print the per-setting table")
     ap.add_argument("--loto", help="candidates (comma-separated method keys) for a leave-one-family-out choice")
+    ap.add_argument("--oracle", action="store_true", help="the best any choice among --methods reaches (upper bounds)")
     args = ap.parse_args()
     os.makedirs(args.out, exist_ok=True)
     methods = list(dict.fromkeys(args.methods.split(",") + [args.method] + BASELINES))
@@ -127,6 +134,8 @@ def main():
     print(f"| all | {total['n']} | {total['behind']} | {total['ahead']} ({100 * total['ahead'] / max(total['n'], 1):.0f} %) | |")
     if args.loto:
         leave_one_family_out(settings, args.loto.split(","))
+    if args.oracle:
+        oracle(settings, [m for m in methods if m not in BASELINES and m != "faunae"])
 
 
 def record(settings, method):
@@ -135,6 +144,66 @@ def record(settings, method):
         j = judge(s, method)
         n, behind, ahead = n + 1, behind + j["behind"], ahead + j["ahead_of_both"]
     return n, behind, ahead
+
+
+def choose_by_kind(verdicts, settings, candidates, among):
+    """Per kind of α0, the candidate with the fewest settings behind (ties: the most ahead of both, then
+    the order given) over the settings `among` (indices)."""
+    chosen = {}
+    for kind in ("existing", "random"):
+        idx = [i for i in among if settings[i]["alpha0"] == kind]
+        rec = {c: (sum(verdicts[i][c]["behind"] for i in idx), sum(verdicts[i][c]["ahead_of_both"] for i in idx)) for c in candidates}
+        chosen[kind] = min(candidates, key=lambda c: (rec[c][0], -rec[c][1]))
+    return chosen
+
+
+def oracle_bounds(settings, candidates):
+    """Upper bounds for rules that choose among `candidates`:
+    - any_ahead / any_not_behind: settings where some candidate is ahead of both / not behind (hindsight per setting);
+    - every_behind: the settings where every candidate is behind;
+    - by_kind: the choice per kind of α0 on all settings, its (behind, ahead of both);
+    - by_kind_held_out: that choice made on all families but one, read on the one held out, summed, and
+      the choices {family: {kind: method}}."""
+    verdicts = [{c: judge(s, c) for c in candidates} for s in settings]
+    everything = range(len(settings))
+    chosen = choose_by_kind(verdicts, settings, candidates, everything)
+    by_kind = (sum(verdicts[i][chosen[s["alpha0"]]]["behind"] for i, s in enumerate(settings)),
+               sum(verdicts[i][chosen[s["alpha0"]]]["ahead_of_both"] for i, s in enumerate(settings)))
+    held_behind = held_ahead = 0
+    held_choices = {}
+    for family in dict.fromkeys(FAMILY[s["table"]] for s in settings):
+        train = [i for i in everything if FAMILY[settings[i]["table"]] != family]
+        c = held_choices[family] = choose_by_kind(verdicts, settings, candidates, train)
+        for i in everything:
+            if FAMILY[settings[i]["table"]] == family:
+                held_behind += verdicts[i][c[settings[i]["alpha0"]]]["behind"]
+                held_ahead += verdicts[i][c[settings[i]["alpha0"]]]["ahead_of_both"]
+    return {"n": len(settings), "verdicts": verdicts,
+            "any_ahead": sum(any(j["ahead_of_both"] for j in v.values()) for v in verdicts),
+            "any_not_behind": sum(any(not j["behind"] for j in v.values()) for v in verdicts),
+            "every_behind": [i for i, v in enumerate(verdicts) if all(j["behind"] for j in v.values())],
+            "by_kind_choice": chosen, "by_kind": by_kind, "by_kind_held_out": (held_behind, held_ahead), "held_out_choices": held_choices}
+
+
+def oracle(settings, candidates):
+    b = oracle_bounds(settings, candidates)
+    n, pct = b["n"], lambda k: f"{100 * k / max(b['n'], 1):.0f} %"
+    print(f"\nChoosing among {', '.join(candidates)} (upper bounds, not methods):\n")
+    print(f"- per setting, with hindsight: some method ahead of both in {b['any_ahead']} of {n} ({pct(b['any_ahead'])}), "
+          f"some method not behind in {b['any_not_behind']} of {n}")
+    for i in b["every_behind"]:
+        s, v = settings[i], b["verdicts"][i]
+        c = max(v, key=lambda k: min(v[k]["vs_local"][2], v[k]["vs_best_rea"][2]))
+        print(f"  - every method behind: {s['table']}, noise {s['fidelity']} {s['noise']:g}, {s['evaluations']} evaluations, "
+              f"α0 {s['alpha0']} (closest: {c}, {v[c]['vs_local'][0]:+.3f} against local search, "
+              f"{v[c]['vs_best_rea'][0]:+.3f} against {v[c]['best_rea']})")
+    k = b["by_kind_choice"]
+    print(f"- knowing α0's kind: {k['existing']} from an existing network, {k['random']} from a random one: "
+          f"behind in {b['by_kind'][0]}, ahead of both in {b['by_kind'][1]} of {n} ({pct(b['by_kind'][1])})")
+    for family, c in b["held_out_choices"].items():
+        print(f"  - {family} held out: chosen on the others {c['existing']} (existing), {c['random']} (random)")
+    hb, ha = b["by_kind_held_out"]
+    print(f"- the same choice by kind, leave one family out: behind in {hb}, ahead of both in {ha} of {n} ({pct(ha)})")
 
 
 def leave_one_family_out(settings, candidates):

@@ -24,7 +24,10 @@
 // and its neighbours: local search's best-improvement first step (White et al. 2020) instead of the
 // first improvement, which under evaluation noise is mostly the luckiest draw. With a smaller budget
 // (or one the search cannot tell) the rule is off and `single_block_from_alpha0` applies. Measured in
-// docs/benchmarks.md (ablation "without the scan of α0's neighbourhood").
+// docs/benchmarks.md (ablation "without the scan of α0's neighbourhood"). The scan is for an existing
+// network: from a random α0 the search does better with it off (ahead of local search and the best
+// regularized evolution in 21 of 24 random-α0 settings of six tables, behind in none; with it on, 16;
+// docs/experiment-log.md, issue 29 attempt (n)).
 //
 // Every base's whole neighbourhood first (`scan_base_neighbourhood`, off by default; on in FaUNAE-LT,
 // search/variants.hpp): the α0 scan repeated. A scan has a centre, fixed while its unevaluated
