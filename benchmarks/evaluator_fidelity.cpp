@@ -95,8 +95,8 @@ int main(int argc, char** argv) {
   std::vector<std::string> evaluators{"contrastive-search", "contrastive-snapshot", "contrastive-standalone", "rotation-short", "synflow",
                                       "naswot", "snip", "params", "flops", "supervised-short"};
   std::string json_path, provenance_path;
-  std::int64_t images = 10000, validation_images = 512, schedule = 20, standalone_steps = 40, supervised_steps = 30, rotation_steps = 30,
-               threads = 2, resamples = 2000, resolution = -1;
+  std::int64_t images = 10000, validation_images = 512, schedule = 20, warmup_steps = 48, contrastive_steps = 5, standalone_steps = 40,
+               supervised_steps = 30, rotation_steps = 30, threads = 2, resamples = 2000, resolution = -1;
   bool budget_only = false;
   std::uint64_t seed = 0;
   app.add_option("--table", table_path, "ground-truth table (ground_truth.cpp); its .provenance.json gives the space")->required();
@@ -106,6 +106,11 @@ int main(int argc, char** argv) {
   app.add_option("--validation-images", validation_images, "held-out images scored per evaluation (search.validation_images)");
   app.add_option("--schedule", schedule, "contrastive-*: evaluations of random architectures after the warm-up, before scoring");
   app.add_option("--standalone-steps", standalone_steps, "contrastive-standalone: training steps before evaluate()");
+  app.add_option("--warmup-steps", warmup_steps, "contrastive-search, -snapshot: the search's warm-up, training steps on α0 before the schedule")
+      ->check(CLI::NonNegativeNumber);
+  app.add_option("--contrastive-steps", contrastive_steps,
+                 "contrastive-*: training steps on α in each evaluation (ContrastiveEvaluatorOptions::steps, the search's k; the schedule's too)")
+      ->check(CLI::PositiveNumber);
   app.add_option("--supervised-steps", supervised_steps, "supervised-short: training steps");
   app.add_option("--rotation-steps", rotation_steps, "rotation-short: training steps (batch 128 of rotated images)");
   double rotation_lr = ft::RotationEvaluatorOptions{}.lr;
@@ -190,7 +195,7 @@ int main(int argc, char** argv) {
 
     // The program's default search options (examples/faunae/config.hpp).
     ft::ContrastiveEvaluatorOptions eo;
-    eo.steps = 5;
+    eo.steps = contrastive_steps;
     eo.batch_size = 64;
     eo.queue_size = 1024;
     eo.shuffle_groups = 8;
@@ -204,7 +209,6 @@ int main(int argc, char** argv) {
     eo.seed = seed;
     eo.validation_batch_size = 256;
     eo.device = ft::parse_device(device_name);
-    const std::int64_t warmup_steps = 48;
     const fs::path state_dir = fs::temp_directory_path() / fmt::format("faunae-fidelity-{}", ::getpid());
     fs::create_directories(state_dir);
     eo.state_directory = state_dir;
@@ -314,7 +318,7 @@ int main(int argc, char** argv) {
 
     // The table: τ and ρ with bootstrap intervals, and the seed-to-seed ceiling.
     nlohmann::json out = {{"table", table_path}, {"architectures", rows.size()}, {"seed", seed}, {"images", images},
-                          {"validation_images", validation_images}, {"schedule", schedule}, {"standalone_steps", standalone_steps},
+                          {"validation_images", validation_images}, {"schedule", schedule}, {"warmup_steps", warmup_steps}, {"contrastive_steps", contrastive_steps}, {"standalone_steps", standalone_steps},
                           {"supervised_steps", supervised_steps}, {"rotation_steps", rotation_steps}, {"rotation_lr", rotation_lr}, {"rotation_score", rotation_score}, {"rotation_downsample", rotation_downsample}, {"rotation_repeats", rotation_repeats}, {"resolution", resolution},
                           {"budget_only", budget_only}, {"resamples", resamples}, {"schedule_seconds", schedule_seconds}};
     const auto line = [&](const std::string& what, const std::vector<double>& x, const std::vector<double>& y, double seconds) {

@@ -4,18 +4,20 @@
 # both runs files are usable tables of all their architectures at the seeds they share. Resumable:
 # ground_truth skips the runs a file holds, so a killed run loses at most the run in progress.
 #
-#   benchmarks/truth_v2.sh [LAST_SEED] [THREADS]     # default: seeds 0..15, 1 Torch thread
+#   benchmarks/truth_v2.sh [LAST_SEED] [THREADS] [DEVICE]   # default: seeds 0..15, 1 Torch thread, cpu
 #   nohup benchmarks/truth_v2.sh 15 1 > truth-v2.log 2>&1 &
+#   benchmarks/truth_v2.sh 23 4 cuda                        # on a lent GPU machine (the recipe is the same)
 #
 # Needs ./build/benchmarks/ground_truth (cmake --build build --target faunae_bench_ground_truth).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 last_seed=${1:-15}
 threads=${2:-1}
+device=${3:-cpu}
 bin=./build/benchmarks/ground_truth
 dir=benchmarks/data/fashion-mnist/v2
 [ -x "$bin" ] || { echo "truth_v2.sh: $bin is missing (rule: build faunae_bench_ground_truth first)" >&2; exit 1; }
-recipe=(--test-images 0 --threads "$threads" --train-images 10000 --resolution 14 --epochs 1 --batch 32 --lr 0.0125)
+recipe=(--test-images 0 --threads "$threads" --device "$device" --train-images 10000 --resolution 14 --epochs 1 --batch 32 --lr 0.0125)
 for ((s = 0; s <= last_seed; s += 2)); do
   seeds=$s
   ((s + 1 <= last_seed)) && seeds="$s,$((s + 1))"
