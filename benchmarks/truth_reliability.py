@@ -21,6 +21,12 @@ finished (architecture, seed) run), over the architectures trained under every s
   plain_test_acc (the final weights with training's BatchNorm statistics) and, with weight
   averaging, recalibrated_final_test_acc, so one runs file compares the noise of those recipes.
 - cost: CPU-seconds per run (the runs' wall seconds times the recipe's Torch threads).
+- --curve: the measured curve instead of the Gaussian prediction. The split-half tau of the first
+  2, 4, 6, ... seeds (in sorted order, all that every architecture has), and the Spearman-Brown
+  relation fitted to it on the Pearson scale, r = sin(pi * tau / 2), with r_m = m r_1 / (1 + (m - 1) r_1)
+  for m seeds per half (least squares on tau over the points, r_1 on a grid of 0.001); then the seeds
+  that relation needs for a split-half tau of 0.7 and of 0.8. The points share seeds, so they are not
+  independent: a curve to read, not a test.
 
 Nothing but the standard library; the bootstrap is seeded, so the output is reproducible.
 """
@@ -128,6 +134,66 @@ def analyse(path, keys=None, resamples=2000, score="test_acc", only_seeds=None):
     return out
 
 
+def split_half_curve(path, keys=None, score="test_acc", only_seeds=None):
+    """[(seeds, split-half tau)] for the first 2, 4, 6, ... seeds every architecture of the file has."""
+    _, runs = read_runs(path)
+    by_key = {}
+    for r in runs:
+        if (keys is None or r["key"] in keys) and (only_seeds is None or r["seed"] in only_seeds) and score in r:
+            by_key.setdefault(r["key"], {})[r["seed"]] = r[score]
+    seeds = sorted({s for v in by_key.values() for s in v})
+    complete = {k: v for k, v in by_key.items() if all(s in v for s in seeds)}
+    # Seeds every architecture has, even when the last round is still running: the largest prefix.
+    while seeds and len(complete) < len(by_key) / 2:
+        seeds.pop()
+        complete = {k: v for k, v in by_key.items() if all(s in v for s in seeds)}
+    points = []
+    names = sorted(complete)
+    for n in range(2, len(seeds) + 1, 2):
+        used = seeds[:n]
+        a = [statistics.mean(complete[k][s] for s in used[0::2]) for k in names]
+        b = [statistics.mean(complete[k][s] for s in used[1::2]) for k in names]
+        points.append((n, kendall_tau_b(a, b)))
+    return points, len(names)
+
+
+def spearman_brown_tau(r1, seeds_per_half):
+    m = seeds_per_half
+    return 2.0 / math.pi * math.asin(m * r1 / (1.0 + (m - 1) * r1))
+
+
+def fit_spearman_brown(points):
+    """r_1 (one seed per half, Pearson scale) whose Spearman-Brown curve is closest to the (seeds, tau) points."""
+    usable = [(n // 2, t) for n, t in points if t > 0]
+    if not usable:
+        return None
+    return min((i / 1000 for i in range(1, 1000)),
+               key=lambda r1: sum((spearman_brown_tau(r1, m) - t) ** 2 for m, t in usable))
+
+
+def seeds_needed(r1, target):
+    """The fewest seeds (an even number, two halves) whose split-half tau reaches `target` under r_1."""
+    r = math.sin(math.pi * target / 2.0)
+    if r >= 1.0 or r1 <= 0.0:
+        return None
+    m = math.ceil(r * (1.0 - r1) / (r1 * (1.0 - r)) - 1e-9)
+    return 2 * max(m, 1)
+
+
+def print_curves(paths, keys, score, only_seeds):
+    print("| runs file | archs | split-half τ at 2 / 4 / 6 / ... seeds | fitted r₁ | fitted τ at 16 seeds | seeds for τ 0.7 | for 0.8 |")
+    print("|---|---:|---|---:|---:|---:|---:|")
+    for p in paths:
+        points, archs = split_half_curve(p, keys, score, only_seeds)
+        r1 = fit_spearman_brown(points)
+        measured = " / ".join(f"{t:+.3f}" for _, t in points)
+        if r1 is None:
+            print(f"| {p} | {archs} | {measured} | — | — | — | — |")
+            continue
+        print(f"| {p} | {archs} | {measured} | {r1:.3f} | {spearman_brown_tau(r1, 8):.2f} | "
+              f"{seeds_needed(r1, 0.7)} | {seeds_needed(r1, 0.8)} |")
+
+
 def main():
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("runs", nargs="+", help="ground_truth runs files (JSON lines)")
@@ -138,6 +204,7 @@ def main():
     parser.add_argument("--seeds", help="only these training seeds (comma-separated): a file still growing in seed rounds")
     parser.add_argument("--resamples", type=int, default=2000)
     parser.add_argument("--json", help="write the results here")
+    parser.add_argument("--curve", action="store_true", help="the measured split-half curve and the seeds it needs for 0.7 and 0.8")
     args = parser.parse_args()
     keys = None
     if args.keys_from:
@@ -147,6 +214,10 @@ def main():
             sys.exit(f"truth_reliability: {args.keys_from} has no 'within_budget' map (rule: written by ground_truth --table)")
         keys = {k for k, w in within.items() if args.within_budget is None or w == (args.within_budget == "yes")}
     only_seeds = {int(x) for x in args.seeds.split(",")} if args.seeds else None
+    if args.curve:
+        for score in args.scores.split(","):
+            print_curves(args.runs, keys, score, only_seeds)
+        return
     results = [r for p in args.runs for score in args.scores.split(",")
                if (r := analyse(p, keys, args.resamples, score, only_seeds)) is not None]
     print("| runs file | score | recipe | archs | seeds | split-half τ [95%] | noise SD | arch SD | predicted τ for 2/4/8/16 seeds | CPU-s / run |")

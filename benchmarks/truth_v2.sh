@@ -4,8 +4,10 @@
 # both runs files are usable tables of all their architectures at the seeds they share. Resumable:
 # ground_truth skips the runs a file holds, so a killed run loses at most the run in progress.
 #
-#   benchmarks/truth_v2.sh [LAST_SEED] [THREADS] [DEVICE]   # default: seeds 0..15, 1 Torch thread, cpu
+#   benchmarks/truth_v2.sh [LAST_SEED] [THREADS] [DEVICE] [SAMPLES]
+#       defaults: seeds 0..15, 1 Torch thread, cpu, both samples (whole,budget; or one of them)
 #   nohup benchmarks/truth_v2.sh 15 1 > truth-v2.log 2>&1 &
+#   nohup benchmarks/truth_v2.sh 15 1 cpu whole > truth-v2.log 2>&1 &   # the whole-space sample only
 #   benchmarks/truth_v2.sh 23 4 cuda                        # on a lent GPU machine (the recipe is the same)
 #
 # Needs ./build/benchmarks/ground_truth (cmake --build build --target faunae_bench_ground_truth).
@@ -14,6 +16,12 @@ cd "$(dirname "$0")/.."
 last_seed=${1:-15}
 threads=${2:-1}
 device=${3:-cpu}
+samples=${4:-whole,budget}
+case "$samples" in whole | budget | whole,budget) ;; *)
+  echo "truth_v2.sh: SAMPLES must be whole, budget or whole,budget, got '$samples'" >&2
+  exit 2
+  ;;
+esac
 bin=./build/benchmarks/ground_truth
 dir=benchmarks/data/fashion-mnist/v2
 [ -x "$bin" ] || { echo "truth_v2.sh: $bin is missing (rule: build faunae_bench_ground_truth first)" >&2; exit 1; }
@@ -21,8 +29,12 @@ recipe=(--test-images 0 --threads "$threads" --device "$device" --train-images 1
 for ((s = 0; s <= last_seed; s += 2)); do
   seeds=$s
   ((s + 1 <= last_seed)) && seeds="$s,$((s + 1))"
-  echo "== truth_v2.sh: seeds $seeds, whole space, $(date -u +%FT%TZ)"
-  "$bin" --sample whole --archs 120 --seeds "$seeds" "${recipe[@]}" --runs "$dir/truth-v2-whole-runs.jsonl"
-  echo "== truth_v2.sh: seeds $seeds, within budget, $(date -u +%FT%TZ)"
-  "$bin" --sample budget --archs 60 --seeds "$seeds" "${recipe[@]}" --runs "$dir/truth-v2-budget-runs.jsonl"
+  if [[ $samples == *whole* ]]; then
+    echo "== truth_v2.sh: seeds $seeds, whole space, $(date -u +%FT%TZ)"
+    "$bin" --sample whole --archs 120 --seeds "$seeds" "${recipe[@]}" --runs "$dir/truth-v2-whole-runs.jsonl"
+  fi
+  if [[ $samples == *budget* ]]; then
+    echo "== truth_v2.sh: seeds $seeds, within budget, $(date -u +%FT%TZ)"
+    "$bin" --sample budget --archs 60 --seeds "$seeds" "${recipe[@]}" --runs "$dir/truth-v2-budget-runs.jsonl"
+  fi
 done
