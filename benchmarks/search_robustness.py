@@ -3,6 +3,7 @@
 
     benchmarks/search_robustness.py [--build build] [--seeds 2000] [--method lt] [--methods a,b,...]
                                     [--tables macro,channel-resnet,...] [--out DIR] [--markdown]
+                                    [--loto a,b,...] [--oracle]
 
 Runs benchmarks/search_quality on every table of TABLES below, in every setting (both budgets, both
 kinds of α0: the table's existing network and a random one, without and with evaluation noise), and
