@@ -22,7 +22,7 @@ finished (architecture, seed) run), over the architectures trained under every s
   averaging, recalibrated_final_test_acc, so one runs file compares the noise of those recipes.
 - cost: CPU-seconds per run (the runs' wall seconds times the recipe's Torch threads).
 - --curve: the measured curve instead of the Gaussian prediction. The split-half tau of the first
-  2, 4, 6, ... seeds (in sorted order, all that every architecture has), and the Spearman-Brown
+  2, 4, 6, ... seeds (in sorted order, the seeds every architecture has), and the Spearman-Brown
   relation fitted to it on the Pearson scale, r = sin(pi * tau / 2), with r_m = m r_1 / (1 + (m - 1) r_1)
   for m seeds per half (least squares on tau over the points, r_1 on a grid of 0.001); then the seeds
   that relation needs for a split-half tau of 0.7 and of 0.8. The points share seeds, so they are not
@@ -141,12 +141,10 @@ def split_half_curve(path, keys=None, score="test_acc", only_seeds=None):
     for r in runs:
         if (keys is None or r["key"] in keys) and (only_seeds is None or r["seed"] in only_seeds) and score in r:
             by_key.setdefault(r["key"], {})[r["seed"]] = r[score]
-    seeds = sorted({s for v in by_key.values() for s in v})
-    complete = {k: v for k, v in by_key.items() if all(s in v for s in seeds)}
-    # Seeds every architecture has, even when the last round is still running: the largest prefix.
-    while seeds and len(complete) < len(by_key) / 2:
-        seeds.pop()
-        complete = {k: v for k, v in by_key.items() if all(s in v for s in seeds)}
+    # Only the seeds every architecture has (a round still running is left out), so that each point
+    # of the curve is over the whole sample.
+    seeds = sorted(s for s in {s for v in by_key.values() for s in v} if all(s in v for v in by_key.values()))
+    complete = by_key
     points = []
     names = sorted(complete)
     for n in range(2, len(seeds) + 1, 2):
