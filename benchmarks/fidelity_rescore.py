@@ -27,7 +27,7 @@ import statistics
 import sys
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from truth_reliability import bootstrap, kendall_tau_b, read_runs  # noqa: E402
+from truth_reliability import bootstrap, kendall_tau_b, read_runs, split_halves  # noqa: E402
 
 
 def ranks(v):
@@ -97,8 +97,7 @@ def main():
     if len(seeds) < 2:
         sys.exit(f"fidelity_rescore: {args.runs}: seeds {seeds} (rule: at least 2 shared seeds)")
     truth = [statistics.mean(by_key[k][s] for s in seeds) for k in keys]
-    half_a = [statistics.mean(by_key[k][s] for s in seeds[0::2]) for k in keys]
-    half_b = [statistics.mean(by_key[k][s] for s in seeds[1::2]) for k in keys]
+    half_a, half_b = split_halves(by_key, keys, seeds)
     rows = [{"evaluator": f"ceiling: split half, seeds {seeds[0::2]} vs {seeds[1::2]}", "file": "",
              **judged(half_a, half_b, args.resamples), "seconds_per_arch": None}]
     for path, d in files:

@@ -92,6 +92,13 @@ def read_runs(path):
     return recipe, runs
 
 
+def split_halves(by_key, keys, seeds):
+    """The two halves' per-architecture means, in the order of `keys`: the seeds at even positions of
+    `seeds` against those at odd ones (by_key: {key: {seed: score}})."""
+    return ([statistics.mean(by_key[k][s] for s in seeds[0::2]) for k in keys],
+            [statistics.mean(by_key[k][s] for s in seeds[1::2]) for k in keys])
+
+
 def analyse(path, keys=None, resamples=2000, score="test_acc", only_seeds=None):
     recipe, runs = read_runs(path)
     if any(score not in r for r in runs):
@@ -114,8 +121,7 @@ def analyse(path, keys=None, resamples=2000, score="test_acc", only_seeds=None):
         out["note"] = "needs >= 2 seeds and >= 3 architectures with every seed"
         return out
     keys_sorted = sorted(complete)
-    half_a = [statistics.mean(complete[k][s] for s in seeds[0::2]) for k in keys_sorted]
-    half_b = [statistics.mean(complete[k][s] for s in seeds[1::2]) for k in keys_sorted]
+    half_a, half_b = split_halves(complete, keys_sorted, seeds)
     rng = random.Random(2028)
     tau = kendall_tau_b(half_a, half_b)
     low, high = bootstrap(half_a, half_b, kendall_tau_b, resamples, rng)
@@ -143,15 +149,9 @@ def split_half_curve(path, keys=None, score="test_acc", only_seeds=None):
             by_key.setdefault(r["key"], {})[r["seed"]] = r[score]
     # Only the seeds every architecture has (a round still running is left out), so that each point
     # of the curve is over the whole sample.
-    seeds = sorted(s for s in {s for v in by_key.values() for s in v} if all(s in v for v in by_key.values()))
-    complete = by_key
-    points = []
-    names = sorted(complete)
-    for n in range(2, len(seeds) + 1, 2):
-        used = seeds[:n]
-        a = [statistics.mean(complete[k][s] for s in used[0::2]) for k in names]
-        b = [statistics.mean(complete[k][s] for s in used[1::2]) for k in names]
-        points.append((n, kendall_tau_b(a, b)))
+    seeds = sorted(set.intersection(*map(set, by_key.values()))) if by_key else []
+    names = sorted(by_key)
+    points = [(n, kendall_tau_b(*split_halves(by_key, names, seeds[:n]))) for n in range(2, len(seeds) + 1, 2)]
     return points, len(names)
 
 
